@@ -1,0 +1,172 @@
+# Ferry: Buildroot-style top-level Makefile.
+# `make x86_64_defconfig && make` builds a static ferry in $(O) (default output/).
+
+O ?= $(CURDIR)/output
+override O := $(abspath $(O))
+TOPDIR := $(CURDIR)
+CONFIG := $(O)/.config
+AUTOCONF := $(O)/include/generated/autoconf.h
+DEFAULT_DEFCONFIG := x86_64_defconfig
+
+ifneq ($(wildcard $(CONFIG)),)
+include $(CONFIG)
+endif
+
+KCONF := kconfig-conf
+KMCONF := kconfig-mconf
+KCONFIG_ENV := KCONFIG_CONFIG=$(CONFIG) KCONFIG_AUTOHEADER=$(AUTOCONF) \
+	KCONFIG_AUTOCONFIG=$(O)/include/config/auto.conf
+
+CC ?= gcc
+OBJDIR := $(O)/build/ferry
+VERSION := $(shell git -C $(TOPDIR) describe --always --dirty 2>/dev/null || echo 0.1)
+
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wno-format-nonliteral -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-DFERRY_VERSION='"$(VERSION)"' -I$(TOPDIR)/src -I$(O)/include/generated
+ifeq ($(CONFIG_FERRY_DEBUG),y)
+CFLAGS_OPT := -O0 -g3
+else
+CFLAGS_OPT := -O2 -g
+endif
+ifeq ($(CONFIG_FERRY_SANITIZE),y)
+CFLAGS_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
+
+LIBS_DYN := -lparted -lext2fs -lcom_err -larchive -lmbedcrypto
+LIBS_STATIC := -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
+	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedcrypto
+ifeq ($(CONFIG_FERRY_STATIC),y)
+FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)
+# libparted.a needs the dm_* answers in disk/nodm.c, linked as an object.
+FERRY_LIBS := $(OBJDIR)/disk/nodm.o $(LIBS_STATIC)
+else
+FERRY_LDFLAGS := $(CFLAGS_SAN) $(LDFLAGS)
+FERRY_LIBS := $(LIBS_DYN)
+endif
+
+SRCS := $(sort $(shell find $(TOPDIR)/src -name '*.c' -printf 'src/%P\n'))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(patsubst src/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
+MAIN_OBJ := $(OBJDIR)/main.o
+FERRY := $(O)/bin/ferry
+LIBFERRY := $(OBJDIR)/libferry.a
+
+UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
+UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
+
+.PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean \
+	deps check check-quick check-unit check-integration check-asan demo bench
+
+.DEFAULT_GOAL := all
+
+help:
+	@echo 'Configuration:'
+	@echo '  <name>_defconfig   - new $(O)/.config from configs/<name>_defconfig'
+	@echo '  menuconfig         - change the configuration'
+	@echo '  savedefconfig      - write the minimal defconfig ($(O)/defconfig, or DEFCONFIG=FILE)'
+	@echo '  list-defconfigs    - list configs/'
+	@echo 'Build and test:'
+	@echo '  all                - build $(O)/bin/ferry (default)'
+	@echo '  demo               - capture a generated demo server disk into $(O)/demo'
+	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
+	@echo '  check-quick        - unit and integration tests on this build only'
+	@echo '  bench              - the capture benchmark (tests/bench)'
+	@echo '  clean              - delete $(O)'
+	@echo 'Variables: O=DIR builds out of tree (default output/).'
+
+list-defconfigs:
+	@ls $(TOPDIR)/configs
+
+deps:
+	@$(TOPDIR)/support/deps.sh build
+
+%_defconfig: $(TOPDIR)/configs/%_defconfig
+	@$(TOPDIR)/support/deps.sh build
+	@mkdir -p $(O)/include/config $(O)/include/generated
+	cd $(O) && $(KCONFIG_ENV) $(KCONF) --defconfig=$< $(TOPDIR)/Kconfig >/dev/null
+	@echo "configured $(O) from configs/$@"
+
+$(CONFIG):
+	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
+
+menuconfig: | $(CONFIG)
+	@$(TOPDIR)/support/deps.sh build
+	cd $(O) && $(KCONFIG_ENV) $(KMCONF) $(TOPDIR)/Kconfig
+
+olddefconfig: | $(CONFIG)
+	cd $(O) && $(KCONFIG_ENV) $(KCONF) --olddefconfig $(TOPDIR)/Kconfig
+
+savedefconfig: | $(CONFIG)
+	cd $(O) && $(KCONFIG_ENV) $(KCONF) --savedefconfig=$(or $(DEFCONFIG),$(O)/defconfig) $(TOPDIR)/Kconfig
+	@echo "wrote $(or $(DEFCONFIG),$(O)/defconfig)"
+
+ifeq ($(wildcard $(CONFIG)),)
+# A build without a configuration gets the default one first, so the
+# README's commands work on a fresh checkout.
+all check check-quick check-unit check-integration demo bench:
+	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
+	@$(MAKE) --no-print-directory O=$(O) $@
+else
+all: $(FERRY)
+
+
+$(AUTOCONF): $(CONFIG) $(TOPDIR)/Kconfig
+	@mkdir -p $(O)/include/config $(O)/include/generated
+	cd $(O) && $(KCONFIG_ENV) $(KCONF) --silentoldconfig $(TOPDIR)/Kconfig >/dev/null
+	@touch $@
+
+$(OBJDIR)/%.o: $(TOPDIR)/src/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $*.c"
+	@$(CC) $(FERRY_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBFERRY): $(LIB_OBJS)
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
+$(FERRY): $(MAIN_OBJ) $(LIBFERRY)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(FERRY_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBFERRY) $(FERRY_LIBS)
+
+# Unit tests link the library objects dynamically: they run on the build
+# host, not in the rescue image.
+$(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(TOPDIR)/tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      tests/unit/$*.c"
+	@$(CC) $(FERRY_CFLAGS) -I$(TOPDIR)/tests/unit -o $@ $< $(LIBFERRY) \
+		$(CFLAGS_SAN) $(LIBS_DYN)
+
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+
+PROVE := prove --timer
+check-unit: $(UNIT_BINS)
+	@$(TOPDIR)/support/deps.sh check
+	$(PROVE) --exec '' $(UNIT_BINS)
+
+check-integration: $(FERRY)
+	@$(TOPDIR)/support/deps.sh check
+	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/integration/*.t
+
+check-quick: check-unit check-integration
+
+# The full suite: this build, then the same tests against an ASan/UBSan build.
+ASAN_O := $(O)/asan
+check: check-quick
+	@test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig
+	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick
+
+demo: $(FERRY)
+	@$(TOPDIR)/support/deps.sh check
+	FERRY=$(FERRY) $(TOPDIR)/tests/demo.sh $(O)/demo
+
+bench: $(FERRY)
+	@$(TOPDIR)/support/deps.sh bench
+	FERRY=$(FERRY) $(TOPDIR)/tests/bench/capture.sh $(O)/bench
+
+endif
+
+clean:
+	rm -rf $(O)

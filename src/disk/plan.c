@@ -1,0 +1,306 @@
+/* Building the capture plan: the boot gap byte-exact, each partition by
+ * the method its content allows, in disk order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disk/plan.h"
+#include "fs/extfs.h"
+#include "util/err.h"
+
+#define SCAN_CHUNK (1u << 20)
+#define SCAN_BLOCK 4096u
+
+const char *copy_method_name(enum copy_method m)
+{
+	switch (m) {
+	case COPY_EXACT: return "exact";
+	case COPY_USED: return "used-blocks";
+	case COPY_HEADER: return "swap-header";
+	case COPY_NONZERO: return "non-zero-blocks";
+	case COPY_TABLE: return "partition-table";
+	}
+	return "?";
+}
+
+bool is_zero(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+void plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void plan_release(struct plan *p)
+{
+	free(p->ext);
+	free(p->parts);
+	memset(p, 0, sizeof(*p));
+}
+
+int plan_add_range(struct plan *p, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	if (p->n > 0) {
+		struct extent *last = &p->ext[p->n - 1];
+		uint64_t end = last->off + last->len;
+
+		if (off < last->off)
+			return ferr(-EINVAL, "internal: range at %llu added after %llu",
+				    (unsigned long long)off, (unsigned long long)last->off);
+		if (off <= end) {
+			if (off + len > end) {
+				p->data_bytes += off + len - end;
+				last->len = off + len - last->off;
+			}
+			return 0;
+		}
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct extent *e = realloc(p->ext, cap * sizeof(*e));
+		if (!e)
+			return ferr(-ENOMEM, "out of memory for %zu ranges", cap);
+		p->ext = e;
+		p->cap = cap;
+	}
+	p->ext[p->n].off = off;
+	p->ext[p->n].len = len;
+	p->n++;
+	p->data_bytes += len;
+	return 0;
+}
+
+struct used_ctx {
+	struct plan *plan;
+	uint64_t base;
+};
+
+static int add_used(uint64_t off, uint64_t len, void *arg)
+{
+	struct used_ctx *c = arg;
+
+	return plan_add_range(c->plan, c->base + off, len);
+}
+
+/* Adds every non-zero SCAN_BLOCK of [off, off+len). */
+static int scan_nonzero(struct plan *p, const struct source *src, uint64_t off, uint64_t len,
+			struct progress *prog)
+{
+	uint8_t *buf = malloc(SCAN_CHUNK);
+	int err = 0;
+
+	if (!buf)
+		return ferr(-ENOMEM, "out of memory");
+	for (uint64_t pos = 0; pos < len && !err;) {
+		size_t n = len - pos < SCAN_CHUNK ? (size_t)(len - pos) : SCAN_CHUNK;
+
+		err = source_pread(src, buf, n, off + pos);
+		for (size_t b = 0; !err && b < n; b += SCAN_BLOCK) {
+			size_t bl = n - b < SCAN_BLOCK ? n - b : SCAN_BLOCK;
+			if (!is_zero(buf + b, bl))
+				err = plan_add_range(p, off + pos + b, bl);
+		}
+		pos += n;
+		if (prog)
+			progress_add(prog, n);
+	}
+	free(buf);
+	return err;
+}
+
+/* Chooses how a partition is copied; opens ext filesystems into x. */
+static void classify(struct plan_part *pp, const struct source *src, struct extfs *x)
+{
+	char name[96];
+	int err;
+
+	if (pp->kind == PART_EXTENDED) {
+		pp->method = COPY_TABLE;
+		return;
+	}
+	pp->fs = fs_detect(src, pp->start, pp->size);
+	if (pp->fs == FS_SWAP) {
+		pp->method = COPY_HEADER;
+		return;
+	}
+	pp->method = COPY_NONZERO;
+	if (!fs_is_ext(pp->fs)) {
+		snprintf(pp->note, sizeof(pp->note), "%s content is not read by Ferry: every "
+			 "non-zero block is copied", fs_type_name(pp->fs));
+		return;
+	}
+	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->num);
+	err = extfs_open(x, src, pp->start, pp->size, name);
+	if (err) {
+		snprintf(pp->note, sizeof(pp->note), "cannot read the %s filesystem (%s): every "
+			 "non-zero block is copied", fs_type_name(pp->fs), ferr_msg());
+		ferry_warn("%s", pp->note);
+		return;
+	}
+	struct extfs_info info;
+	extfs_get_info(x, &info);
+	if (info.needs_recovery || info.has_errors) {
+		/* A journal to replay or a filesystem marked with errors may have a
+		 * block bitmap that does not show every block in use. */
+		snprintf(pp->note, sizeof(pp->note), "%s: the %s filesystem %s: its block bitmap "
+			 "cannot be trusted, so every non-zero block is copied", name,
+			 fs_type_name(pp->fs),
+			 info.needs_recovery ? "was not cleanly unmounted (its journal needs "
+					       "recovery)" : "is marked as having errors");
+		ferry_warn("%s", pp->note);
+		extfs_release(x);
+		return;
+	}
+	pp->method = COPY_USED;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_part(const void *a, const void *b)
+{
+	const struct plan_part *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Ranges of one partition; x is open for COPY_USED. */
+static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct source *src,
+			    const struct table *t, struct extfs *x, struct progress *prog)
+{
+	uint64_t before = p->data_bytes;
+	int err = 0;
+
+	switch (pp->method) {
+	case COPY_TABLE:
+		/* Its EBR sectors are planned in disk order with the logicals. */
+		for (size_t e = 0; e < t->nebrs; e++)
+			if (t->ebrs[e] >= pp->start && t->ebrs[e] < pp->start + pp->size)
+				p->data_bytes += t->sector;
+		pp->data_bytes = p->data_bytes - before;
+		p->data_bytes = before;
+		return 0;
+	case COPY_HEADER: {
+		uint8_t *buf = calloc(1, 65536);
+		uint64_t n = pp->size < 65536 ? pp->size : 65536;
+		if (!buf)
+			return ferr(-ENOMEM, "out of memory");
+		err = source_pread(src, buf, (size_t)n, pp->start);
+		if (!err)
+			err = plan_add_range(p, pp->start, swap_header_size(buf, n));
+		free(buf);
+		break;
+	}
+	case COPY_USED: {
+		struct used_ctx c = {p, pp->start};
+		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
+		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
+		err = plan_add_range(p, pp->start, 2048 < pp->size ? 2048 : pp->size);
+		if (!err)
+			err = extfs_used_ranges(x, add_used, &c);
+		if (!err && fs_bytes < pp->size)
+			err = scan_nonzero(p, src, pp->start + fs_bytes, pp->size - fs_bytes, NULL);
+		break;
+	}
+	case COPY_NONZERO:
+		err = scan_nonzero(p, src, pp->start, pp->size, prog);
+		break;
+	case COPY_EXACT:
+		err = plan_add_range(p, pp->start, pp->size);
+		break;
+	}
+	pp->data_bytes = p->data_bytes - before;
+	return err;
+}
+
+int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet)
+{
+	struct extfs *xs = NULL;
+	uint64_t *ebrs = NULL;
+	struct progress prog;
+	uint64_t scan_total = 0, gap;
+	size_t nebr = 0;
+	int err;
+
+	plan_init(p);
+	if (t->type == TABLE_NONE || t->nparts == 0)
+		return ferr(-EINVAL, "%s: no partition table (or no partitions) on the disk",
+			    src->path);
+	p->parts = calloc(t->nparts, sizeof(*p->parts));
+	xs = calloc(t->nparts, sizeof(*xs));
+	ebrs = calloc(t->nebrs + 1, sizeof(*ebrs));
+	if (!p->parts || !xs || !ebrs) {
+		err = ferr(-ENOMEM, "out of memory");
+		goto out;
+	}
+	p->nparts = t->nparts;
+	for (size_t i = 0; i < t->nparts; i++) {
+		struct plan_part *pp = &p->parts[i];
+		pp->num = t->parts[i].num;
+		pp->kind = t->parts[i].kind;
+		pp->start = t->parts[i].start;
+		pp->size = t->parts[i].size;
+		if (pp->start + pp->size > p->vsize)
+			p->vsize = pp->start + pp->size;
+	}
+	qsort(p->parts, p->nparts, sizeof(*p->parts), cmp_part);
+	if (t->nebrs)
+		memcpy(ebrs, t->ebrs, t->nebrs * sizeof(*ebrs));
+	qsort(ebrs, t->nebrs, sizeof(*ebrs), cmp_u64);
+	for (size_t i = 0; i + 1 < p->nparts; i++) {
+		const struct plan_part *a = &p->parts[i], *b = &p->parts[i + 1];
+		if (a->kind != PART_EXTENDED && a->start + a->size > b->start) {
+			err = ferr(-EINVAL, "%s: partitions %d and %d overlap", src->path, a->num,
+				   b->num);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < p->nparts; i++) {
+		classify(&p->parts[i], src, &xs[i]);
+		if (p->parts[i].method == COPY_NONZERO)
+			scan_total += p->parts[i].size;
+	}
+	progress_init(&prog, "scan", scan_total, quiet || scan_total == 0);
+
+	gap = table_first_start(t);
+	p->gap_bytes = gap;
+	err = plan_add_range(p, 0, gap);
+	for (size_t i = 0; i < p->nparts && !err; i++) {
+		struct plan_part *pp = &p->parts[i];
+
+		/* EBR sectors sit in the extended partition, before their logical. */
+		while (!err && pp->kind != PART_EXTENDED && nebr < t->nebrs &&
+		       ebrs[nebr] < pp->start)
+			err = plan_add_range(p, ebrs[nebr++], t->sector);
+		if (!err)
+			err = plan_part_ranges(p, pp, src, t, &xs[i], &prog);
+		if (err)
+			err = ferr_ctx(err, "partition %d", pp->num);
+	}
+	while (!err && nebr < t->nebrs)
+		err = plan_add_range(p, ebrs[nebr++], t->sector);
+	if (!err && scan_total)
+		progress_finish(&prog);
+out:
+	if (xs) {
+		for (size_t i = 0; p->parts && i < p->nparts; i++)
+			if (xs[i].fs)
+				extfs_release(&xs[i]);
+		free(xs);
+	}
+	free(ebrs);
+	if (err)
+		plan_release(p);
+	return err;
+}

@@ -1,0 +1,61 @@
+/* The capture plan: which byte ranges of the source make the image, and
+ * how each partition is copied. */
+#ifndef FERRY_PLAN_H
+#define FERRY_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/source.h"
+#include "disk/table.h"
+#include "fs/detect.h"
+#include "ui/progress.h"
+
+enum copy_method {
+	COPY_EXACT,   /* every byte (boot gap, EBRs) */
+	COPY_USED,    /* the blocks the ext block bitmap marks used */
+	COPY_HEADER,  /* the swap header page */
+	COPY_NONZERO, /* every block that is not all zeros */
+	COPY_TABLE,   /* an extended partition: its EBR sectors */
+};
+
+const char *copy_method_name(enum copy_method m);
+
+struct extent {
+	uint64_t off, len;
+};
+
+struct plan_part {
+	int num;
+	enum part_kind kind;
+	enum fs_type fs;
+	enum copy_method method;
+	uint64_t start, size;
+	uint64_t data_bytes; /* bytes of this partition that are copied */
+	char note[512];      /* why a fallback was taken */
+};
+
+struct plan {
+	uint64_t vsize;      /* the image's virtual size */
+	uint64_t gap_bytes;  /* sector 0 up to the first partition */
+	uint64_t data_bytes; /* sum of all extents */
+	struct extent *ext;  /* sorted, disjoint, not adjacent */
+	size_t n, cap;
+	struct plan_part *parts;
+	size_t nparts;
+};
+
+void plan_init(struct plan *p);
+void plan_release(struct plan *p);
+/* Appends a range at or after the last one (overlaps and neighbours merge). */
+int plan_add_range(struct plan *p, uint64_t off, uint64_t len);
+
+/* Builds the plan for a whole disk. Partitions of unknown content are read
+ * whole to find their non-zero blocks, with progress unless quiet. */
+int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet);
+
+/* True when len bytes at buf are all zero. */
+bool is_zero(const void *buf, size_t len);
+
+#endif

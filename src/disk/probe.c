@@ -1,0 +1,284 @@
+/* Disk probing for `ferry scan` and `ferry capture auto`: everything is
+ * read through libparted and libext2fs on read-only sources; nothing is
+ * mounted. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "disk/probe.h"
+#include "fs/extfs.h"
+#include "fs/fstab.h"
+#include "util/endian.h"
+#include "util/err.h"
+
+#define CONFIG_MAX (1u << 20)
+
+static const char *const grub_configs[] = {
+	"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub/grub.cfg", "/grub2/grub.cfg",
+};
+
+static void probe_ext(struct probe_part *pp, const struct source *src)
+{
+	struct extfs x;
+	struct extfs_info info;
+	char name[96];
+	size_t len;
+
+	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
+	if (extfs_open(&x, src, pp->part->start, pp->part->size, name)) {
+		ferry_warn("%s", ferr_msg());
+		return;
+	}
+	extfs_get_info(&x, &info);
+	snprintf(pp->label, sizeof(pp->label), "%s", info.label);
+	snprintf(pp->uuid, sizeof(pp->uuid), "%s", info.uuid);
+	pp->have_used = true;
+	pp->used = info.used;
+	pp->needs_recovery = info.needs_recovery;
+	if (extfs_read_file(&x, "/etc/fstab", CONFIG_MAX, &pp->fstab, &len) && pp->fstab) {
+		free(pp->fstab);
+		pp->fstab = NULL;
+	}
+	for (size_t i = 0; i < sizeof(grub_configs) / sizeof(grub_configs[0]) && !pp->grub; i++) {
+		if (extfs_read_file(&x, grub_configs[i], CONFIG_MAX, &pp->grub, &len) == 0)
+			snprintf(pp->grub_path, sizeof(pp->grub_path), "%s", grub_configs[i]);
+	}
+	extfs_release(&x);
+}
+
+static int probe_one(struct probe_disk *d, const char *path)
+{
+	uint8_t mbr[512];
+	uint32_t disk_id = 0;
+	int err;
+
+	err = source_open(&d->src, path);
+	if (err)
+		return err;
+	err = table_read(&d->src, &d->table);
+	if (err)
+		goto out_source;
+	if (d->table.type == TABLE_MSDOS && source_pread(&d->src, mbr, sizeof(mbr), 0) == 0)
+		disk_id = get_le32(mbr + 440);
+	if (d->table.type == TABLE_NONE) {
+		d->whole_fs = fs_detect(&d->src, 0, d->src.size);
+		return 0;
+	}
+	d->parts = calloc(d->table.nparts ? d->table.nparts : 1, sizeof(*d->parts));
+	if (!d->parts) {
+		err = ferr(-ENOMEM, "out of memory");
+		goto out_table;
+	}
+	d->nparts = d->table.nparts;
+	for (size_t i = 0; i < d->nparts; i++) {
+		struct probe_part *pp = &d->parts[i];
+		pp->part = &d->table.parts[i];
+		if (pp->part->kind == PART_EXTENDED)
+			continue;
+		if (disk_id)
+			snprintf(pp->partuuid, sizeof(pp->partuuid), "%08x-%02x", disk_id,
+				 pp->part->num);
+		pp->fs = fs_detect(&d->src, pp->part->start, pp->part->size);
+		if (fs_is_ext(pp->fs))
+			probe_ext(pp, &d->src);
+	}
+	return 0;
+
+out_table:
+	table_release(&d->table);
+out_source:
+	source_release(&d->src);
+	return err;
+}
+
+static void release_disk(struct probe_disk *d)
+{
+	for (size_t i = 0; i < d->nparts; i++) {
+		free(d->parts[i].fstab);
+		free(d->parts[i].grub);
+	}
+	free(d->parts);
+	table_release(&d->table);
+	source_release(&d->src);
+}
+
+void probe_release(struct probe *pr)
+{
+	for (size_t i = 0; i < pr->n; i++)
+		release_disk(&pr->disks[i]);
+	free(pr->disks);
+	memset(pr, 0, sizeof(*pr));
+}
+
+/* Finds the partition an fstab spec or root= value names. A kernel device
+ * name is taken to mean the partition with that number on the disk the
+ * naming filesystem is on: the name itself says nothing about the disk. */
+static bool resolve(const struct probe *pr, const char *spec, int home_disk, int *di, int *pi,
+		    const char **how)
+{
+	const char *v;
+	enum spec_kind kind = spec_parse(spec, &v);
+	int num = kind == SPEC_DEVNAME ? devname_partnum(v) : -1;
+
+	for (size_t d = 0; d < pr->n; d++) {
+		for (size_t p = 0; p < pr->disks[d].nparts; p++) {
+			const struct probe_part *pp = &pr->disks[d].parts[p];
+			bool hit = false;
+
+			switch (kind) {
+			case SPEC_UUID: hit = pp->uuid[0] && !strncasecmp(pp->uuid, v, 36); break;
+			case SPEC_LABEL: hit = pp->label[0] && !strcmp(pp->label, v); break;
+			case SPEC_PARTUUID: hit = pp->partuuid[0] && !strncasecmp(pp->partuuid, v, 11); break;
+			case SPEC_DEVNAME: hit = (int)d == home_disk && pp->part->num == num; break;
+			case SPEC_OTHER: break;
+			}
+			if (hit) {
+				*di = (int)d;
+				*pi = (int)p;
+				*how = kind == SPEC_DEVNAME ? " (a device name: taken as partition "
+							      "number on the same disk)" : "";
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void find_system(struct probe *pr)
+{
+	pr->root.disk = pr->boot.disk = -1;
+	for (size_t d = 0; d < pr->n && pr->root.disk < 0; d++) {
+		for (size_t p = 0; p < pr->disks[d].nparts; p++) {
+			struct probe_part *pp = &pr->disks[d].parts[p];
+			char spec[256], bspec[256], kroot[256];
+			const char *how = "";
+			int rd, rp;
+
+			if (!pp->fstab || fstab_find(pp->fstab, "/", spec, sizeof(spec)))
+				continue;
+			if (!resolve(pr, spec, (int)d, &rd, &rp, &how) || rd != (int)d || rp != (int)p)
+				continue;
+			pr->root.disk = rd;
+			pr->root.part = rp;
+			snprintf(pr->root.reason, sizeof(pr->root.reason),
+				 "its /etc/fstab mounts %s at /%s", spec, how);
+			if (fstab_find(pp->fstab, "/boot", bspec, sizeof(bspec)) == 0) {
+				int bd, bp;
+				if (resolve(pr, bspec, (int)d, &bd, &bp, &how)) {
+					pr->boot.disk = bd;
+					pr->boot.part = bp;
+					snprintf(pr->boot.reason, sizeof(pr->boot.reason),
+						 "/etc/fstab on partition %d mounts %s at /boot%s",
+						 pp->part->num, bspec, how);
+				} else {
+					snprintf(pr->boot.reason, sizeof(pr->boot.reason),
+						 "/etc/fstab mounts %s at /boot, but no disk has it", bspec);
+				}
+			} else {
+				pr->boot.disk = rd;
+				pr->boot.part = rp;
+				snprintf(pr->boot.reason, sizeof(pr->boot.reason),
+					 "no /boot entry in /etc/fstab: /boot is on the root filesystem");
+			}
+			if (pr->boot.disk >= 0) {
+				const struct probe_part *bpp = &pr->disks[pr->boot.disk].parts[pr->boot.part];
+				size_t n = strlen(pr->boot.reason);
+				if (bpp->grub && cmdline_find(bpp->grub, "root", kroot, sizeof(kroot)) == 0)
+					snprintf(pr->root.reason + strlen(pr->root.reason),
+						 sizeof(pr->root.reason) - strlen(pr->root.reason),
+						 "; %s boots root=%s", bpp->grub_path, kroot);
+				if (bpp->grub)
+					snprintf(pr->boot.reason + n, sizeof(pr->boot.reason) - n,
+						 "; it holds %s", bpp->grub_path);
+			}
+			break;
+		}
+	}
+}
+
+static bool skip_sysblock(const char *name)
+{
+	static const char *const skip[] = {"loop", "ram", "zram", "sr", "dm-", "fd", "nbd"};
+
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (strncmp(name, skip[i], strlen(skip[i])) == 0)
+			return true;
+	return false;
+}
+
+static int list_sysblock(char ***out, size_t *n)
+{
+	DIR *dir = opendir("/sys/block");
+	struct dirent *de;
+	char **v = NULL;
+
+	*n = 0;
+	if (!dir)
+		return ferr_errno(-errno, "cannot list /sys/block");
+	while ((de = readdir(dir)) != NULL) {
+		char **nv;
+		if (de->d_name[0] == '.' || skip_sysblock(de->d_name))
+			continue;
+		nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		if (asprintf(&v[*n], "/dev/%s", de->d_name) < 0)
+			break;
+		(*n)++;
+	}
+	closedir(dir);
+	*out = v;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int probe_disks(struct probe *pr, char *const *paths, size_t n)
+{
+	char **listed = NULL;
+	size_t nlisted = 0;
+	int err = 0;
+
+	memset(pr, 0, sizeof(*pr));
+	if (n == 0) {
+		err = list_sysblock(&listed, &nlisted);
+		if (err)
+			return err;
+		qsort(listed, nlisted, sizeof(*listed), cmp_str);
+		paths = listed;
+		n = nlisted;
+	}
+	pr->disks = calloc(n ? n : 1, sizeof(*pr->disks));
+	if (!pr->disks) {
+		err = ferr(-ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = probe_one(&pr->disks[pr->n], paths[i]);
+		if (err && listed) {
+			ferry_warn("skipping %s: %s", paths[i], ferr_msg());
+			err = 0;
+			continue;
+		}
+		if (err)
+			break;
+		pr->n++;
+	}
+	if (!err)
+		find_system(pr);
+	else
+		probe_release(pr);
+out:
+	for (size_t i = 0; i < nlisted; i++)
+		free(listed[i]);
+	free(listed);
+	return err;
+}

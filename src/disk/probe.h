@@ -1,0 +1,53 @@
+/* Probing disks: tables, filesystems, and which disk holds / and /boot. */
+#ifndef FERRY_PROBE_H
+#define FERRY_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/source.h"
+#include "disk/table.h"
+#include "fs/detect.h"
+
+struct probe_part {
+	const struct part *part;
+	enum fs_type fs;
+	char label[20];
+	char uuid[40];
+	char partuuid[40]; /* msdos: disk id and number, as blkid prints it */
+	bool have_used;
+	uint64_t used;
+	bool needs_recovery;
+	char *fstab; /* /etc/fstab when this filesystem has one */
+	char *grub;  /* the GRUB 2 config found on it, if any */
+	char grub_path[40];
+};
+
+struct probe_disk {
+	struct source src;
+	struct table table;
+	struct probe_part *parts;
+	size_t nparts;
+	enum fs_type whole_fs; /* a filesystem on the disk itself (no table) */
+};
+
+struct probe_loc {
+	int disk; /* index, -1 if not found */
+	int part; /* index into the disk's parts */
+	char reason[320];
+};
+
+struct probe {
+	struct probe_disk *disks;
+	size_t n;
+	struct probe_loc root, boot;
+};
+
+/* With n == 0, every disk in /sys/block except loop, ram, zram and sr
+ * devices (disks that cannot be read are skipped with a warning). Named
+ * disks that cannot be read are errors. */
+int probe_disks(struct probe *pr, char *const *paths, size_t n);
+void probe_release(struct probe *pr);
+
+#endif

@@ -1,0 +1,50 @@
+/* The partition table of a source disk. */
+#ifndef FERRY_TABLE_H
+#define FERRY_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/source.h"
+
+enum table_type { TABLE_NONE, TABLE_MSDOS, TABLE_GPT, TABLE_OTHER };
+enum part_kind { PART_PRIMARY, PART_EXTENDED, PART_LOGICAL };
+
+struct part {
+	int num;
+	enum part_kind kind;
+	uint64_t start; /* bytes */
+	uint64_t size;  /* bytes */
+	unsigned type_id; /* msdos system id; 0 for gpt */
+	char name[72];    /* gpt partition name */
+	char flags[128];  /* comma-separated libparted flag names */
+};
+
+struct table {
+	enum table_type type;
+	char type_name[16];
+	unsigned sector; /* the table's sector size */
+	struct part *parts;
+	size_t nparts;
+	uint64_t *ebrs; /* byte offsets of msdos EBR sectors, in chain order */
+	size_t nebrs;
+};
+
+const char *part_kind_name(enum part_kind kind);
+
+/* Reads the table with libparted after Ferry's own defensive walk of any
+ * msdos/EBR chain. A disk without a table gives TABLE_NONE and 0. */
+int table_read(const struct source *src, struct table *t);
+void table_release(struct table *t);
+/* Byte offset of the first partition (the end of the boot gap). */
+uint64_t table_first_start(const struct table *t);
+
+/* Ferry's own MBR and EBR chain walk (mbr.c): -ENOENT when sector 0 holds
+ * no msdos table; loops, out-of-range links and partitions past the end of
+ * the disk are errors. */
+int mbr_read(const struct source *src, struct table *t);
+/* The same on a memory image of the disk (for tests and fuzzing). */
+int mbr_parse(const uint8_t *disk, uint64_t size, unsigned sector, const char *name,
+	      struct table *t);
+
+#endif

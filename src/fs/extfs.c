@@ -1,0 +1,158 @@
+/* libext2fs over a read-only partition window: information, the used-block
+ * map, and small files such as /etc/fstab. */
+#include <errno.h>
+#include <et/com_err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/extfs.h"
+#include "fs/partio.h"
+#include "util/err.h"
+
+static int ext_err(errcode_t e, const char *what, const char *name)
+{
+	int err = (e > 0 && e < 4096) ? -(int)e : -EIO;
+
+	return ferr(err, "%s: %s: %s", name, what, error_message(e));
+}
+
+void format_uuid(const uint8_t *u, char *out)
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
+	       const char *name)
+{
+	errcode_t e;
+	uint64_t fs_bytes;
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	x->part_len = len;
+	err = partio_register(src, off, len, x->name);
+	if (err)
+		return err;
+	e = ext2fs_open2(x->name, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES, 0, 0,
+			 partio_manager, &x->fs);
+	if (e) {
+		x->fs = NULL;
+		err = ext_err(e, "ext2fs_open2", name);
+		goto out_unregister;
+	}
+	fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
+	if (fs_bytes > len) {
+		err = ferr(-EINVAL, "%s: the filesystem (%llu bytes) is larger than its partition "
+			   "(%llu bytes)", name, (unsigned long long)fs_bytes,
+			   (unsigned long long)len);
+		goto out_close;
+	}
+	return 0;
+
+out_close:
+	ext2fs_free(x->fs);
+	x->fs = NULL;
+out_unregister:
+	partio_unregister(x->name);
+	return err;
+}
+
+void extfs_release(struct extfs *x)
+{
+	if (x->fs)
+		ext2fs_free(x->fs); /* never ext2fs_close: that would flush */
+	x->fs = NULL;
+	partio_unregister(x->name);
+}
+
+void extfs_get_info(const struct extfs *x, struct extfs_info *info)
+{
+	struct ext2_super_block *sb = x->fs->super; /* the accessors take no const */
+	uint64_t bs = x->fs->blocksize;
+
+	memset(info, 0, sizeof(*info));
+	memcpy(info->label, sb->s_volume_name, sizeof(sb->s_volume_name));
+	format_uuid(sb->s_uuid, info->uuid);
+	info->block_size = (unsigned)bs;
+	info->size = ext2fs_blocks_count(sb) * bs;
+	info->used = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * bs;
+	info->needs_recovery = ext2fs_has_feature_journal_needs_recovery(sb);
+	info->has_errors = (sb->s_state & EXT2_ERROR_FS) != 0;
+}
+
+int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
+{
+	ext2_filsys fs = x->fs;
+	uint64_t bs = fs->blocksize;
+	blk64_t start, end;
+	errcode_t e;
+	int err;
+
+	e = ext2fs_read_block_bitmap(fs);
+	if (e)
+		return ext_err(e, "cannot read the block bitmap", x->name);
+	start = fs->super->s_first_data_block;
+	end = ext2fs_blocks_count(fs->super) - 1;
+	while (start <= end) {
+		blk64_t s, z;
+
+		if (ext2fs_find_first_set_block_bitmap2(fs->block_map, start, end, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(fs->block_map, s, end, &z))
+			z = end + 1;
+		err = fn(s * bs, (z - s) * bs, arg);
+		if (err)
+			return err;
+		start = z;
+	}
+	return 0;
+}
+
+int extfs_read_file(struct extfs *x, const char *path, size_t max, char **data, size_t *len)
+{
+	ext2_filsys fs = x->fs;
+	ext2_ino_t ino;
+	ext2_file_t file;
+	struct ext2_inode inode;
+	unsigned int got;
+	uint64_t size;
+	errcode_t e;
+	char *buf;
+
+	*data = NULL;
+	*len = 0;
+	e = ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+	if (e)
+		return e == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : ext_err(e, path, x->name);
+	e = ext2fs_read_inode(fs, ino, &inode);
+	if (e)
+		return ext_err(e, path, x->name);
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return -ENOENT;
+	size = EXT2_I_SIZE(&inode);
+	if (size > max)
+		return ferr(-EFBIG, "%s: %s is larger than %zu bytes", x->name, path, max);
+	buf = malloc(size + 1);
+	if (!buf)
+		return ferr(-ENOMEM, "out of memory");
+	e = ext2fs_file_open(fs, ino, 0, &file);
+	if (e) {
+		free(buf);
+		return ext_err(e, path, x->name);
+	}
+	e = ext2fs_file_read(file, buf, (unsigned int)size, &got);
+	ext2fs_file_close(file);
+	if (e) {
+		free(buf);
+		return ext_err(e, path, x->name);
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}

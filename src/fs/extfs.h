@@ -1,0 +1,47 @@
+/* ext2/3/4 filesystems on a source partition, through libext2fs, read-only. */
+#ifndef FERRY_EXTFS_H
+#define FERRY_EXTFS_H
+
+#include <ext2fs/ext2fs.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/source.h"
+
+struct extfs {
+	ext2_filsys fs;
+	char name[96];
+	uint64_t part_len;
+};
+
+struct extfs_info {
+	char label[20];
+	char uuid[40];
+	uint64_t size;       /* bytes the filesystem spans */
+	uint64_t used;       /* bytes in use */
+	unsigned block_size;
+	bool needs_recovery; /* the journal has transactions to replay */
+	bool has_errors;     /* the kernel marked it as having errors */
+};
+
+/* Opens the filesystem in the window [off, off+len) of src. */
+int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
+	       const char *name);
+void extfs_release(struct extfs *x);
+void extfs_get_info(const struct extfs *x, struct extfs_info *info);
+
+/* Calls fn for every run of blocks the block bitmap marks used, in order,
+ * as byte ranges relative to the partition. */
+typedef int (*extfs_range_fn)(uint64_t off, uint64_t len, void *arg);
+int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg);
+
+/* Reads a whole regular file (symlinks followed inside the filesystem),
+ * at most max bytes; *data is NUL-terminated and must be freed. -ENOENT
+ * when it does not exist. */
+int extfs_read_file(struct extfs *x, const char *path, size_t max, char **data, size_t *len);
+
+/* Formats 16 bytes as a lower-case UUID string (37 bytes with the NUL). */
+void format_uuid(const uint8_t *u, char *out);
+
+#endif

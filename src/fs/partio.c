@@ -1,0 +1,168 @@
+/* Read-only windowed io_manager for libext2fs (see partio.h). Reads past
+ * the window are errors; writes fail with EROFS whatever libext2fs wants. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/partio.h"
+#include "util/err.h"
+
+#define PARTIO_MAX 64
+
+struct window {
+	char *name;
+	const struct source *src;
+	uint64_t off, len;
+};
+
+static struct window windows[PARTIO_MAX];
+
+int partio_register(const struct source *src, uint64_t off, uint64_t len, const char *name)
+{
+	for (int i = 0; i < PARTIO_MAX; i++) {
+		if (windows[i].name)
+			continue;
+		windows[i].name = strdup(name);
+		if (!windows[i].name)
+			return ferr(-ENOMEM, "out of memory");
+		windows[i].src = src;
+		windows[i].off = off;
+		windows[i].len = len;
+		return 0;
+	}
+	return ferr(-EMFILE, "too many partitions open at once");
+}
+
+void partio_unregister(const char *name)
+{
+	for (int i = 0; i < PARTIO_MAX; i++) {
+		if (windows[i].name && strcmp(windows[i].name, name) == 0) {
+			free(windows[i].name);
+			memset(&windows[i], 0, sizeof(windows[i]));
+			return;
+		}
+	}
+}
+
+static errcode_t partio_open(const char *name, int flags, io_channel *channel)
+{
+	struct window *w = NULL;
+	io_channel io;
+
+	for (int i = 0; i < PARTIO_MAX; i++)
+		if (windows[i].name && strcmp(windows[i].name, name) == 0)
+			w = &windows[i];
+	if (!w)
+		return ENOENT;
+	if (flags & IO_FLAG_RW)
+		return EROFS;
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return ENOMEM;
+	io->name = strdup(name);
+	if (!io->name) {
+		free(io);
+		return ENOMEM;
+	}
+	io->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	io->manager = partio_manager;
+	io->block_size = 1024;
+	io->refcount = 1;
+	io->flags = flags;
+	io->private_data = w;
+	*channel = io;
+	return 0;
+}
+
+static errcode_t partio_close(io_channel io)
+{
+	if (--io->refcount > 0)
+		return 0;
+	free(io->name);
+	free(io);
+	return 0;
+}
+
+static errcode_t partio_set_blksize(io_channel io, int blksize)
+{
+	io->block_size = blksize;
+	return 0;
+}
+
+static errcode_t partio_read64(io_channel io, unsigned long long block, int count, void *data)
+{
+	const struct window *w = io->private_data;
+	uint64_t len = count < 0 ? (uint64_t)-count : (uint64_t)count * (uint64_t)io->block_size;
+	uint64_t off = block * (uint64_t)io->block_size;
+
+	if (off > w->len || len > w->len - off) {
+		/* Reads past the partition come back as zeros with an error, as
+		 * from a short device, so libext2fs reports it. */
+		memset(data, 0, len);
+		return EXT2_ET_SHORT_READ;
+	}
+	if (source_pread(w->src, data, len, w->off + off) < 0)
+		return EIO;
+	return 0;
+}
+
+static errcode_t partio_read(io_channel io, unsigned long block, int count, void *data)
+{
+	return partio_read64(io, block, count, data);
+}
+
+static errcode_t partio_write64(io_channel io, unsigned long long block, int count,
+				const void *data)
+{
+	(void)io; (void)block; (void)count; (void)data;
+	return EROFS;
+}
+
+static errcode_t partio_write(io_channel io, unsigned long block, int count, const void *data)
+{
+	return partio_write64(io, block, count, data);
+}
+
+static errcode_t partio_write_byte(io_channel io, unsigned long offset, int count,
+				   const void *data)
+{
+	(void)io; (void)offset; (void)count; (void)data;
+	return EROFS;
+}
+
+static errcode_t partio_flush(io_channel io)
+{
+	(void)io;
+	return 0;
+}
+
+static errcode_t partio_set_option(io_channel io, const char *option, const char *arg)
+{
+	(void)io; (void)option; (void)arg;
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
+static errcode_t partio_discard(io_channel io, unsigned long long block, unsigned long long count)
+{
+	(void)io; (void)block; (void)count;
+	return EROFS;
+}
+
+static struct struct_io_manager partio_ops = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "Ferry read-only partition I/O",
+	.open = partio_open,
+	.close = partio_close,
+	.set_blksize = partio_set_blksize,
+	.read_blk = partio_read,
+	.write_blk = partio_write,
+	.flush = partio_flush,
+	.write_byte = partio_write_byte,
+	.set_option = partio_set_option,
+	.read_blk64 = partio_read64,
+	.write_blk64 = partio_write64,
+	.discard = partio_discard,
+	.zeroout = partio_discard,
+};
+
+io_manager partio_manager = &partio_ops;

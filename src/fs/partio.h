@@ -1,0 +1,18 @@
+/* A libext2fs io_manager that reads a window (a partition) of a source disk
+ * and refuses every write. */
+#ifndef FERRY_PARTIO_H
+#define FERRY_PARTIO_H
+
+#include <ext2fs/ext2fs.h>
+#include <stdint.h>
+
+#include "disk/source.h"
+
+extern io_manager partio_manager;
+
+/* Registers a window of src under a name to hand to ext2fs_open2() with
+ * partio_manager. The name stays valid until partio_unregister(). */
+int partio_register(const struct source *src, uint64_t off, uint64_t len, const char *name);
+void partio_unregister(const char *name);
+
+#endif

@@ -1,0 +1,164 @@
+/* Local sinks (see sink.h). Nothing half-written is left: a regular file
+ * appears under its name only once it is complete and synced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sink/sink.h"
+#include "util/err.h"
+
+#define ZERO_CHUNK (1u << 20)
+
+static const uint8_t zeros[ZERO_CHUNK];
+
+static int open_stream(struct sink *s, int fd)
+{
+	s->fd = fd;
+	s->seekable = false;
+	return 0;
+}
+
+int sink_open(struct sink *s, const char *target, bool force)
+{
+	struct stat st;
+	size_t n;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (strncmp(target, "file://", 7) == 0)
+		target += 7;
+	if (!*target)
+		return ferr(-EINVAL, "empty target path");
+	s->path = strdup(target);
+	if (!s->path)
+		return ferr(-ENOMEM, "out of memory");
+	if (strcmp(target, "-") == 0)
+		return open_stream(s, dup(STDOUT_FILENO));
+	if (stat(target, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return ferr(-EISDIR, "target %s is a directory", target);
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) {
+			fd = open(target, O_WRONLY | O_CLOEXEC);
+			if (fd < 0)
+				return ferr_errno(-errno, "cannot open target %s", target);
+			return open_stream(s, fd);
+		}
+		if (!force)
+			return ferr(-EEXIST, "target %s already exists (use --force to replace it)",
+				    target);
+	}
+	n = strlen(target) + 32;
+	s->tmp = malloc(n);
+	if (!s->tmp)
+		return ferr(-ENOMEM, "out of memory");
+	snprintf(s->tmp, n, "%s.ferry-partial-XXXXXX", target);
+	fd = mkostemp(s->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int err = ferr_errno(-errno, "cannot create %s", target);
+		free(s->tmp);
+		s->tmp = NULL;
+		return err;
+	}
+	s->fd = fd;
+	s->seekable = true;
+	return 0;
+}
+
+static int write_error(struct sink *s, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return ferr(-e, "no space left for %s after %llu bytes", s->path,
+			    (unsigned long long)s->pos);
+	if (e == EPIPE)
+		return ferr(-e, "the reader of %s went away after %llu bytes", s->path,
+			    (unsigned long long)s->pos);
+	return ferr_errno(-e, "cannot write %s at %llu", s->path, (unsigned long long)s->pos);
+}
+
+int sink_write(struct sink *s, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return write_error(s, errno);
+		}
+		p += n;
+		len -= (size_t)n;
+		s->pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+int sink_skip(struct sink *s, uint64_t len)
+{
+	if (s->seekable) {
+		if (lseek(s->fd, (off_t)len, SEEK_CUR) < 0)
+			return ferr_errno(-errno, "cannot seek in %s", s->path);
+		s->pos += len;
+		return 0;
+	}
+	while (len > 0) {
+		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
+		int err = sink_write(s, zeros, n);
+		if (err)
+			return err;
+		len -= n;
+	}
+	return 0;
+}
+
+int sink_finish(struct sink *s)
+{
+	int err = 0;
+
+	if (s->fd < 0)
+		return 0;
+	if (s->seekable) {
+		/* A trailing hole has to be made part of the file. */
+		if (ftruncate(s->fd, (off_t)s->pos) < 0)
+			err = write_error(s, errno);
+		else if (fsync(s->fd) < 0)
+			err = write_error(s, errno);
+	}
+	if (close(s->fd) < 0 && !err)
+		err = write_error(s, errno);
+	s->fd = -1;
+	if (!err && s->tmp && rename(s->tmp, s->path) < 0)
+		err = ferr_errno(-errno, "cannot rename %s to %s", s->tmp, s->path);
+	if (err) {
+		sink_abort(s);
+		return err;
+	}
+	free(s->tmp);
+	s->tmp = NULL;
+	free(s->path);
+	s->path = NULL;
+	return 0;
+}
+
+void sink_abort(struct sink *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->tmp)
+		unlink(s->tmp);
+	free(s->tmp);
+	s->tmp = NULL;
+	free(s->path);
+	s->path = NULL;
+}
+
+const char *sink_partial_path(const struct sink *s)
+{
+	return s->tmp;
+}

@@ -1,0 +1,82 @@
+/* Error context and warning routing (see err.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/err.h"
+
+static char msg[1024];
+static ferry_warn_fn warn_fn;
+static void *warn_arg;
+
+static void vset(const char *fmt, va_list ap)
+{
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+}
+
+int ferr(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int ferr_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vset(fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(err < 0 ? -err : err));
+	return err;
+}
+
+int ferr_ctx(int err, const char *fmt, ...)
+{
+	char prefix[512], old[sizeof(msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, msg, sizeof(old));
+	/* A message longer than the buffer is cut, which is what we want. */
+	if (snprintf(msg, sizeof(msg), "%s: %s", prefix,
+		     old[0] ? old : strerror(err < 0 ? -err : err)) < 0)
+		msg[0] = '\0';
+	return err;
+}
+
+const char *ferr_msg(void)
+{
+	return msg[0] ? msg : "unknown error";
+}
+
+void ferr_clear(void)
+{
+	msg[0] = '\0';
+}
+
+void ferry_set_warn_handler(ferry_warn_fn fn, void *arg)
+{
+	warn_fn = fn;
+	warn_arg = arg;
+}
+
+void ferry_warn(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (warn_fn)
+		warn_fn(buf, warn_arg);
+}

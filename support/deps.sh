@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install what Ferry's build and tests need from Debian 12, only what is missing.
+# Usage: support/deps.sh [build|check|bench|all]   (idempotent; apt-get only)
+set -eu
+
+build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
+comerr-dev uuid-dev libblkid-dev libarchive-dev libmbedtls-dev libacl1-dev
+libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev
+nettle-dev libssl-dev libicu-dev"
+check="$build perl qemu-utils fdisk e2fsprogs coreutils util-linux"
+bench="$check partclone time"
+
+case "${1:-check}" in
+build) want=$build ;;
+check) want=$check ;;
+bench | all) want=$bench ;;
+*) echo "usage: $0 [build|check|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "ferry: missing packages:$missing (run support/deps.sh as root)" >&2
+	exit 1
+fi
+echo "ferry: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2
