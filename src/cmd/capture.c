@@ -31,7 +31,7 @@ static void usage(void)
 	fputs(IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? "raw" : "qcow2", stdout);
 	fputs(")\n"
 	      "     --force        replace an existing TARGET file\n"
-	      " -q, --quiet        no progress display\n"
+	      " -q, --quiet        no progress display and no report; warnings and errors only\n"
 	      " -j, --json         print a JSON summary on standard output\n"
 	      " -h, --help         display this help\n\n"
 	      "Exit status: 0 done, 1 failed, 2 usage error.\n", stdout);
@@ -220,7 +220,7 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	r.write_s = now_seconds() - t0;
 	if (o->json)
 		report_json(o, &src, &t, &p, &r, w);
-	else
+	else if (!o->quiet)
 		report_text(strcmp(o->target, "-") ? stdout : stderr, o, &src, &t, &p, &r);
 out_plan:
 	plan_release(&p);
@@ -228,9 +228,7 @@ out_table:
 	table_release(&t);
 out_source:
 	source_release(&src);
-	if (err)
-		err = ferr_ctx(err, "cannot capture %s", o->source);
-	return err;
+	return err; /* every message names the source or the target already */
 }
 
 int cmd_capture(int argc, char **argv)
@@ -251,7 +249,7 @@ int cmd_capture(int argc, char **argv)
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:qjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:qjh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (image_format_parse(optarg, &o.format))

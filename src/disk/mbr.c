@@ -153,7 +153,7 @@ static int walk_ebr_chain(const struct reader *r, struct table *t, uint64_t ext_
 			goto out;
 		}
 		next = ext_lba + get_le32(e1 + 8);
-		if (next <= ext_lba || next >= ext_lba + ext_count) {
+		if (next < ext_lba || next >= ext_lba + ext_count) {
 			err = ferr(-EINVAL, "%s: extended boot record at sector %llu links to "
 				   "sector %llu, outside the extended partition", r->name,
 				   (unsigned long long)ebr, (unsigned long long)next);

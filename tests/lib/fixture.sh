@@ -1,0 +1,97 @@
+# Builds the "physical server" disk the capture tests use, from a recipe:
+# an msdos table; ext4 /boot (p1, holding grub/grub.cfg); ext4 / (p2, holding
+# /etc/fstab and a 50 MB file); swap (p3); an extended partition (p4) with a
+# logical ext4 /srv (p5). The disk starts out as random bytes and the
+# filesystems are made without discard, so free space is dirty, the boot
+# gap holds data and the swap area behind its header is not zero.
+# Source after tap.sh.
+
+# Sector layout (512-byte sectors).
+FX_SECTOR=512
+FX_P1_START=2048    FX_P1_SIZE=32768   # 16 MiB /boot
+FX_P2_START=34816   FX_P2_SIZE=196608  # 96 MiB /
+FX_P3_START=231424  FX_P3_SIZE=32768   # 16 MiB swap
+FX_P4_START=264192  FX_P4_SIZE=43008   # 21 MiB extended
+FX_P5_START=266240  FX_P5_SIZE=38912   # 19 MiB /srv (logical)
+FX_END=$((FX_P4_START + FX_P4_SIZE))   # where the image must end
+FX_DISK_SECTORS=$((FX_END + 16384))    # 8 MiB unpartitioned tail
+
+FX_UUID_BOOT=0b7c6c8e-4b44-4a5e-9c2a-1f7c0c7d0b01
+FX_UUID_ROOT=0b7c6c8e-4b44-4a5e-9c2a-1f7c0c7d0b02
+FX_UUID_SWAP=0b7c6c8e-4b44-4a5e-9c2a-1f7c0c7d0b03
+FX_UUID_SRV=0b7c6c8e-4b44-4a5e-9c2a-1f7c0c7d0b05
+
+# fx_off PARTNUM: byte offset of a partition.
+fx_off() {
+	local v="FX_P$1_START"
+	echo $((${!v} * FX_SECTOR))
+}
+
+# fx_mkext4 IMG PARTNUM UUID LABEL DIR
+fx_mkext4() {
+	local img=$1 n=$2 uuid=$3 label=$4 dir=$5 size
+	size="FX_P${n}_SIZE"
+	mke2fs -q -F -t ext4 -b 4096 -U "$uuid" -L "$label" \
+		-E "offset=$(fx_off "$n"),nodiscard" -d "$dir" "$img" \
+		"$((${!size} * FX_SECTOR / 1024))k"
+}
+
+# fx_trees DIR: the file trees of the three ext4 filesystems.
+fx_trees() {
+	local t=$1
+	mkdir -p "$t/root/etc/default" "$t/root/boot" "$t/root/srv" \
+		"$t/root/usr/bin" "$t/root/var/lib/app" "$t/root/home/admin" \
+		"$t/boot/grub" "$t/srv/www"
+	cat >"$t/root/etc/fstab" <<EOF
+# /etc/fstab: static file system information.
+UUID=$FX_UUID_ROOT /     ext4 errors=remount-ro 0 1
+UUID=$FX_UUID_BOOT /boot ext4 defaults          0 2
+UUID=$FX_UUID_SWAP none  swap sw                0 0
+UUID=$FX_UUID_SRV  /srv  ext4 defaults          0 2
+EOF
+	echo "web01" >"$t/root/etc/hostname"
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n' >"$t/root/etc/default/grub"
+	head -c 50000000 /dev/urandom >"$t/root/var/lib/app/data.bin"
+	head -c 300000 /dev/urandom >"$t/root/usr/bin/app"
+	seq 1 20000 >"$t/root/home/admin/numbers.txt"
+	ln -s ../var/lib/app "$t/root/home/admin/app"
+	cat >"$t/boot/grub/grub.cfg" <<EOF
+set default=0
+menuentry 'Debian GNU/Linux' {
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root $FX_UUID_BOOT
+	linux /vmlinuz-6.1.0-18-amd64 root=UUID=$FX_UUID_ROOT ro quiet
+	initrd /initrd.img-6.1.0-18-amd64
+}
+EOF
+	head -c 3000000 /dev/urandom >"$t/boot/vmlinuz-6.1.0-18-amd64"
+	head -c 5000000 /dev/urandom >"$t/boot/initrd.img-6.1.0-18-amd64"
+	head -c 2000000 /dev/urandom >"$t/srv/www/index.bin"
+	echo "hello" >"$t/srv/www/index.html"
+}
+
+# fx_server_disk IMG: the whole disk.
+fx_server_disk() {
+	local img=$1 trees
+	trees=$(mktemp -d "$T_DIR/trees.XXXXXX")
+	head -c $((FX_DISK_SECTORS * FX_SECTOR)) /dev/urandom >"$img"
+	sfdisk -q --wipe never "$img" <<EOF
+label: dos
+label-id: 0x5eed1e55
+start=$FX_P1_START, size=$FX_P1_SIZE, type=83, bootable
+start=$FX_P2_START, size=$FX_P2_SIZE, type=83
+start=$FX_P3_START, size=$FX_P3_SIZE, type=82
+start=$FX_P4_START, size=$FX_P4_SIZE, type=5
+start=$FX_P5_START, size=$FX_P5_SIZE, type=83
+EOF
+	fx_trees "$trees"
+	fx_mkext4 "$img" 1 "$FX_UUID_BOOT" boot "$trees/boot"
+	fx_mkext4 "$img" 2 "$FX_UUID_ROOT" root "$trees/root"
+	fx_mkext4 "$img" 5 "$FX_UUID_SRV" srv "$trees/srv"
+	# mkswap writes only the header page; the rest of the area stays dirty.
+	truncate -s $((FX_P3_SIZE * FX_SECTOR)) "$trees/swap"
+	mkswap -q -U "$FX_UUID_SWAP" -L swap "$trees/swap"
+	dd if="$trees/swap" of="$img" bs=4096 count=1 conv=notrunc status=none \
+		seek=$((FX_P3_START * FX_SECTOR / 4096))
+	rm -rf "$trees"
+}

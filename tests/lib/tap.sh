@@ -1,0 +1,90 @@
+# TAP helpers for Ferry's shell tests. Source it from a bash test:
+#   . "$(dirname "$0")/../lib/tap.sh"
+# FERRY names the binary under test; FERRY_TMP (optional) where scratch
+# files go. Each test gets its own directory, removed when it exits.
+set -eu -o pipefail
+
+: "${FERRY:?FERRY must name the ferry binary under test}"
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_NUM=0
+T_FAILED=0
+
+mkdir -p "${FERRY_TMP:-/tmp}"
+T_DIR=$(mktemp -d "${FERRY_TMP:-/tmp}/ferry-$(basename "$0" .t).XXXXXX")
+t_cleanup() {
+	if [ "$T_FAILED" = 0 ] || [ -z "${FERRY_KEEP:-}" ]; then
+		rm -rf "$T_DIR"
+	else
+		echo "# kept $T_DIR" >&2
+	fi
+}
+trap t_cleanup EXIT
+
+plan() { echo "1..$1"; }
+
+ok() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $1"
+}
+
+# not_ok DESCRIPTION [DIAGNOSTIC LINE...]
+not_ok() {
+	T_NUM=$((T_NUM + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_NUM - $1"
+	shift
+	local line
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/#   /'
+	done
+}
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc" "command failed (exit $?): $*" "$out"
+	fi
+}
+
+# check_eq DESCRIPTION EXPECTED GOT
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected: $2" "got:      $3"
+	fi
+}
+
+# check_match DESCRIPTION EXTENDED-REGEX TEXT
+check_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected to match: $2" "got: $3"
+	fi
+}
+
+# check_fails DESCRIPTION EXPECTED-EXIT STDERR-REGEX COMMAND...: the command
+# must exit with EXPECTED-EXIT and print one line on stderr matching REGEX.
+check_fails() {
+	local desc=$1 want=$2 re=$3 rc=0 err
+	shift 3
+	err=$("$@" 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" != "$want" ]; then
+		not_ok "$desc" "expected exit $want, got $rc: $*" "$err"
+	elif ! printf '%s\n' "$err" | grep -Eq -- "$re"; then
+		not_ok "$desc" "stderr does not match: $re" "$err"
+	else
+		ok "$desc"
+	fi
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+done_testing() {
+	[ "$T_FAILED" = 0 ]
+}
