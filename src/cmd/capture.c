@@ -182,6 +182,11 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	err = source_open(&src, o->source);
 	if (err)
 		return err;
+	if (src.in_use[0]) {
+		err = ferr(-EBUSY, "%s is in use (%s): Ferry copies disks cold; boot the rescue "
+			   "image, or stop what uses the disk", o->source, src.in_use);
+		goto out_source;
+	}
 	if (same_file(o->source, strncmp(o->target, "file://", 7) ? o->target : o->target + 7)) {
 		err = ferr(-EINVAL, "target %s is the source disk", o->target);
 		goto out_source;

@@ -39,6 +39,8 @@ static void print_text(const struct probe *pr)
 			printf("  model \"%s\"", s->model);
 		if (s->serial[0])
 			printf("  serial \"%s\"", s->serial);
+		if (s->in_use[0])
+			printf("  [in use: %s]", s->in_use);
 		if (pr->root.disk == (int)d || pr->boot.disk == (int)d)
 			printf("  [system disk:%s%s]", pr->root.disk == (int)d ? " /" : "",
 			       pr->boot.disk == (int)d ? " /boot" : "");
@@ -121,6 +123,7 @@ static void print_json(const struct probe *pr, const struct warnings *w)
 		json_str(&j, "model", s->model[0] ? s->model : NULL);
 		json_str(&j, "serial", s->serial[0] ? s->serial : NULL);
 		json_str(&j, "table", pd->table.type_name);
+		json_str(&j, "in_use", s->in_use[0] ? s->in_use : NULL);
 		json_bool(&j, "holds_root", pr->root.disk == (int)d);
 		json_bool(&j, "holds_boot", pr->boot.disk == (int)d);
 		if (pd->table.type == TABLE_NONE)
@@ -129,7 +132,7 @@ static void print_json(const struct probe *pr, const struct warnings *w)
 		for (size_t p = 0; p < pd->nparts; p++) {
 			const struct probe_part *pp = &pd->parts[p];
 			const struct part *pt = pp->part;
-			char type[8];
+			char type[12];
 
 			json_obj_begin(&j, NULL);
 			json_u64(&j, "number", (uint64_t)pt->num);

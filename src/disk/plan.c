@@ -139,8 +139,8 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->num);
 	err = extfs_open(x, src, pp->start, pp->size, name);
 	if (err) {
-		snprintf(pp->note, sizeof(pp->note), "cannot read the %s filesystem (%s): every "
-			 "non-zero block is copied", fs_type_name(pp->fs), ferr_msg());
+		snprintf(pp->note, sizeof(pp->note), "%s: every non-zero block is copied",
+			 ferr_msg());
 		ferry_warn("%s", pp->note);
 		return;
 	}

@@ -38,7 +38,8 @@ static int guard_blockdev(struct source *src, const struct stat *st)
 	unsigned int pbsz = 512;
 
 	/* The kernel flag makes every later writer fail, libparted included. */
-	if (ioctl(src->fd, BLKROSET, &ro) < 0)
+	if (!source_disk_in_use(st->st_rdev, src->in_use, sizeof(src->in_use)) &&
+	    ioctl(src->fd, BLKROSET, &ro) < 0)
 		return ferr_errno(-errno, "cannot set %s read-only (BLKROSET)", src->path);
 	if (ioctl(src->fd, BLKGETSIZE64, &src->size) < 0)
 		return ferr_errno(-errno, "cannot read the size of %s", src->path);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct source {
 	char *path;
@@ -15,12 +16,19 @@ struct source {
 	unsigned psec; /* physical sector size */
 	char model[64];
 	char serial[64];
+	char in_use[160]; /* why the running system uses it; empty if it does not */
 };
 
 /* Opens path O_RDONLY; on a block device sets the kernel read-only flag
- * (BLKROSET) before anything else can touch it. */
+ * (BLKROSET) before anything else can touch it, unless the running system
+ * uses the disk: then in_use says why and the flag is left alone (setting it
+ * would break the mounted filesystems). Callers must not hand an in-use
+ * disk to libparted or copy it. */
 int source_open(struct source *src, const char *path);
 void source_release(struct source *src);
+/* Whether the running system uses the disk (mounts, swap, holders); says
+ * why in why. */
+bool source_disk_in_use(dev_t disk, char *why, size_t len);
 /* Reads exactly len bytes at off; reading past the end is an error. */
 int source_pread(const struct source *src, void *buf, size_t len, uint64_t off);
 

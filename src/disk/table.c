@@ -109,6 +109,14 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 		}
 		goto out_dev;
 	}
+	if (strcmp(type->name, "loop") == 0) {
+		/* libparted's name for a filesystem on the whole disk. */
+		if (!have_mbr) {
+			t->type = TABLE_NONE;
+			strcpy(t->type_name, "none");
+		}
+		goto out_dev;
+	}
 	disk = ped_disk_new(dev);
 	if (!disk) {
 		if (have_mbr)
@@ -171,6 +179,27 @@ out_dev:
 	return err;
 }
 
+/* A disk in use without an msdos table: a GPT is named, not read. */
+static int in_use_no_mbr(const struct source *src, struct table *t)
+{
+	char sig[8];
+	int err = source_pread(src, sig, sizeof(sig), src->lsec);
+
+	if (err)
+		return err;
+	t->sector = src->lsec;
+	if (memcmp(sig, "EFI PART", 8) == 0) {
+		t->type = TABLE_GPT;
+		snprintf(t->type_name, sizeof(t->type_name), "gpt");
+		ferry_warn("%s is in use (%s): its GPT partitions are not read while it is",
+			   src->path, src->in_use);
+	} else {
+		t->type = TABLE_NONE;
+		snprintf(t->type_name, sizeof(t->type_name), "none");
+	}
+	return 0;
+}
+
 int table_read(const struct source *src, struct table *t)
 {
 	int err;
@@ -181,6 +210,13 @@ int table_read(const struct source *src, struct table *t)
 		goto out_release;
 	if (err == -ENOENT)
 		table_release(t);
+	if (src->in_use[0]) {
+		/* libparted opens devices read-write and the kernel flag is not
+		 * set on a disk in use: it does not get to see it. */
+		if (err == -ENOENT)
+			return in_use_no_mbr(src, t);
+		return 0;
+	}
 	err = read_with_parted(src, t, err == 0);
 	if (err)
 		goto out_release;

@@ -2,6 +2,7 @@
  * map, and small files such as /etc/fstab. */
 #include <errno.h>
 #include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,15 @@
 
 static int ext_err(errcode_t e, const char *what, const char *name)
 {
+	static bool table_added;
 	int err = (e > 0 && e < 4096) ? -(int)e : -EIO;
+
+	/* A static binary has no constructor that registers libext2fs's
+	 * messages, and "Unknown code ext2 152" helps nobody. */
+	if (!table_added) {
+		initialize_ext2_error_table();
+		table_added = true;
+	}
 
 	return ferr(err, "%s: %s: %s", name, what, error_message(e));
 }
@@ -42,7 +51,7 @@ int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t
 			 partio_manager, &x->fs);
 	if (e) {
 		x->fs = NULL;
-		err = ext_err(e, "ext2fs_open2", name);
+		err = ext_err(e, "cannot open its ext2/3/4 filesystem", name);
 		goto out_unregister;
 	}
 	fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;

@@ -100,6 +100,7 @@ check_eq "no output after usage errors" "" "$(leftovers "$T_DIR")"
 
 # A target filesystem that fills up: the partial file is removed.
 if [ "$(id -u)" = 0 ] && mkdir -p "$T_DIR/small" && mount -t tmpfs -o size=20m tmpfs "$T_DIR/small"; then
+	on_exit "umount $T_DIR/small"
 	check_fails "a full target filesystem is reported" 1 "no space left for .*small/img" \
 		"$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/small/img"
 	check_eq "the partial file is removed" "" "$(ls -A "$T_DIR/small")"

@@ -11,7 +11,11 @@ T_FAILED=0
 
 mkdir -p "${FERRY_TMP:-/tmp}"
 T_DIR=$(mktemp -d "${FERRY_TMP:-/tmp}/ferry-$(basename "$0" .t).XXXXXX")
+# Tests add commands that undo mounts and loop devices with on_exit.
+T_ON_EXIT=""
+on_exit() { T_ON_EXIT="$1; $T_ON_EXIT"; }
 t_cleanup() {
+	eval "$T_ON_EXIT" >/dev/null 2>&1 || :
 	if [ "$T_FAILED" = 0 ] || [ -z "${FERRY_KEEP:-}" ]; then
 		rm -rf "$T_DIR"
 	else

@@ -1,0 +1,112 @@
+#!/bin/bash
+# ferry scan: tables, partitions, filesystems and the system disk, as text
+# and JSON, checked against sfdisk, dumpe2fs and blkid.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/lib/fixture.sh"
+
+plan 26
+
+disk=$T_DIR/disk.img
+fx_server_disk "$disk"
+src_sha=$(sha "$disk")
+
+# A data disk: msdos, one ext4 without /etc/fstab.
+data=$T_DIR/data.img
+mkdir -p "$T_DIR/datatree/dir"
+echo data >"$T_DIR/datatree/dir/file"
+truncate -s 40M "$data"
+echo 'start=2048, type=83' | sfdisk -q "$data"
+mke2fs -q -F -t ext4 -L data -E offset=1048576 -d "$T_DIR/datatree" "$data" 38M
+
+# A single-partition server whose /boot lives on the root filesystem.
+one=$T_DIR/one.img
+mkdir -p "$T_DIR/onetree/etc" "$T_DIR/onetree/boot/grub"
+echo "LABEL=rootfs / ext4 defaults 0 1" >"$T_DIR/onetree/etc/fstab"
+echo "linux /boot/vmlinuz root=LABEL=rootfs ro" >"$T_DIR/onetree/boot/grub/grub.cfg"
+truncate -s 40M "$one"
+echo 'start=2048, type=83, bootable' | sfdisk -q "$one"
+mke2fs -q -F -t ext4 -L rootfs -E offset=1048576 -d "$T_DIR/onetree" "$one" 38M
+
+rc=0
+text=$("$FERRY" scan "$data" "$disk" 2>&1) || rc=$?
+check_eq "text: exits 0" 0 "$rc"
+check_match "text: the server disk is the system disk" "disk.img .*table msdos .*\[system disk: / /boot\]" "$text"
+check_match "text: partition 2 is ext4 'root' with its UUID, marked /" \
+	"^  2 +34816 +231423 +96.0 MiB primary +0x83 .*ext4 +root +$FX_UUID_ROOT .*\[/\]" "$text"
+check_match "text: partition 5 is a logical ext4" "^  5 +266240 +305151 .*logical .*ext4 +srv" "$text"
+check_match "text: partition 4 is extended" "^  4 +264192 +307199 .*extended +0x05" "$text"
+check_match "text: the root line gives the fstab reason" \
+	"^root: .*disk.img partition 2: its /etc/fstab mounts UUID=$FX_UUID_ROOT at /" "$text"
+check_match "text: the boot line names partition 1 and its grub.cfg" \
+	"^boot: .*disk.img partition 1: .*/boot.*/grub/grub.cfg" "$text"
+check_eq "text: the data disk is not marked" "" \
+	"$(printf '%s\n' "$text" | grep 'data.img ' | grep 'system disk')"
+
+"$FERRY" scan --json "$disk" "$data" >"$T_DIR/scan.json"
+check "json: valid JSON" python3 -m json.tool "$T_DIR/scan.json"
+# Expected values from independent tools.
+sfd=$(sfdisk -d "$disk" | sed -n 's/^[^:]*\([0-9]\) : start= *\([0-9]*\), size= *\([0-9]*\).*/\1 \2 \3/p' | tr '\n' ' ')
+used=""
+for n in 1 2 5; do
+	d=$(dumpe2fs -h "$disk?offset=$(fx_off "$n")" 2>/dev/null)
+	bc=$(printf '%s\n' "$d" | sed -n 's/^Block count: *//p')
+	fb=$(printf '%s\n' "$d" | sed -n 's/^Free blocks: *//p')
+	bs=$(printf '%s\n' "$d" | sed -n 's/^Block size: *//p')
+	used="$used$n:$(((bc - fb) * bs)) "
+done
+jq() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); d=j['disks']; print($1)" "$T_DIR/scan.json"; }
+check_eq "json: partition numbers, start sectors and sizes match sfdisk -d" "$sfd" \
+	"$(jq "' '.join('%d %d %d' % (p['number'], p['start_sector'], p['size'] // 512) for p in d[0]['partitions']) + ' '")"
+check_eq "json: used bytes match dumpe2fs" "$used" \
+	"$(jq "' '.join('%d:%d' % (p['number'], p['used_bytes']) for p in d[0]['partitions'] if p['used_bytes'] is not None) + ' '")"
+check_eq "json: filesystem types" "ext4 ext4 swap None ext4" \
+	"$(jq "' '.join(str(p['fs']) for p in d[0]['partitions'])")"
+check_eq "json: UUIDs match blkid" \
+	"$(for n in 1 2 5; do blkid -p -o value -s UUID --offset "$(fx_off "$n")" "$disk"; done | tr '\n' ' ')" \
+	"$(jq "' '.join(p['uuid'] for p in d[0]['partitions'] if p['fs'] == 'ext4') + ' '")"
+check_eq "json: kinds" "primary primary primary extended logical" \
+	"$(jq "' '.join(p['kind'] for p in d[0]['partitions'])")"
+check_eq "json: PARTUUIDs from the disk id" "5eed1e55-01 5eed1e55-02" \
+	"$(jq "' '.join(p['partuuid'] for p in d[0]['partitions'][:2])")"
+check_eq "json: root and boot" "$disk 2 $disk 1 True False" \
+	"$(jq "j['root']['disk'], j['root']['partition'], j['boot']['disk'], j['boot']['partition'], d[0]['holds_root'], d[1]['holds_root']")"
+check_eq "json: sector sizes and table" "512 512 msdos 165675008" \
+	"$(jq "d[0]['logical_sector_size'], d[0]['physical_sector_size'], d[0]['table'], d[0]['size']")"
+
+check_match "/boot on the root filesystem" \
+	"^boot: .*one.img partition 1: no /boot entry in /etc/fstab: /boot is on the root filesystem; it holds /boot/grub/grub.cfg" \
+	"$("$FERRY" scan "$one")"
+check_match "no system disk among data disks is said plainly" "^root: not found" \
+	"$("$FERRY" scan "$data")"
+check_fails "scan of a missing disk fails" 1 "^ferry: cannot open .*nothere: No such file or directory$" \
+	"$FERRY" scan "$T_DIR/nothere"
+check_eq "source SHA-256 unchanged by scans" "$src_sha" "$(sha "$disk")"
+
+# Block devices: a loop device holding a mounted filesystem is in use: it is
+# reported, never flagged read-only, and never captured.
+if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null); then
+	on_exit "losetup -d $loop"
+	mkdir -p "$T_DIR/mnt"
+	fsloop=$(losetup -f --show -o 1048576 "$data")
+	on_exit "losetup -d $fsloop"
+	mount -o ro "$fsloop" "$T_DIR/mnt"
+	on_exit "umount $T_DIR/mnt"
+	check_match "a mounted loop device is reported in use" \
+		"in use: $(basename "$fsloop") is mounted on $T_DIR/mnt" "$("$FERRY" scan "$fsloop" 2>&1)"
+	check_eq "it is not flagged read-only" 0 "$(blockdev --getro "$fsloop")"
+	check_fails "it is not captured" 1 "is in use \(.* is mounted on .*\): Ferry copies disks cold" \
+		"$FERRY" capture "$fsloop" "$T_DIR/x.img"
+	umount "$T_DIR/mnt"
+	losetup -d "$fsloop"
+	check_eq "scan without arguments skips loop devices" "" \
+		"$("$FERRY" scan --json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(d["path"] for d in json.load(sys.stdin)["disks"] if "loop" in d["path"]))')"
+	"$FERRY" scan "$loop" >/dev/null
+	check_eq "a disk not in use is flagged read-only by the kernel" 1 "$(blockdev --getro "$loop")"
+	losetup -d "$loop"
+else
+	for i in 1 2 3 4 5; do
+		T_NUM=$((T_NUM + 1))
+		echo "ok $T_NUM # skip loop devices need root"
+	done
+fi
+done_testing
