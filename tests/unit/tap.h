@@ -1,0 +1,52 @@
+/* A small TAP producer for Ferry's C unit tests. */
+#ifndef FERRY_TAP_H
+#define FERRY_TAP_H
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tap_num, tap_failed;
+
+static inline void tap_plan(int n)
+{
+	printf("1..%d\n", n);
+}
+
+static inline __attribute__((format(printf, 2, 3))) int ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++tap_num);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!cond)
+		tap_failed++;
+	return cond;
+}
+
+#define is_int(got, want, ...)                                                            \
+	do {                                                                              \
+		long long g_ = (long long)(got), w_ = (long long)(want);                   \
+		if (!ok(g_ == w_, __VA_ARGS__))                                           \
+			printf("#   expected: %lld\n#   got:      %lld\n", w_, g_);         \
+	} while (0)
+
+#define is_str(got, want, ...)                                                            \
+	do {                                                                              \
+		const char *g_ = (got), *w_ = (want);                                     \
+		if (!ok(g_ && w_ ? strcmp(g_, w_) == 0 : g_ == w_, __VA_ARGS__))         \
+			printf("#   expected: '%s'\n#   got:      '%s'\n", w_ ? w_ : "(null)", \
+			       g_ ? g_ : "(null)");                                      \
+	} while (0)
+
+static inline int tap_done(void)
+{
+	fflush(stdout);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
