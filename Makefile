@@ -142,6 +142,11 @@ $(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(TOPDIR)/tests/unit/t
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 
 PROVE := prove --timer
+ifeq ($(CONFIG_FERRY_SANITIZE),y)
+# Any sanitizer report fails the test that triggered it.
+export ASAN_OPTIONS := suppressions=$(TOPDIR)/support/asan.supp:detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99
+endif
 check-unit: $(UNIT_BINS)
 	@$(TOPDIR)/support/deps.sh check
 	$(PROVE) --exec '' $(UNIT_BINS)
