@@ -50,6 +50,22 @@ static void probe_ext(struct probe_part *pp, const struct source *src)
 	extfs_release(&x);
 }
 
+/* The v1 swap header (SWAPSPACE2) keeps its UUID at byte 1036 and its
+ * label at 1052; fstab names swap areas by them. */
+static void probe_swap(struct probe_part *pp, const struct source *src)
+{
+	uint8_t hdr[1068];
+	static const uint8_t zero[16];
+
+	if (pp->part->size < sizeof(hdr) ||
+	    source_pread(src, hdr, sizeof(hdr), pp->part->start) != 0 ||
+	    get_le32(hdr + 1024) != 1) /* version 1 only: v0 has no UUID */
+		return;
+	if (memcmp(hdr + 1036, zero, 16) != 0)
+		format_uuid(hdr + 1036, pp->uuid);
+	snprintf(pp->label, sizeof(pp->label), "%.16s", (const char *)hdr + 1052);
+}
+
 static int probe_one(struct probe_disk *d, const char *path)
 {
 	uint8_t mbr[512];
@@ -85,6 +101,8 @@ static int probe_one(struct probe_disk *d, const char *path)
 		pp->fs = fs_detect(&d->src, pp->part->start, pp->part->size);
 		if (fs_is_ext(pp->fs))
 			probe_ext(pp, &d->src);
+		else if (pp->fs == FS_SWAP)
+			probe_swap(pp, &d->src);
 	}
 	return 0;
 

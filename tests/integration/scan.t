@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 26
+plan 27
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -64,6 +64,9 @@ check_eq "json: filesystem types" "ext4 ext4 swap None ext4" \
 check_eq "json: UUIDs match blkid" \
 	"$(for n in 1 2 5; do blkid -p -o value -s UUID --offset "$(fx_off "$n")" "$disk"; done | tr '\n' ' ')" \
 	"$(jq "' '.join(p['uuid'] for p in d[0]['partitions'] if p['fs'] == 'ext4') + ' '")"
+check_eq "json: the swap area's UUID and label match blkid" \
+	"$(blkid -p -o value -s UUID --offset "$(fx_off 3)" "$disk") $(blkid -p -o value -s LABEL --offset "$(fx_off 3)" "$disk")" \
+	"$(jq "d[0]['partitions'][2]['uuid'], d[0]['partitions'][2]['label']")"
 check_eq "json: kinds" "primary primary primary extended logical" \
 	"$(jq "' '.join(p['kind'] for p in d[0]['partitions'])")"
 check_eq "json: PARTUUIDs from the disk id" "5eed1e55-01 5eed1e55-02" \
