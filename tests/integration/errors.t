@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 38
+plan 39
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -87,6 +87,12 @@ check_fails "a directory as the target" 1 "target .* is a directory" \
 	"$FERRY" capture --quiet "$disk" "$T_DIR/adir"
 check_fails "a target in a missing directory" 1 "^ferry: .*nodir.*No such file or directory" \
 	"$FERRY" capture --quiet "$disk" "$T_DIR/nodir/out"
+
+# 'auto' on a machine whose disks hold no root filesystem, or whose root disk
+# is mounted (this test host): refused either way, never copied live.
+check_fails "auto without a root disk that is free to copy" 1 \
+	"^ferry: (auto: no disk holds a root filesystem|.* is in use \\()" \
+	"$FERRY" capture --quiet auto "$out"
 
 # Usage errors exit 2.
 check_fails "an unknown option" 2 "unrecognized option '--frobnicate'" \
