@@ -153,7 +153,7 @@ check-unit: $(UNIT_BINS)
 
 check-integration: $(FERRY)
 	@$(TOPDIR)/support/deps.sh check
-	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/integration/*.t
+	FERRY=$(FERRY) FERRY_CONFIG=$(CONFIG) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/integration/*.t
 
 check-quick: check-unit check-integration
 

@@ -13,6 +13,7 @@ struct sink {
 	int fd;
 	bool seekable; /* a regular file: skipped ranges become holes */
 	uint64_t pos;  /* bytes of the stream so far */
+	uint64_t flush_started, flush_done; /* write-behind of a regular file */
 };
 
 /* An existing regular file is refused unless force. */
