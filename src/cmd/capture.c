@@ -52,11 +52,19 @@ static void catch_signals(void)
 {
 	struct sigaction sa;
 
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* A signal the caller ignores stays ignored (nohup, background
+		 * jobs of a script). */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static int source_input(void *ctx, void *buf, size_t len, uint64_t off)

@@ -3,21 +3,26 @@
 # the target and the source as they were.
 . "$(dirname "$0")/../lib/tap.sh"
 
-plan 8
+plan 10
 
 # A disk big enough to take a moment: one 768 MiB partition of a filesystem
 # Ferry does not read, full of non-zero bytes, so every block is copied.
 disk=$T_DIR/big.img
 truncate -s 800M "$disk"
 echo 'start=2048, size=1572864, type=83' | sfdisk -q "$disk"
-yes ferry | head -c $((768 * 1024 * 1024)) |
-	dd of="$disk" bs=1M seek=1 conv=notrunc status=none
+# (yes ends with SIGPIPE when head has enough.)
+(set +o pipefail; yes ferry | head -c $((768 * 1024 * 1024)) |
+	dd of="$disk" bs=1M seek=1 conv=notrunc status=none iflag=fullblock)
 src_sha=$(sha "$disk")
 
 for sig in TERM INT; do
 	out=$T_DIR/out-$sig.raw
+	# With job control on, the background job keeps SIGINT (a script's
+	# background jobs otherwise ignore it, and ferry leaves it ignored).
+	set -m
 	"$FERRY" capture --quiet --format raw "$disk" "$out" &
 	pid=$!
+	set +m
 	# Wait for the partial file, then stop the capture while it writes.
 	for _ in $(seq 1 500); do
 		compgen -G "$out.ferry-partial-*" >/dev/null && break
@@ -33,6 +38,21 @@ for sig in TERM INT; do
 	check_eq "SIG$sig: no partial file or target left" "" \
 		"$(find "$T_DIR" -maxdepth 1 -name "out-$sig*")"
 done
+# nohup: an ignored SIGHUP stays ignored, so a logout does not stop it.
+nohup "$FERRY" capture --quiet --format raw "$disk" "$T_DIR/nohup.raw" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do
+	compgen -G "$T_DIR/nohup.raw.ferry-partial-*" >/dev/null && break
+	sleep 0.01
+done
+kill -HUP "$pid"
+rc=0
+wait "$pid" || rc=$?
+check_eq "under nohup, SIGHUP does not stop the capture" 0 "$rc"
+# is_prefix IMAGE DISK SIZE: IMAGE is SIZE bytes, the first SIZE of DISK.
+is_prefix() { [ "$(stat -c %s "$1")" = "$3" ] && cmp -n "$3" "$1" "$2"; }
+check "and its image is complete (the disk up to the end of its partition)" \
+	is_prefix "$T_DIR/nohup.raw" "$disk" $(((2048 + 1572864) * 512))
 check_eq "source SHA-256 unchanged" "$src_sha" "$(sha "$disk")"
 check "an uninterrupted capture of the same disk completes" \
 	"$FERRY" capture --quiet --format raw "$disk" "$T_DIR/whole.raw"

@@ -1,0 +1,159 @@
+#!/bin/bash
+# Capture benchmark: ferry capture --format qcow2 against dd, qemu-img convert,
+# partclone.ext4 and e2image -ra on a 4 GiB ext4 filesystem holding 1.1 GiB of
+# real files, whose free space holds stale random data (as on a server that
+# has been written to for years). Prints median wall time, output size and
+# peak RSS of 3 runs each, and checks ferry against its targets:
+#   output <= 1.05 x used data; time <= e2image -ra's and <= 0.6 x qemu-img
+#   convert's; peak RSS <= 64 MiB.
+# usage: FERRY=path/to/ferry tests/bench/capture.sh WORKDIR [RUNS]
+set -eu -o pipefail
+
+: "${FERRY:?FERRY must name the ferry binary}"
+work=${1:?usage: $0 WORKDIR [RUNS]}
+runs=${2:-3}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+part=$work/part.img      # the filesystem alone, for the tools that take one
+disk=$work/disk.img      # the same bytes behind a 1 MiB msdos boot gap, for ferry
+fs_size=$((4 * 1024 * 1024 * 1024))
+want_data=$((1100 * 1024 * 1024))
+
+build_fixture() {
+	local stage=$work/stage empty=$work/empty.img overhead budget
+	echo "bench: building the fixture in $work" >&2
+	rm -rf "$stage"
+	mkdir -p "$stage"
+	# What an empty filesystem of this size already uses (journal, inode
+	# tables): the files get the rest of the 1.1 GiB.
+	truncate -s "$fs_size" "$empty"
+	mke2fs -q -F -t ext4 "$empty"
+	overhead=$(used_bytes "$empty")
+	rm -f "$empty"
+	budget=$((want_data - overhead))
+	# Real files: /usr/share first, then /usr/lib, in find's order, up to
+	# the budget counted in allocated blocks.
+	find /usr/share /usr/lib -xdev -type f -printf '%b %p\n' >"$work/all" 2>/dev/null
+	awk -v budget="$budget" '{ total += $1 * 512; if (total > budget) exit;
+		sub(/^[0-9]+ /, ""); print }' "$work/all" | tr '\n' '\0' >"$work/files"
+	rm -f "$work/all"
+	if ! xargs -0 cp -a --parents -t "$stage" <"$work/files" 2>/dev/null; then
+		echo "bench: some files could not be copied; the fixture holds the rest" >&2
+	fi
+	rm -f "$work/files"
+	# Stale data everywhere first, then the filesystem without discard: its
+	# free blocks hold random bytes, and the file is not sparse.
+	head -c "$fs_size" /dev/urandom >"$part"
+	mke2fs -q -F -t ext4 -E nodiscard -d "$stage" "$part"
+	rm -rf "$stage"
+	{
+		head -c $((1024 * 1024)) /dev/urandom
+		cat "$part"
+	} >"$disk"
+	# The table goes over the random sector 0.
+	echo "start=2048, size=$((fs_size / 512)), type=83" | sfdisk -q --wipe never "$disk"
+	sync
+}
+
+used_bytes() {
+	local h bc fb bs
+	h=$(dumpe2fs -h "$1" 2>/dev/null)
+	bc=$(printf '%s\n' "$h" | sed -n 's/^Block count: *//p')
+	fb=$(printf '%s\n' "$h" | sed -n 's/^Free blocks: *//p')
+	bs=$(printf '%s\n' "$h" | sed -n 's/^Block size: *//p')
+	echo $(((bc - fb) * bs))
+}
+
+if [ ! -f "$disk" ] || [ ! -f "$part" ] || [ "$(stat -c %s "$part")" != "$fs_size" ]; then
+	build_fixture
+fi
+e2fsck -fn "$part" >/dev/null 2>&1 || { echo "bench: the fixture does not pass e2fsck" >&2; exit 1; }
+used=$(used_bytes "$part")
+printf 'fixture: %s ext4 filesystem, %s used (%s bytes), free space stale; allocated on disk: %s\n' \
+	"$(numfmt --to=iec-i --suffix=B "$fs_size")" "$(numfmt --to=iec-i --suffix=B "$used")" \
+	"$used" "$(du -h "$part" | cut -f1)"
+
+out=$work/out
+# measure NAME COMMAND...: runs it $runs times; records median time, size
+# of the output (allocated bytes) and peak RSS.
+declare -A T S R
+measure() {
+	local name=$1 i times=() rss=() size=0 log=$work/time.log
+	shift
+	for ((i = 0; i < runs; i++)); do
+		rm -f "$out"
+		sync
+		/usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/$name.err" || {
+			echo "bench: $name failed:" >&2
+			cat "$work/$name.err" >&2
+			exit 1
+		}
+		# Elapsed (wall clock) time (h:mm:ss or m:ss): "m:ss.xx"
+		times+=("$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$log" |
+			awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')")
+		rss+=("$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")")
+		size=$(du -B1 "$out" | cut -f1)
+	done
+	T[$name]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+	R[$name]=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	S[$name]=$size
+	printf '%-28s median %7.2f s  (runs: %s)  output %7s  peak RSS %8s\n' "$name" "${T[$name]}" \
+		"${times[*]}" "$(numfmt --to=iec-i --suffix=B "$size")" \
+		"$(numfmt --to=iec-i --suffix=B $((${R[$name]} * 1024)))"
+	rm -f "$out"
+}
+
+echo "runs: $runs each, page cache warm (the fixture was just read)"
+cat "$part" "$disk" >/dev/null
+measure "dd" dd if="$part" of="$out" bs=4M
+measure "qemu-img convert qcow2" qemu-img convert -O qcow2 "$part" "$out"
+measure "partclone.ext4 -c" partclone.ext4 -c -q -s "$part" -o "$out"
+measure "e2image -ra" e2image -ra "$part" "$out"
+measure "ferry capture qcow2" "$FERRY" capture --quiet --format qcow2 "$disk" "$out"
+
+# The same, each followed by an fsync of its output: the time until the
+# image is on stable storage. ferry syncs before it renames its output
+# into place; the other tools leave their data in the page cache.
+durable() { "${@:2}" && sync "$1"; }
+export -f durable
+echo
+echo "until the output is on stable storage (the tool, then sync OUTPUT):"
+measure "dd + sync" bash -c 'durable "$@"' _ "$out" dd if="$part" of="$out" bs=4M
+measure "qemu-img convert + sync" bash -c 'durable "$@"' _ "$out" qemu-img convert -O qcow2 "$part" "$out"
+measure "partclone.ext4 -c + sync" bash -c 'durable "$@"' _ "$out" partclone.ext4 -c -q -s "$part" -o "$out"
+measure "e2image -ra + sync" bash -c 'durable "$@"' _ "$out" e2image -ra "$part" "$out"
+measure "ferry capture + sync" bash -c 'durable "$@"' _ "$out" "$FERRY" capture --quiet --format qcow2 "$disk" "$out"
+
+# A last ferry capture, kept, to check it.
+"$FERRY" capture --quiet --format qcow2 "$disk" "$out"
+qemu-img check "$out" >/dev/null
+qemu-img convert -O raw "$out" "$work/check.raw"
+e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
+	echo "bench: e2fsck fails on ferry's output" >&2
+	exit 1
+}
+rm -f "$work/check.raw" "$out"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+fail=0
+verdict() {
+	local what=$1 got=$2 limit=$3
+	if awk -v g="$got" -v l="$limit" 'BEGIN { exit !(g <= l) }'; then
+		printf 'PASS  %-48s %s (limit %s)\n' "$what" "$got" "$limit"
+	else
+		printf 'MISS  %-48s %s (limit %s)\n' "$what" "$got" "$limit"
+		fail=1
+	fi
+}
+echo
+verdict "ferry output / used data" "$(ratio "${S[ferry capture qcow2]}" "$used")" 1.05
+echo "      (qemu-img convert output / used data: $(ratio "${S[qemu-img convert qcow2]}" "$used"))"
+verdict "ferry time / e2image -ra time" "$(ratio "${T[ferry capture qcow2]}" "${T[e2image -ra]}")" 1.0
+verdict "ferry time / qemu-img convert time" \
+	"$(ratio "${T[ferry capture qcow2]}" "${T[qemu-img convert qcow2]}")" 0.6
+verdict "ferry peak RSS (MiB)" "$(ratio "${R[ferry capture qcow2]}" 1024)" 64
+echo "      (ferry time / dd time: $(ratio "${T[ferry capture qcow2]}" "${T[dd]}");" \
+	"/ partclone time: $(ratio "${T[ferry capture qcow2]}" "${T[partclone.ext4 -c]}"))"
+echo "      (to stable storage: ferry / e2image -ra $(ratio "${T[ferry capture + sync]}" "${T[e2image -ra + sync]}");" \
+	"ferry / qemu-img convert $(ratio "${T[ferry capture + sync]}" "${T[qemu-img convert + sync]}"))"
+exit "$fail"
