@@ -40,7 +40,7 @@ static void draw(struct progress *p, double now, bool final)
 	if (final) {
 		snprintf(eta, sizeof(eta), "in %.1fs", el);
 	} else if (bps > 0 && p->total > p->done) {
-		unsigned s = (unsigned)((double)(p->total - p->done) / bps);
+		unsigned s = (unsigned)((double)(p->total - p->done) / bps + 0.999); /* never 0:00:00 */
 		snprintf(eta, sizeof(eta), "ETA %u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
 	}
 	fprintf(stderr, "%s%-8s %3u%%  %s / %s  %s/s  %s%s", p->tty ? "\r" : "", p->label, pct,
