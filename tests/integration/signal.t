@@ -2,17 +2,13 @@
 # A capture stopped by SIGTERM or SIGINT removes its partial file and leaves
 # the target and the source as they were.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/lib/fixture.sh"
 
 plan 10
 
-# A disk big enough to take a moment: one 768 MiB partition of a filesystem
-# Ferry does not read, full of non-zero bytes, so every block is copied.
+# A disk big enough to take a moment: 768 MiB, copied whole.
 disk=$T_DIR/big.img
-truncate -s 800M "$disk"
-echo 'start=2048, size=1572864, type=83' | sfdisk -q "$disk"
-# (yes ends with SIGPIPE when head has enough.)
-(set +o pipefail; yes ferry | head -c $((768 * 1024 * 1024)) |
-	dd of="$disk" bs=1M seek=1 conv=notrunc status=none iflag=fullblock)
+fx_filled_disk "$disk" 768
 src_sha=$(sha "$disk")
 
 for sig in TERM INT; do

@@ -95,3 +95,15 @@ EOF
 		seek=$((FX_P3_START * FX_SECTOR / 4096))
 	rm -rf "$trees"
 }
+
+# fx_filled_disk IMG MIB: a disk with one MIB-MiB partition at 1 MiB, full of
+# non-zero bytes of no filesystem Ferry reads: it is scanned and copied
+# whole, which takes long enough to watch or interrupt.
+fx_filled_disk() {
+	local img=$1 mib=$2
+	truncate -s $(((mib + 8) * 1024 * 1024)) "$img"
+	echo "start=2048, size=$((mib * 2048)), type=83" | sfdisk -q "$img"
+	# (yes ends with SIGPIPE when head has enough.)
+	(set +o pipefail; yes ferry | head -c $((mib * 1024 * 1024)) |
+		dd of="$img" bs=1M seek=1 conv=notrunc status=none iflag=fullblock)
+}
