@@ -1,0 +1,300 @@
+/* The fix stage: the rule table, rule selection, the report of changes, and
+ * the text helpers every rule uses. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fix/fix.h"
+#include "util/err.h"
+
+const struct fix_rule fix_rules[] = {
+};
+const size_t fix_nrules = sizeof(fix_rules) / sizeof(fix_rules[0]);
+
+void fix_report_init(struct fix_report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void fix_report_release(struct fix_report *r)
+{
+	for (size_t i = 0; i < r->nchanges; i++) {
+		struct fix_change *c = &r->changes[i];
+		free(c->rule);
+		free(c->file);
+		free(c->what);
+		free(c->before);
+		free(c->after);
+	}
+	for (size_t i = 0; i < r->nnotes; i++) {
+		free(r->notes[i].rule);
+		free(r->notes[i].file);
+		free(r->notes[i].text);
+	}
+	free(r->changes);
+	free(r->notes);
+	memset(r, 0, sizeof(*r));
+}
+
+static int dup_or_null(char **out, const char *s)
+{
+	*out = NULL;
+	if (s && !(*out = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int fix_change(struct fix_report *r, const char *rule, const char *file, const char *what,
+	       const char *before, const char *after)
+{
+	struct fix_change *c;
+
+	if (r->nchanges == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 32;
+		struct fix_change *v = realloc(r->changes, cap * sizeof(*v));
+		if (!v)
+			return ferr(-ENOMEM, "out of memory");
+		r->changes = v;
+		r->cap = cap;
+	}
+	c = &r->changes[r->nchanges];
+	if (dup_or_null(&c->rule, rule) | dup_or_null(&c->file, file) |
+	    dup_or_null(&c->what, what) | dup_or_null(&c->before, before) |
+	    dup_or_null(&c->after, after)) {
+		free(c->rule);
+		free(c->file);
+		free(c->what);
+		free(c->before);
+		free(c->after);
+		return ferr(-ENOMEM, "out of memory");
+	}
+	r->nchanges++;
+	return 0;
+}
+
+int fix_note(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
+{
+	struct fix_note *n;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (r->nnotes == r->notes_cap) {
+		size_t cap = r->notes_cap ? r->notes_cap * 2 : 16;
+		struct fix_note *v = realloc(r->notes, cap * sizeof(*v));
+		if (!v)
+			return ferr(-ENOMEM, "out of memory");
+		r->notes = v;
+		r->notes_cap = cap;
+	}
+	n = &r->notes[r->nnotes];
+	if (dup_or_null(&n->rule, rule) | dup_or_null(&n->file, file) |
+	    dup_or_null(&n->text, text)) {
+		free(n->rule);
+		free(n->file);
+		free(n->text);
+		return ferr(-ENOMEM, "out of memory");
+	}
+	r->nnotes++;
+	return 0;
+}
+
+void fix_report_json(const struct fix_report *r, struct json *j)
+{
+	const char *p = r->ran;
+
+	json_obj_begin(j, "fixes");
+	json_arr_begin(j, "ran");
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		json_str(j, NULL, name);
+		p += n + (comma ? 1 : 0);
+	}
+	json_arr_end(j);
+	json_arr_begin(j, "changes");
+	for (size_t i = 0; i < r->nchanges; i++) {
+		const struct fix_change *c = &r->changes[i];
+		json_obj_begin(j, NULL);
+		json_str(j, "rule", c->rule);
+		json_str(j, "file", c->file);
+		json_str(j, "what", c->what);
+		json_str(j, "before", c->before);
+		json_str(j, "after", c->after);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_arr_begin(j, "notes");
+	for (size_t i = 0; i < r->nnotes; i++) {
+		const struct fix_note *n = &r->notes[i];
+		json_obj_begin(j, NULL);
+		json_str(j, "rule", n->rule);
+		json_str(j, "file", n->file);
+		json_str(j, "text", n->text);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+const struct fix_volume *fix_volume_by_part(const struct fix_ctx *c, int partnum)
+{
+	for (size_t i = 0; i < c->nvols; i++)
+		if (c->vols[i].partnum == partnum)
+			return &c->vols[i];
+	return NULL;
+}
+
+const struct fix_volume *fix_volume_by_uuid(const struct fix_ctx *c, const char *uuid)
+{
+	for (size_t i = 0; i < c->nvols; i++)
+		if (c->vols[i].uuid[0] && strcasecmp(c->vols[i].uuid, uuid) == 0)
+			return &c->vols[i];
+	return NULL;
+}
+
+int fix_parse_list(const char *list, uint32_t *mask)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		size_t i;
+
+		if (n == 3 && !strncmp(p, "all", 3)) {
+			*mask |= (1u << fix_nrules) - 1;
+		} else {
+			for (i = 0; i < fix_nrules; i++)
+				if (strlen(fix_rules[i].name) == n && !strncmp(fix_rules[i].name, p, n))
+					break;
+			if (i == fix_nrules)
+				return ferr(-EINVAL, "--fix: unknown rule '%.*s' (rules: all%s)", (int)n,
+					    p, fix_rule_names());
+			*mask |= 1u << i;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+const char *fix_rule_names(void)
+{
+	static char names[256];
+
+	if (!names[0])
+		for (size_t i = 0; i < fix_nrules; i++) {
+			size_t len = strlen(names);
+			snprintf(names + len, sizeof(names) - len, ", %s", fix_rules[i].name);
+		}
+	return names;
+}
+
+int fix_run(struct fix_ctx *c, uint32_t mask)
+{
+	for (size_t i = 0; i < fix_nrules; i++) {
+		size_t len = strlen(c->rep->ran);
+		int err;
+
+		if (!(mask & (1u << i)))
+			continue;
+		snprintf(c->rep->ran + len, sizeof(c->rep->ran) - len, "%s%s", len ? "," : "",
+			 fix_rules[i].name);
+		err = fix_rules[i].run(c);
+		if (err)
+			return ferr_ctx(err, "fix %s", fix_rules[i].name);
+	}
+	return 0;
+}
+
+void strbuf_init(struct strbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void strbuf_release(struct strbuf *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+int strbuf_add(struct strbuf *b, const char *s, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *n;
+
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		n = realloc(b->s, cap);
+		if (!n)
+			return ferr(-ENOMEM, "out of memory");
+		b->s = n;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+int strbuf_addf(struct strbuf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return ferr(-EINVAL, "bad format");
+	if ((size_t)n < sizeof(small))
+		return strbuf_add(b, small, (size_t)n);
+	{
+		char *big = malloc((size_t)n + 1);
+		int err;
+
+		if (!big)
+			return ferr(-ENOMEM, "out of memory");
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		err = strbuf_add(b, big, (size_t)n);
+		free(big);
+		return err;
+	}
+}
+
+bool text_next_line(const char *text, size_t tlen, size_t *pos, const char **line,
+		    size_t *len)
+{
+	const char *nl;
+
+	if (*pos >= tlen)
+		return false;
+	*line = text + *pos;
+	nl = memchr(*line, '\n', tlen - *pos);
+	*len = nl ? (size_t)(nl - *line) : tlen - *pos;
+	*pos += *len + (nl ? 1 : 0);
+	return true;
+}
+
+int fix_write_if_changed(struct fix_ctx *c, const char *path, const char *old,
+			 const char *new_text, size_t new_len)
+{
+	int err;
+
+	if (old && strlen(old) == new_len && memcmp(old, new_text, new_len) == 0)
+		return 0;
+	err = guest_write(c->g, path, new_text, new_len, 0644);
+	return err ? err : 1;
+}
