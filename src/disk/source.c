@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "disk/source.h"
+#include "fs/cow.h"
 #include "util/err.h"
 
 static void read_sysfs(const struct stat *st, const char *attr, char *buf, size_t len)
@@ -110,7 +111,7 @@ void source_release(struct source *src)
 	src->fd = -1;
 }
 
-int source_pread(const struct source *src, void *buf, size_t len, uint64_t off)
+static int disk_pread(const struct source *src, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 
@@ -133,4 +134,26 @@ int source_pread(const struct source *src, void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+int source_pread(const struct source *src, void *buf, size_t len, uint64_t off)
+{
+	int err = disk_pread(src, buf, len, off);
+
+	if (!err && src->cow)
+		cow_apply(src->cow, buf, len, off);
+	return err;
+}
+
+static int disk_read_cb(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	return disk_pread(ctx, buf, len, off);
+}
+
+int source_write_copy(struct source *src, const void *buf, size_t len, uint64_t off)
+{
+	if (!src->cow)
+		return ferr(-EROFS, "%s: internal: a write without a copy-on-write overlay",
+			    src->path);
+	return cow_write(src->cow, buf, len, off, src->size, disk_read_cb, src);
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct cow;
+
 struct source {
 	char *path;
 	int fd;
@@ -17,6 +19,7 @@ struct source {
 	char model[64];
 	char serial[64];
 	char in_use[160]; /* why the running system uses it; empty if it does not */
+	struct cow *cow;  /* the copy's edits (fs/cow.h), or NULL */
 };
 
 /* Opens path O_RDONLY; on a block device sets the kernel read-only flag
@@ -29,7 +32,12 @@ void source_release(struct source *src);
 /* Whether the running system uses the disk (mounts, swap, holders); says
  * why in why. */
 bool source_disk_in_use(dev_t disk, char *why, size_t len);
-/* Reads exactly len bytes at off; reading past the end is an error. */
+/* Reads exactly len bytes at off; reading past the end is an error. With
+ * an overlay attached, its edits show over the disk's bytes: this is the
+ * copy as it will be written. */
 int source_pread(const struct source *src, void *buf, size_t len, uint64_t off);
+/* Writes to the copy: into the overlay, never to the disk; -EROFS when no
+ * overlay is attached. */
+int source_write_copy(struct source *src, const void *buf, size_t len, uint64_t off);
 
 #endif

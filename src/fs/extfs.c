@@ -34,9 +34,10 @@ void format_uuid(const uint8_t *u, char *out)
 		 u[13], u[14], u[15]);
 }
 
-int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
-	       const char *name)
+static int open_window(struct extfs *x, const struct source *src, struct source *copy,
+		       uint64_t off, uint64_t len, const char *name)
 {
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES;
 	errcode_t e;
 	uint64_t fs_bytes;
 	int err;
@@ -44,11 +45,15 @@ int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t
 	memset(x, 0, sizeof(*x));
 	snprintf(x->name, sizeof(x->name), "%s", name);
 	x->part_len = len;
-	err = partio_register(src, off, len, x->name);
+	if (copy) {
+		err = partio_register_copy(copy, off, len, x->name);
+		flags |= EXT2_FLAG_RW;
+	} else {
+		err = partio_register(src, off, len, x->name);
+	}
 	if (err)
 		return err;
-	e = ext2fs_open2(x->name, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES, 0, 0,
-			 partio_manager, &x->fs);
+	e = ext2fs_open2(x->name, NULL, flags, 0, 0, partio_manager, &x->fs);
 	if (e) {
 		x->fs = NULL;
 		err = ext_err(e, "cannot open its ext2/3/4 filesystem", name);
@@ -69,6 +74,55 @@ out_close:
 out_unregister:
 	partio_unregister(x->name);
 	return err;
+}
+
+int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
+	       const char *name)
+{
+	return open_window(x, src, NULL, off, len, name);
+}
+
+int extfs_open_copy(struct extfs *x, struct source *src, uint64_t off, uint64_t len,
+		    const char *name)
+{
+	int err = open_window(x, src, src, off, len, name);
+	errcode_t e;
+
+	if (err)
+		return err;
+	/* Allocating inodes and blocks needs both bitmaps in memory. */
+	e = ext2fs_read_bitmaps(x->fs);
+	if (e) {
+		err = ext_err(e, "cannot read its bitmaps", x->name);
+		extfs_release(x);
+		return err;
+	}
+	x->rw = true;
+	return 0;
+}
+
+int extfs_close_copy(struct extfs *x)
+{
+	errcode_t e;
+	int err = 0;
+
+	if (!x->fs)
+		return 0;
+	/* The flush writes the superblock, descriptors and bitmaps; all of it
+	 * lands in the overlay. */
+	e = ext2fs_close2(x->fs, 0);
+	if (e) {
+		err = ext_err(e, "cannot write its metadata to the copy", x->name);
+		ext2fs_free(x->fs);
+	}
+	x->fs = NULL;
+	partio_unregister(x->name);
+	return err;
+}
+
+int extfs_error(errcode_t e, const char *what, const char *name)
+{
+	return ext_err(e, what, name);
 }
 
 void extfs_release(struct extfs *x)

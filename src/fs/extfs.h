@@ -13,6 +13,7 @@ struct extfs {
 	ext2_filsys fs;
 	char name[96];
 	uint64_t part_len;
+	bool rw; /* opened on the copy, writable */
 };
 
 struct extfs_info {
@@ -28,7 +29,15 @@ struct extfs_info {
 /* Opens the filesystem in the window [off, off+len) of src. */
 int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
 	       const char *name);
+/* Opens it on the copy, read-write: every write goes to src's overlay. */
+int extfs_open_copy(struct extfs *x, struct source *src, uint64_t off, uint64_t len,
+		    const char *name);
+/* Writes what libext2fs holds (superblock, bitmaps) to the copy and closes. */
+int extfs_close_copy(struct extfs *x);
+/* Drops it without writing anything. */
 void extfs_release(struct extfs *x);
+/* Turns a libext2fs error into a message naming the filesystem. */
+int extfs_error(errcode_t e, const char *what, const char *name);
 void extfs_get_info(const struct extfs *x, struct extfs_info *info);
 
 /* Calls fn for every run of blocks the block bitmap marks used, in order,

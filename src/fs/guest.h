@@ -97,4 +97,9 @@ int guest_mount(struct guest *g, const char *at, struct guest *sub);
  * guest's "/". */
 int guest_dir_open(struct guest *g, const char *root);
 
+/* The ext2/3/4 backend on a filesystem opened with extfs_open_copy(); the
+ * guest borrows x, whose owner closes it after guest_release(). */
+struct extfs;
+int guest_ext_open(struct guest *g, struct extfs *x);
+
 #endif

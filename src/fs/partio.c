@@ -1,5 +1,6 @@
-/* Read-only windowed io_manager for libext2fs (see partio.h). Reads past
- * the window are errors; writes fail with EROFS whatever libext2fs wants. */
+/* Windowed io_manager for libext2fs (see partio.h). Reads past the window
+ * are errors; writes go to the copy-on-write overlay of a window registered
+ * for the copy, and fail with EROFS on every other window. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,14 @@
 struct window {
 	char *name;
 	const struct source *src;
+	struct source *copy; /* set when writes may go to its overlay */
 	uint64_t off, len;
 };
 
 static struct window windows[PARTIO_MAX];
 
-int partio_register(const struct source *src, uint64_t off, uint64_t len, const char *name)
+static int add_window(const struct source *src, struct source *copy, uint64_t off,
+		      uint64_t len, const char *name)
 {
 	for (int i = 0; i < PARTIO_MAX; i++) {
 		if (windows[i].name)
@@ -26,11 +29,24 @@ int partio_register(const struct source *src, uint64_t off, uint64_t len, const 
 		if (!windows[i].name)
 			return ferr(-ENOMEM, "out of memory");
 		windows[i].src = src;
+		windows[i].copy = copy;
 		windows[i].off = off;
 		windows[i].len = len;
 		return 0;
 	}
 	return ferr(-EMFILE, "too many partitions open at once");
+}
+
+int partio_register(const struct source *src, uint64_t off, uint64_t len, const char *name)
+{
+	return add_window(src, NULL, off, len, name);
+}
+
+int partio_register_copy(struct source *src, uint64_t off, uint64_t len, const char *name)
+{
+	if (!src->cow)
+		return ferr(-EROFS, "%s: internal: no copy-on-write overlay to write to", name);
+	return add_window(src, src, off, len, name);
 }
 
 void partio_unregister(const char *name)
@@ -54,7 +70,7 @@ static errcode_t partio_open(const char *name, int flags, io_channel *channel)
 			w = &windows[i];
 	if (!w)
 		return ENOENT;
-	if (flags & IO_FLAG_RW)
+	if ((flags & IO_FLAG_RW) && !w->copy)
 		return EROFS;
 	io = calloc(1, sizeof(*io));
 	if (!io)
@@ -111,11 +127,24 @@ static errcode_t partio_read(io_channel io, unsigned long block, int count, void
 	return partio_read64(io, block, count, data);
 }
 
+static errcode_t window_write(const struct window *w, uint64_t off, uint64_t len,
+			      const void *data)
+{
+	if (!w->copy)
+		return EROFS;
+	if (off > w->len || len > w->len - off)
+		return EXT2_ET_SHORT_WRITE;
+	if (source_write_copy(w->copy, data, (size_t)len, w->off + off) < 0)
+		return ENOMEM;
+	return 0;
+}
+
 static errcode_t partio_write64(io_channel io, unsigned long long block, int count,
 				const void *data)
 {
-	(void)io; (void)block; (void)count; (void)data;
-	return EROFS;
+	uint64_t len = count < 0 ? (uint64_t)-count : (uint64_t)count * (uint64_t)io->block_size;
+
+	return window_write(io->private_data, block * (uint64_t)io->block_size, len, data);
 }
 
 static errcode_t partio_write(io_channel io, unsigned long block, int count, const void *data)
@@ -126,8 +155,9 @@ static errcode_t partio_write(io_channel io, unsigned long block, int count, con
 static errcode_t partio_write_byte(io_channel io, unsigned long offset, int count,
 				   const void *data)
 {
-	(void)io; (void)offset; (void)count; (void)data;
-	return EROFS;
+	if (count < 0)
+		return EXT2_ET_INVALID_ARGUMENT;
+	return window_write(io->private_data, offset, (uint64_t)count, data);
 }
 
 static errcode_t partio_flush(io_channel io)
@@ -142,15 +172,26 @@ static errcode_t partio_set_option(io_channel io, const char *option, const char
 	return EXT2_ET_INVALID_ARGUMENT;
 }
 
+/* Discarded blocks are left as they are: the image copies only the blocks
+ * the bitmap marks used, so freed blocks are not copied anyway. */
 static errcode_t partio_discard(io_channel io, unsigned long long block, unsigned long long count)
 {
+	const struct window *w = io->private_data;
+
+	(void)block; (void)count;
+	return w->copy ? 0 : EROFS;
+}
+
+/* libext2fs then writes the zeros itself, through write_blk64. */
+static errcode_t partio_zeroout(io_channel io, unsigned long long block, unsigned long long count)
+{
 	(void)io; (void)block; (void)count;
-	return EROFS;
+	return EXT2_ET_UNIMPLEMENTED;
 }
 
 static struct struct_io_manager partio_ops = {
 	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "Ferry read-only partition I/O",
+	.name = "Ferry partition I/O",
 	.open = partio_open,
 	.close = partio_close,
 	.set_blksize = partio_set_blksize,
@@ -162,7 +203,7 @@ static struct struct_io_manager partio_ops = {
 	.read_blk64 = partio_read64,
 	.write_blk64 = partio_write64,
 	.discard = partio_discard,
-	.zeroout = partio_discard,
+	.zeroout = partio_zeroout,
 };
 
 io_manager partio_manager = &partio_ops;
