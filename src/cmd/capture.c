@@ -12,6 +12,9 @@
 #include "cmd/cmd.h"
 #include "disk/plan.h"
 #include "disk/probe.h"
+#include "fix/fix.h"
+#include "fix/stage.h"
+#include "fs/cow.h"
 #include "image/image.h"
 #include "util/config.h"
 #include "util/err.h"
@@ -30,6 +33,11 @@ static void usage(void)
 	      " -f, --format FMT   raw or qcow2 (default: ", stdout);
 	fputs(IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? "raw" : "qcow2", stdout);
 	fputs(")\n"
+	      "     --no-fix       copy as it is: make no change for KVM\n"
+	      "     --fix LIST     run only these fixes (comma-separated; default: all):\n", stdout);
+	for (size_t i = 0; i < fix_nrules; i++)
+		printf("                      %-10s %s\n", fix_rules[i].name, fix_rules[i].what);
+	fputs("     --cloud NAME   the target cloud: kvm (default), tencent, alibaba, huawei\n"
 	      "     --force        replace an existing TARGET file\n"
 	      " -q, --quiet        no progress display and no report; warnings and errors only\n"
 	      " -j, --json         print a JSON summary on standard output\n"
@@ -75,11 +83,13 @@ static int source_input(void *ctx, void *buf, size_t len, uint64_t off)
 struct capture_opts {
 	enum image_format format;
 	bool force, quiet, json;
+	uint32_t fixes; /* mask of fix_rules */
+	const char *cloud;
 	const char *source, *target;
 };
 
 struct capture_result {
-	double plan_s, write_s;
+	double fix_s, plan_s, write_s;
 	uint64_t file_size;
 };
 
@@ -108,9 +118,31 @@ static int same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static void report_fixes(FILE *f, const struct capture_opts *o, const struct fix_report *rep)
+{
+	if (!o->fixes) {
+		fputs("fixes: none (--no-fix): the image is the disk as it was\n", f);
+		return;
+	}
+	fprintf(f, "fixes (%s): %zu change%s\n", rep->ran, rep->nchanges,
+		rep->nchanges == 1 ? "" : "s");
+	for (size_t i = 0; i < rep->nchanges; i++) {
+		const struct fix_change *c = &rep->changes[i];
+
+		fprintf(f, "  %-10s %s: %s\n", c->rule, c->file, c->what);
+		if (c->before)
+			fprintf(f, "  %-10s   - %s\n", "", c->before);
+		if (c->after)
+			fprintf(f, "  %-10s   + %s\n", "", c->after);
+	}
+	for (size_t i = 0; i < rep->nnotes; i++)
+		fprintf(f, "  %-10s note: %s%s%s\n", rep->notes[i].rule, rep->notes[i].file,
+			rep->notes[i].file[0] ? ": " : "", rep->notes[i].text);
+}
+
 static void report_text(FILE *f, const struct capture_opts *o, const struct source *src,
 			const struct table *t, const struct plan *p,
-			const struct capture_result *r)
+			const struct capture_result *r, const struct fix_report *rep)
 {
 	char b1[16], b2[16], b3[16];
 
@@ -128,15 +160,17 @@ static void report_text(FILE *f, const struct capture_opts *o, const struct sour
 			copy_method_name(pp->method), fmt_bytes(b2, sizeof(b2), pp->data_bytes),
 			pp->kind == PART_EXTENDED ? "extended" : fs_type_name(pp->fs));
 	}
-	fprintf(f, "  image: virtual size %s, file %s, data %s; planned in %.1fs, written in "
-		"%.1fs\n", fmt_bytes(b1, sizeof(b1), p->vsize),
+	fprintf(f, "  image: virtual size %s, file %s, data %s; fixed in %.1fs, planned in %.1fs, "
+		"written in %.1fs\n", fmt_bytes(b1, sizeof(b1), p->vsize),
 		fmt_bytes(b2, sizeof(b2), r->file_size), fmt_bytes(b3, sizeof(b3), p->data_bytes),
-		r->plan_s, r->write_s);
+		r->fix_s, r->plan_s, r->write_s);
+	report_fixes(f, o, rep);
 }
 
 static void report_json(const struct capture_opts *o, const struct source *src,
 			const struct table *t, const struct plan *p,
-			const struct capture_result *r, const struct warnings *w)
+			const struct capture_result *r, const struct fix_report *rep,
+			const struct warnings *w)
 {
 	struct json j;
 
@@ -166,7 +200,9 @@ static void report_json(const struct capture_opts *o, const struct source *src,
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	fix_report_json(rep, &j);
 	json_obj_begin(&j, "seconds");
+	json_double(&j, "fix", r->fix_s);
 	json_double(&j, "plan", r->plan_s);
 	json_double(&j, "write", r->write_s);
 	json_obj_end(&j);
@@ -184,9 +220,13 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	struct progress prog;
 	struct capture_result r = {0};
 	struct image_input in;
+	struct fix_report rep;
+	struct cow cow;
 	double t0;
 	int err;
 
+	cow_init(&cow);
+	fix_report_init(&rep);
 	err = source_open(&src, o->source);
 	if (err)
 		return err;
@@ -199,10 +239,19 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 		err = ferr(-EINVAL, "target %s is the source disk", o->target);
 		goto out_source;
 	}
-	t0 = now_seconds();
 	err = table_read(&src, &t);
 	if (err)
 		goto out_source;
+	if (o->fixes) {
+		/* From here on every read of the source sees the edits. */
+		src.cow = &cow;
+		t0 = now_seconds();
+		err = fix_stage(&src, o->fixes, o->cloud, &rep);
+		if (err)
+			goto out_table;
+		r.fix_s = now_seconds() - t0;
+	}
+	t0 = now_seconds();
 	err = plan_build(&p, &src, &t, o->quiet);
 	if (err)
 		goto out_table;
@@ -232,15 +281,17 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	progress_finish(&prog);
 	r.write_s = now_seconds() - t0;
 	if (o->json)
-		report_json(o, &src, &t, &p, &r, w);
+		report_json(o, &src, &t, &p, &r, &rep, w);
 	else if (!o->quiet)
-		report_text(strcmp(o->target, "-") ? stdout : stderr, o, &src, &t, &p, &r);
+		report_text(strcmp(o->target, "-") ? stdout : stderr, o, &src, &t, &p, &r, &rep);
 out_plan:
 	plan_release(&p);
 out_table:
 	table_release(&t);
 out_source:
 	source_release(&src);
+	cow_release(&cow);
+	fix_report_release(&rep);
 	return err; /* every message names the source or the target already */
 }
 
@@ -249,6 +300,9 @@ int cmd_capture(int argc, char **argv)
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"force", no_argument, NULL, 'F'},
+		{"no-fix", no_argument, NULL, 'N'},
+		{"fix", required_argument, NULL, 'X'},
+		{"cloud", required_argument, NULL, 'C'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -256,7 +310,10 @@ int cmd_capture(int argc, char **argv)
 	};
 	struct capture_opts o = {
 		.format = IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? IMAGE_RAW : IMAGE_QCOW2,
+		.fixes = (1u << fix_nrules) - 1,
+		.cloud = "kvm",
 	};
+	bool no_fix = false, fix_list = false;
 	struct warnings w;
 	char *auto_path = NULL;
 	int c, err;
@@ -269,6 +326,19 @@ int cmd_capture(int argc, char **argv)
 				return usage_error("capture", "%s", ferr_msg());
 			break;
 		case 'F': o.force = true; break;
+		case 'N': no_fix = true; break;
+		case 'X':
+			if (fix_parse_list(optarg, &o.fixes))
+				return usage_error("capture", "%s", ferr_msg());
+			fix_list = true;
+			break;
+		case 'C':
+			if (strcmp(optarg, "kvm") && strcmp(optarg, "tencent") &&
+			    strcmp(optarg, "alibaba") && strcmp(optarg, "huawei"))
+				return usage_error("capture", "--cloud: unknown cloud '%s' (clouds: kvm, "
+						   "tencent, alibaba, huawei)", optarg);
+			o.cloud = optarg;
+			break;
 		case 'q': o.quiet = true; break;
 		case 'j': o.json = true; break;
 		case 'h': usage(); return EXIT_DONE;
@@ -276,6 +346,10 @@ int cmd_capture(int argc, char **argv)
 			return usage_error("capture", "unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
+	if (no_fix && fix_list)
+		return usage_error("capture", "--no-fix and --fix exclude each other");
+	if (no_fix)
+		o.fixes = 0;
 	if (argc - optind != 2)
 		return usage_error("capture", "expected SOURCE and TARGET, got %d argument%s",
 				   argc - optind, argc - optind == 1 ? "" : "s");

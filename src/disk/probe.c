@@ -218,6 +218,23 @@ static void find_system(struct probe *pr)
 	}
 }
 
+int probe_mount_part(const struct probe *pr, const char *mountpoint)
+{
+	const struct probe_part *root;
+	char spec[256];
+	const char *how;
+	int d, p;
+
+	if (pr->root.disk < 0)
+		return -1;
+	root = &pr->disks[pr->root.disk].parts[pr->root.part];
+	if (!root->fstab || fstab_find(root->fstab, mountpoint, spec, sizeof(spec)))
+		return -1;
+	if (!resolve(pr, spec, pr->root.disk, &d, &p, &how) || d != pr->root.disk)
+		return -1;
+	return p;
+}
+
 static bool skip_sysblock(const char *name)
 {
 	static const char *const skip[] = {"loop", "ram", "zram", "sr", "dm-", "fd", "nbd"};

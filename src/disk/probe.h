@@ -49,5 +49,8 @@ struct probe {
  * disks that cannot be read are errors. */
 int probe_disks(struct probe *pr, char *const *paths, size_t n);
 void probe_release(struct probe *pr);
+/* The index of the partition on the root's disk that the root's fstab
+ * mounts at mountpoint, or -1. */
+int probe_mount_part(const struct probe *pr, const char *mountpoint);
 
 #endif
