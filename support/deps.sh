@@ -7,7 +7,8 @@ build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
 comerr-dev uuid-dev libblkid-dev libarchive-dev libmbedtls-dev libacl1-dev
 libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev
 nettle-dev libssl-dev libicu-dev"
-check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux"
+check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
+cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core"
 bench="$check partclone time"
 
 case "${1:-check}" in

@@ -118,6 +118,18 @@ static int same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Each line of a before/after text, marked like a diff. */
+static void print_lines(FILE *f, const char *mark, const char *text)
+{
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		int n = nl ? (int)(nl - text) : (int)strlen(text);
+
+		fprintf(f, "  %-10s   %s %.*s\n", "", mark, n, text);
+		text += n + (nl ? 1 : 0);
+	}
+}
+
 static void report_fixes(FILE *f, const struct capture_opts *o, const struct fix_report *rep)
 {
 	if (!o->fixes) {
@@ -130,14 +142,16 @@ static void report_fixes(FILE *f, const struct capture_opts *o, const struct fix
 		const struct fix_change *c = &rep->changes[i];
 
 		fprintf(f, "  %-10s %s: %s\n", c->rule, c->file, c->what);
-		if (c->before)
-			fprintf(f, "  %-10s   - %s\n", "", c->before);
-		if (c->after)
-			fprintf(f, "  %-10s   + %s\n", "", c->after);
+		print_lines(f, "-", c->before);
+		print_lines(f, "+", c->after);
 	}
-	for (size_t i = 0; i < rep->nnotes; i++)
-		fprintf(f, "  %-10s note: %s%s%s\n", rep->notes[i].rule, rep->notes[i].file,
-			rep->notes[i].file[0] ? ": " : "", rep->notes[i].text);
+	for (size_t i = 0; i < rep->nnotes; i++) {
+		const struct fix_note *n = &rep->notes[i];
+		bool file = n->file && n->file[0];
+
+		fprintf(f, "  %-10s note: %s%s%s\n", n->rule ? n->rule : "", file ? n->file : "",
+			file ? ": " : "", n->text);
+	}
 }
 
 static void report_text(FILE *f, const struct capture_opts *o, const struct source *src,

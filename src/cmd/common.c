@@ -30,6 +30,11 @@ static void on_warning(const char *msg, void *arg)
 	struct warnings *w = arg;
 	char **v;
 
+	/* The fix stage and the plan may both look at a damaged filesystem:
+	 * say it once. */
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i], msg))
+			return;
 	fprintf(stderr, "ferry: warning: %s\n", msg);
 	v = realloc(w->v, (w->n + 1) * sizeof(*v));
 	if (!v)

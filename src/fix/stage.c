@@ -34,6 +34,12 @@ static int open_fs(struct source *src, const struct probe_part *pp, struct extfs
 	err = extfs_open_copy(x, src, pp->part->start, pp->part->size, name);
 	if (err)
 		return err;
+	if (x->fs->super->s_state & EXT2_ERROR_FS) {
+		extfs_release(x);
+		return ferr(-EUCLEAN, "%s: the filesystem is marked as having errors, so Ferry will "
+			    "not edit it: run e2fsck on the server and capture again, or capture "
+			    "with --no-fix", name);
+	}
 	if (ext2fs_has_feature_journal_needs_recovery(x->fs->super)) {
 		err = journal_replay(x->fs, name, &js);
 		if (err) {

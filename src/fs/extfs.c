@@ -97,6 +97,20 @@ int extfs_open_copy(struct extfs *x, struct source *src, uint64_t off, uint64_t 
 		extfs_release(x);
 		return err;
 	}
+	/* Every time written into the copy, by libext2fs or by us, is the
+	 * filesystem's own last write, not the clock: two captures of one
+	 * source must be byte-identical (an upload resumes by comparing the
+	 * parts of a second capture with those already stored). */
+	{
+		struct ext2_super_block *sb = x->fs->super;
+		uint32_t t = sb->s_wtime;
+
+		if (sb->s_mtime > t)
+			t = sb->s_mtime;
+		if (sb->s_mkfs_time > t)
+			t = sb->s_mkfs_time;
+		x->fs->now = t ? t : 1;
+	}
 	x->rw = true;
 	return 0;
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fs/extfs.h"
 #include "fs/guest.h"
@@ -14,6 +13,12 @@
 static ext2_filsys fs_of(struct guest *g)
 {
 	return ((struct extfs *)g->priv)->fs;
+}
+
+/* extfs_open_copy fixed the time every write carries (see there). */
+static uint32_t stamp(ext2_filsys fs)
+{
+	return (uint32_t)fs->now;
 }
 
 static int xerr(struct guest *g, errcode_t e, const char *what, const char *path)
@@ -126,7 +131,7 @@ static errcode_t new_file(ext2_filsys fs, ext2_ino_t dir, const char *name, uint
 {
 	struct ext2_inode inode;
 	ext2_ino_t ino;
-	uint32_t now = (uint32_t)time(NULL);
+	uint32_t now = stamp(fs);
 	errcode_t e;
 
 	e = ext2fs_new_inode(fs, dir, (int)(LINUX_S_IFREG | (mode & 07777)), NULL, &ino);
@@ -203,7 +208,7 @@ static int ext_write(struct guest *g, const char *path, const void *data, size_t
 	}
 	e = ext2fs_file_close(file);
 	if (!e && !(e = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&in, sizeof(in)))) {
-		in.i_mtime = in.i_ctime = (uint32_t)time(NULL);
+		in.i_mtime = in.i_ctime = stamp(fs);
 		e = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&in, sizeof(in));
 	}
 	return e ? xerr(g, e, "write", path) : 0;
@@ -222,7 +227,7 @@ static errcode_t drop_link(ext2_filsys fs, ext2_ino_t ino)
 		return e;
 	if (in.i_links_count > 1) {
 		in.i_links_count--;
-		in.i_ctime = (uint32_t)time(NULL);
+		in.i_ctime = stamp(fs);
 		return ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&in, sizeof(in));
 	}
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)&in)) {
@@ -242,7 +247,7 @@ static errcode_t drop_link(ext2_filsys fs, ext2_ino_t ino)
 		ext2fs_file_acl_block_set(fs, (struct ext2_inode *)&in, 0);
 	}
 	in.i_links_count = 0;
-	in.i_dtime = (uint32_t)time(NULL);
+	in.i_dtime = stamp(fs);
 	e = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&in, sizeof(in));
 	if (e)
 		return e;

@@ -2,7 +2,9 @@
 # Filesystems whose block bitmap cannot be trusted are copied whole (every
 # non-zero block), with a warning: a corrupt superblock, a journal that needs
 # recovery, a filesystem marked with errors, and a partition whose type
-# Ferry does not read.
+# Ferry does not read. (--no-fix: a capture that fixes replays the journal
+# instead, see fix.t and journal.t, and refuses to edit a filesystem marked
+# with errors.)
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
@@ -27,7 +29,7 @@ json_field() {
 capture_case() {
 	local name=$1 n=$2 re=$3 img=$T_DIR/$1.img out=$T_DIR/$1.raw before rc=0
 	before=$(sha "$img")
-	"$FERRY" capture --quiet --json --format raw "$img" "$out" \
+	"$FERRY" capture --quiet --no-fix --json --format raw "$img" "$out" \
 		>"$T_DIR/$name.json" 2>"$T_DIR/$name.err" || rc=$?
 	check_eq "$name: capture exits 0" 0 "$rc"
 	check_match "$name: a warning names partition $n and the reason" \
@@ -66,7 +68,7 @@ capture_case errors 1 "marked as having errors"
 cp "$disk" "$T_DIR/other.img"
 dd if=/dev/zero of="$T_DIR/other.img" bs=1024 count=2 seek=$(($(fx_off 5) / 1024)) \
 	conv=notrunc status=none
-"$FERRY" capture --quiet --json --format raw "$T_DIR/other.img" "$T_DIR/other.raw" \
+"$FERRY" capture --quiet --no-fix --json --format raw "$T_DIR/other.img" "$T_DIR/other.raw" \
 	>"$T_DIR/other.json"
 check_eq "unknown filesystem: copied as non-zero-blocks with a note" "non-zero-blocks True" \
 	"$(json_field "$T_DIR/other.json" "[p['method'] for p in j['partitions'] if p['number'] == 5][0], 'every non-zero block' in [p['note'] for p in j['partitions'] if p['number'] == 5][0]")"

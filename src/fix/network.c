@@ -1,0 +1,417 @@
+/* The "network" fix rule: the copy comes up on the cloud's single virtio NIC
+ * as eth0 by DHCP, in every configuration format the server uses; the old
+ * NICs' static settings and the udev rules that pin names to their MAC
+ * addresses are disabled; NetworkManager is turned off where the cloud asks. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fix/network.h"
+#include "fix/service.h"
+#include "util/err.h"
+
+#define UDEV_RULES "/etc/udev/rules.d"
+
+/* ---- shared helpers ---- */
+
+bool net_blank_or_comment(const char *line, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i == n || line[i] == '#';
+}
+
+static bool key_char(char ch, bool first)
+{
+	return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	       (!first && ch >= '0' && ch <= '9');
+}
+
+bool net_split_assignment(const char *line, size_t n, const char **key, size_t *klen,
+			  const char **val, size_t *vlen)
+{
+	size_t i = 0, k;
+
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	k = i;
+	if (i == n || !key_char(line[i], true))
+		return false;
+	while (i < n && key_char(line[i], false))
+		i++;
+	if (i == n || line[i] != '=')
+		return false;
+	*key = line + k;
+	*klen = i - k;
+	*val = line + i + 1;
+	*vlen = n - i - 1;
+	if (*vlen >= 2 && ((*val)[0] == '"' || (*val)[0] == '\'') &&
+	    (*val)[*vlen - 1] == (*val)[0]) {
+		(*val)++;
+		*vlen -= 2;
+	}
+	return true;
+}
+
+void net_trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t' || (*p)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+bool net_word_is(const char *w, size_t n, const char *s)
+{
+	return strlen(s) == n && !memcmp(w, s, n);
+}
+
+int net_note(struct net_state *s, const char *file, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	if (s->applying)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return fix_note(s->c->rep, NET_RULE, file, "%s", text);
+}
+
+int net_read(struct net_state *s, const char *path, char **text, size_t *len)
+{
+	int err = guest_read(s->c->g, path, NET_MAX_FILE, text, len);
+
+	if (err == -EFBIG || err == -EISDIR || err == -ELOOP) {
+		err = net_note(s, path, "not a configuration file Ferry can read (%s): left alone",
+			       ferr_msg());
+		return err ? err : -ENOENT;
+	}
+	return err == -ENOTDIR ? -ENOENT : err;
+}
+
+/* Appends to out the non-blank lines of a that b does not have (each line of
+ * b matches once), separated by newlines. */
+static int lines_gone(const char *a, size_t alen, const char *b, size_t blen,
+		      struct strbuf *out)
+{
+	size_t apos = 0, n, nb = 0, bpos = 0, m;
+	const char *line, *bl;
+	bool *used;
+	int err = 0;
+
+	while (text_next_line(b, blen, &bpos, &bl, &m))
+		nb++;
+	used = calloc(nb + 1, sizeof(*used));
+	if (!used)
+		return ferr(-ENOMEM, "out of memory");
+	while (!err && text_next_line(a, alen, &apos, &line, &n)) {
+		bool found = false;
+		size_t i = 0;
+
+		if (n == 0)
+			continue;
+		bpos = 0;
+		while (!found && text_next_line(b, blen, &bpos, &bl, &m)) {
+			if (!used[i] && m == n && !memcmp(bl, line, n))
+				found = used[i] = true;
+			i++;
+		}
+		if (!found) {
+			if (out->len)
+				err = strbuf_add(out, "\n", 1);
+			if (!err)
+				err = strbuf_add(out, line, n);
+		}
+	}
+	free(used);
+	return err;
+}
+
+int net_write(struct net_state *s, const char *path, const char *what, const char *old,
+	      const char *new_text, size_t new_len, unsigned mode)
+{
+	struct strbuf before, after;
+	int err;
+
+	if (old && strlen(old) == new_len && !memcmp(old, new_text, new_len))
+		return 0;
+	err = guest_write(s->c->g, path, new_text, new_len, mode);
+	if (err)
+		return err;
+	strbuf_init(&before);
+	strbuf_init(&after);
+	if (old)
+		err = lines_gone(old, strlen(old), new_text, new_len, &before);
+	if (!err)
+		err = lines_gone(new_text, new_len, old ? old : "", old ? strlen(old) : 0, &after);
+	if (!err)
+		err = fix_change(s->c->rep, NET_RULE, path, what, before.len ? before.s : NULL,
+				 after.len ? after.s : NULL);
+	strbuf_release(&before);
+	strbuf_release(&after);
+	return err ? err : 1;
+}
+
+static void add_item(char *dst, size_t cap, const char *w, size_t n)
+{
+	size_t len = strlen(dst);
+
+	if (len + (len ? 1 : 0) + n + 1 > cap)
+		return;
+	if (len)
+		dst[len++] = ' ';
+	memcpy(dst + len, w, n);
+	dst[len + n] = '\0';
+}
+
+/* Calls fn for each item of a list separated by blanks, commas or
+ * semicolons, quotes removed. */
+static void each_item(const char *list, size_t len, void (*fn)(struct net_dns *, const char *,
+							      size_t),
+		      struct net_dns *d)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start;
+
+		while (i < len && strchr(" \t,;", list[i]))
+			i++;
+		start = i;
+		while (i < len && !strchr(" \t,;", list[i]))
+			i++;
+		if (i > start) {
+			const char *w = list + start;
+			size_t n = i - start;
+
+			if (n >= 2 && (w[0] == '"' || w[0] == '\'') && w[n - 1] == w[0])
+				w++, n -= 2;
+			if (n)
+				fn(d, w, n);
+		}
+	}
+}
+
+static void add_server(struct net_dns *d, const char *w, size_t n)
+{
+	if (d->nservers < 3 && n < sizeof(d->servers[0])) {
+		memcpy(d->servers[d->nservers], w, n);
+		d->servers[d->nservers++][n] = '\0';
+	}
+}
+
+static void add_search(struct net_dns *d, const char *w, size_t n)
+{
+	add_item(d->search, sizeof(d->search), w, n);
+}
+
+void net_dns_add_servers(struct net_dns *d, const char *list, size_t len)
+{
+	each_item(list, len, add_server, d);
+}
+
+void net_dns_add_search(struct net_dns *d, const char *list, size_t len)
+{
+	each_item(list, len, add_search, d);
+}
+
+void net_dns_offer(struct net_state *s, const struct net_dns *d, bool ours, bool has_gw)
+{
+	bool empty = !d->nservers && !d->search[0];
+
+	if (s->applying || s->dns_ours)
+		return;
+	if (ours) {
+		/* what a first run carried over, now authoritative */
+		s->dns = *d;
+		s->dns_ours = true;
+		return;
+	}
+	if (empty || s->dns_gw)
+		return;
+	if (has_gw || (!s->dns.nservers && !s->dns.search[0])) {
+		s->dns = *d;
+		s->dns_gw = has_gw;
+	}
+}
+
+/* ---- the rule ---- */
+
+/* udev's persistent-net generator (RHEL 6, Debian before 9, SLES 11/12)
+ * wrote the old NICs' MAC addresses with the names eth0, eth1...: the
+ * virtio NIC would come up as eth2. Huawei's guide has these deleted
+ * ("network rule directory"); SUSE 10/11 called the file
+ * 30-net_persistent_names.rules. */
+static int drop_persistent_net_rules(struct net_state *s)
+{
+	struct dirlist l;
+	char path[512];
+	int err = dirlist_read(s->c->g, UDEV_RULES, &l);
+
+	if (err == -ENOENT || err == -ENOTDIR)
+		return 0;
+	if (err)
+		return err;
+	for (size_t i = 0; i < l.n && !err; i++) {
+		const char *name = l.v[i].name;
+		size_t n = strlen(name);
+
+		if (GUEST_ISDIR(l.v[i].mode) || n < 6 || strcmp(name + n - 6, ".rules") ||
+		    (!strstr(name, "persistent-net") && !strstr(name, "net_persistent")))
+			continue;
+		snprintf(path, sizeof(path), UDEV_RULES "/%s", name);
+		err = guest_unlink(s->c->g, path);
+		if (!err)
+			err = fix_change(s->c->rep, NET_RULE, path,
+					 "removed: it names interfaces after the old server's "
+					 "MAC addresses",
+					 NULL, NULL);
+	}
+	dirlist_release(&l);
+	return err;
+}
+
+/* NetworkManager and the cloud profiles, from the vendors' guides in
+ * shared/seeds: Alibaba's Linux image restrictions say "Close or delete the
+ * Network Manager"; Tencent, Huawei and the neutral kvm profile ask only for
+ * eth0 by DHCP, which NetworkManager does well, so there it stays as it is.
+ * Even for Alibaba it goes off only where the legacy scripts can take over
+ * (the initscripts network service on Red Hat, ifupdown's networking on
+ * Debian): on RHEL 9 or a netplan-over-NetworkManager Ubuntu nothing else
+ * would bring eth0 up. */
+static bool nm_policy_off(struct fix_ctx *c)
+{
+	if (!c->cloud || strcmp(c->cloud, "alibaba"))
+		return false;
+	return guest_exists(c->g, "/etc/rc.d/init.d/network") ||
+	       guest_exists(c->g, "/etc/init.d/network") ||
+	       guest_exists(c->g, "/etc/init.d/networking") || service_enabled(c, "networking");
+}
+
+static const char *const nm_services[] = {
+	"NetworkManager",
+	/* Requires=NetworkManager.service: left on, it would start it again */
+	"NetworkManager-wait-online",
+	"NetworkManager-dispatcher",
+};
+
+static bool is_dir(struct guest *g, const char *path)
+{
+	struct guest_stat st;
+
+	return guest_stat(g, path, true, &st) == 0 && GUEST_ISDIR(st.mode);
+}
+
+/* Where eth0 goes: every format that configures an interface now (a server
+ * may use two, such as ifupdown beside netplan), except that a keyfile is
+ * written only when NetworkManager runs and nothing else configures eth0:
+ * it reads ifcfg files itself on Red Hat and netplan renders for it on
+ * Ubuntu, and two profiles for one NIC would compete. With no format in use
+ * the one the installed tools read is chosen. */
+static void choose_formats(struct net_state *s)
+{
+	static const enum net_fmt direct[] = {NET_NETPLAN, NET_IFUPDOWN, NET_IFCFG_SUSE,
+					      NET_IFCFG_RHEL};
+	struct guest *g = s->c->g;
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
+		any |= s->eth0[direct[i]] = s->present[direct[i]];
+	if (any)
+		return;
+	if (s->nm_manages)
+		s->eth0[NET_KEYFILE] = true;
+	else if (is_dir(g, "/etc/netplan"))
+		s->eth0[NET_NETPLAN] = true;
+	else if (is_dir(g, "/etc/sysconfig/network-scripts") &&
+		 (guest_exists(g, "/etc/rc.d/init.d/network") ||
+		  guest_exists(g, "/etc/init.d/network")))
+		s->eth0[NET_IFCFG_RHEL] = true;
+	else if (is_dir(g, "/etc/sysconfig/network"))
+		s->eth0[NET_IFCFG_SUSE] = true;
+	else if (guest_exists(g, "/etc/network/interfaces"))
+		s->eth0[NET_IFUPDOWN] = true;
+}
+
+static int network_run(struct net_state *s)
+{
+	struct fix_ctx *c = s->c;
+	bool chosen = false;
+	int err;
+
+	s->nm_off = nm_policy_off(c);
+	s->nm_manages = !s->nm_off && service_enabled(c, "NetworkManager");
+
+	err = net_netplan_scan(s);
+	if (!err)
+		err = net_ifupdown_scan(s);
+	if (!err)
+		err = net_ifcfg_scan(s, NET_IFCFG_SUSE);
+	if (!err)
+		err = net_ifcfg_scan(s, NET_IFCFG_RHEL);
+	if (!err)
+		err = net_keyfile_scan(s);
+	if (err)
+		return err;
+	choose_formats(s);
+	for (int f = 0; f < NET_NFMT; f++)
+		chosen |= s->eth0[f];
+	if (!chosen) {
+		err = net_note(s, NULL,
+			       "no network configuration format found (netplan, ifupdown, "
+			       "ifcfg, NetworkManager): eth0 is not configured");
+		if (err)
+			return err;
+	}
+
+	s->applying = true;
+	err = drop_persistent_net_rules(s);
+	if (!err)
+		err = net_netplan_apply(s);
+	if (!err)
+		err = net_ifupdown_apply(s);
+	if (!err)
+		err = net_ifcfg_apply(s, NET_IFCFG_SUSE);
+	if (!err && (s->present[NET_IFCFG_SUSE] || s->eth0[NET_IFCFG_SUSE]))
+		err = net_suse_routes(s);
+	if (!err)
+		err = net_ifcfg_apply(s, NET_IFCFG_RHEL);
+	if (!err && (s->present[NET_IFCFG_RHEL] || s->eth0[NET_IFCFG_RHEL]))
+		err = net_rhel_sysconfig(s);
+	if (!err)
+		err = net_keyfile_apply(s);
+	if (err)
+		return err;
+
+	for (size_t i = 0; s->nm_off && i < sizeof(nm_services) / sizeof(nm_services[0]); i++) {
+		err = service_disable(c, NET_RULE, nm_services[i]);
+		if (err < 0)
+			return err;
+	}
+	/* ifcfg-eth0 with nothing to read it: the initscripts network service
+	 * must run (it does by default, unless an admin turned it off for
+	 * NetworkManager) */
+	if (s->eth0[NET_IFCFG_RHEL] && !s->nm_manages) {
+		err = service_enable_sysv(c, NET_RULE, "network");
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int fix_network(struct fix_ctx *c)
+{
+	struct net_state s;
+
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	return network_run(&s);
+}
