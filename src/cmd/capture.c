@@ -26,7 +26,8 @@ static void usage(void)
 	      "Copy sector 0 and the boot gap byte-exact and, of each partition, only what\n"
 	      "its filesystem uses (ext2/3/4: the blocks its bitmap marks used; swap: the\n"
 	      "header; anything else: every non-zero block). The source is opened read-only\n"
-	      "and never written.\n\n"
+	      "and never written: the fixes that make the copy boot on KVM are made in an\n"
+	      "overlay of the copy.\n\n"
 	      "SOURCE  a block device, a disk image file, or 'auto' (the disk holding /)\n"
 	      "TARGET  a file path, file://PATH, a FIFO, or - for standard output\n\n"
 	      "Options:\n"
@@ -36,7 +37,7 @@ static void usage(void)
 	      "     --no-fix       copy as it is: make no change for KVM\n"
 	      "     --fix LIST     run only these fixes (comma-separated; default: all):\n", stdout);
 	for (size_t i = 0; i < fix_nrules; i++)
-		printf("                      %-10s %s\n", fix_rules[i].name, fix_rules[i].what);
+		printf("                      %-11s%s\n", fix_rules[i].name, fix_rules[i].what);
 	fputs("     --cloud NAME   the target cloud: kvm (default), tencent, alibaba, huawei\n"
 	      "     --force        replace an existing TARGET file\n"
 	      " -q, --quiet        no progress display and no report; warnings and errors only\n"

@@ -10,14 +10,14 @@
 #include "util/err.h"
 
 const struct fix_rule fix_rules[] = {
-	{"fstab", "mount the image's filesystems by UUID; disable entries for disks not in the image", fix_fstab},
-	{"bootloader", "root= and resume= by UUID and net.ifnames=0 biosdevname=0 in every boot loader config", fix_bootloader},
-	{"selinux", "set SELINUX=disabled in /etc/selinux/config", fix_selinux},
-	{"firewall", "turn off firewalld, iptables, nftables, ufw, SuSEfirewall2 at boot", fix_firewall},
-	{"network", "eth0 by DHCP in every network config format; old NICs and persistent-net rules off", fix_network},
-	{"hvtools", "turn off VMware, VirtualBox and Xen guest tools", fix_hvtools},
-	{"cloudinit", "note when cloud-init is not installed", fix_cloudinit},
-	{"virtio", "virtio_pci, virtio_blk, virtio_scsi, virtio_net in every kernel's initrd", fix_virtio},
+	{"fstab", "mounts by UUID; other disks' lines disabled", fix_fstab},
+	{"bootloader", "root=/resume= by UUID; NIC named eth0", fix_bootloader},
+	{"selinux", "SELINUX=disabled", fix_selinux},
+	{"firewall", "firewalld, iptables, nftables, ufw off", fix_firewall},
+	{"network", "eth0 by DHCP; old NICs and MAC rules off", fix_network},
+	{"hvtools", "VMware, VirtualBox, Xen guest tools off", fix_hvtools},
+	{"cloudinit", "report whether cloud-init is installed", fix_cloudinit},
+	{"virtio", "virtio drivers into every initrd", fix_virtio},
 };
 const size_t fix_nrules = sizeof(fix_rules) / sizeof(fix_rules[0]);
 
