@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk/plan.h"
 #include "disk/probe.h"
 #include "fix/fix.h"
 #include "fix/stage.h"
@@ -76,7 +77,8 @@ static const char *swap_signature(const uint8_t *page_end)
 /* A swap area holding a hibernated system would make the target try to
  * resume a machine it is not: rewrite its header as plain swap, keeping
  * its UUID and label, so fstab's UUID= entry still finds it. */
-static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_report *rep)
+static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_report *rep,
+		    struct fix_volume *v)
 {
 	uint8_t page[4096];
 	const char *sig;
@@ -100,6 +102,10 @@ static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_
 		if (err)
 			return err;
 	}
+	/* Now it is a swap volume fstab can name. */
+	snprintf(v->fs, sizeof(v->fs), "swap");
+	if (get_le32(page + 1024) == 1 && !is_zero(page + 1036, 16))
+		format_uuid(page + 1036, v->uuid);
 	return fix_change(rep, "fstab", name, "swap header: a hibernation image is not resumed "
 			  "on the target; rewritten as swap with the same UUID", sig, "SWAPSPACE2");
 }
@@ -151,14 +157,18 @@ int fix_stage(struct source *src, uint32_t mask, const char *cloud, struct fix_r
 	for (size_t i = 0; i < d->nparts; i++) {
 		const struct probe_part *pp = &d->parts[i];
 
-		if (pp->part->kind == PART_EXTENDED || pp->fs == FS_UNKNOWN)
+		if (pp->part->kind == PART_EXTENDED)
 			continue;
-		if (pp->fs == FS_SWAP && fix_fstab_bit >= 0 && (mask & (1u << fix_fstab_bit))) {
-			err = fix_swap(src, pp, rep);
+		add_volume(&vols[nvols], pp);
+		/* A hibernated swap area has no swap signature: fs is unknown. */
+		if ((pp->fs == FS_SWAP || pp->fs == FS_UNKNOWN) && fix_fstab_bit >= 0 &&
+		    (mask & (1u << fix_fstab_bit))) {
+			err = fix_swap(src, pp, rep, &vols[nvols]);
 			if (err)
 				goto out_vols;
 		}
-		add_volume(&vols[nvols++], pp);
+		if (vols[nvols].fs[0] && strcmp(vols[nvols].fs, fs_type_name(FS_UNKNOWN)))
+			nvols++;
 	}
 
 	err = open_fs(src, &d->parts[pr.root.part], &op.x[0], rep);

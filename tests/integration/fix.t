@@ -6,7 +6,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
 
-plan 37
+plan 40
 
 disk=$T_DIR/disk.img
 fx_physical_disk "$disk"
@@ -103,6 +103,19 @@ check_match "--fix selinux: SELinux disabled" "^SELINUX=disabled" \
 	"$(cat_in "$T_DIR/se.raw" 2 /etc/selinux/config)"
 check_eq "--fix selinux: fstab untouched" "$(cat_in "$disk" 2 /etc/fstab | sha256sum)" \
 	"$(cat_in "$T_DIR/se.raw" 2 /etc/fstab | sha256sum)"
+
+# A swap area holding a hibernation image: plain swap in the copy, same UUID.
+cp "$disk" "$T_DIR/hib.img"
+printf 'S1SUSPEND\0' | dd of="$T_DIR/hib.img" bs=1 conv=notrunc status=none \
+	seek=$(($(fxp_off 3) + 4096 - 10))
+hib_sha=$(sha "$T_DIR/hib.img")
+check_match "fixture: blkid sees a hibernation image" "TYPE=\"?swsuspend" \
+	"$(blkid -p -O "$(fxp_off 3)" "$T_DIR/hib.img")"
+"$FERRY" capture --quiet --format raw "$T_DIR/hib.img" "$T_DIR/hib.raw"
+check_match "a hibernated swap area becomes plain swap with the same UUID" \
+	"UUID=\"$FXP_UUID_SWAP\".*TYPE=\"swap\"|TYPE=\"swap\".*UUID=\"$FXP_UUID_SWAP\"" \
+	"$(blkid -p -O "$(fxp_off 3)" "$T_DIR/hib.raw")"
+check_eq "hibernated swap: the source's SHA-256 is unchanged" "$hib_sha" "$(sha "$T_DIR/hib.img")"
 
 check_fails "--fix with an unknown rule is a usage error" 2 "unknown rule 'dhcp'" \
 	"$FERRY" capture --fix selinux,dhcp "$disk" "$T_DIR/x.raw"
