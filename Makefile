@@ -57,7 +57,7 @@ UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean \
-	deps check check-quick check-unit check-integration check-asan demo bench
+	deps check check-quick check-unit check-integration check-boot check-asan demo bench
 
 .DEFAULT_GOAL := all
 
@@ -72,6 +72,7 @@ help:
 	@echo '  demo               - capture a generated demo server disk into $(O)/demo'
 	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
 	@echo '  check-quick        - unit and integration tests on this build only'
+	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
 	@echo '  clean              - delete $(O)'
 	@echo 'Variables: O=DIR builds out of tree (default output/).'
@@ -105,7 +106,7 @@ savedefconfig: | $(CONFIG)
 ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
-all check check-quick check-unit check-integration demo bench:
+all check check-quick check-unit check-integration check-boot demo bench:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -157,11 +158,16 @@ check-integration: $(FERRY)
 
 check-quick: check-unit check-integration
 
+# Real Debian systems (mmdebstrap, cached outside the tree) booted under qemu.
+check-boot: $(FERRY)
+	@$(TOPDIR)/support/deps.sh boot
+	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/boot/*.t
+
 # The full suite: this build, then the same tests against an ASan/UBSan build.
 ASAN_O := $(O)/asan
-check: check-quick
+check: check-quick check-boot
 	@test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig
-	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick
+	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick check-boot
 
 demo: $(FERRY)
 	@$(TOPDIR)/support/deps.sh check

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what Ferry's build and tests need from Debian 12, only what is missing.
-# Usage: support/deps.sh [build|check|bench|all]   (idempotent; apt-get only)
+# Usage: support/deps.sh [build|check|bench|boot|all]   (idempotent; apt-get only)
 set -eu
 
 build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
@@ -10,12 +10,16 @@ nettle-dev libssl-dev libicu-dev"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
 cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core"
 bench="$check partclone time"
+# tests/boot: Debian trees made with mmdebstrap, booted under qemu.
+boot="$check mmdebstrap debian-archive-keyring qemu-system-x86"
 
 case "${1:-check}" in
 build) want=$build ;;
 check) want=$check ;;
-bench | all) want=$bench ;;
-*) echo "usage: $0 [build|check|bench|all]" >&2; exit 2 ;;
+bench) want=$bench ;;
+boot) want=$boot ;;
+all) want="$bench $boot" ;;
+*) echo "usage: $0 [build|check|bench|boot|all]" >&2; exit 2 ;;
 esac
 
 missing=""
