@@ -464,6 +464,13 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		err = initrd_parse(text, len, &j.initrd);
 	free(text);
 	text = NULL;
+	if (err == -ENOTSUP) {
+		/* An initrd Ferry cannot rebuild (LZO) is the operator's to fix,
+		 * not a reason to fail the whole capture. */
+		err = fix_note(c->rep, RULE, initrd_path, "%s: virtio not added; rebuild the "
+			       "initrd with another compression before migrating", ferr_msg());
+		goto out;
+	}
 	if (err)
 		goto out_ctx;
 	err = find_prefix(&j);

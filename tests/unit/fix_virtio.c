@@ -1,0 +1,179 @@
+/* The virtio rule on the directory backend: modules made with gcc and
+ * indexed by the real depmod, initrds laid out like initramfs-tools' and
+ * dracut's (gzip, zstd, an early microcode cpio in front). Results are read
+ * with lsinitramfs, unmkinitramfs and modprobe; a second run changes
+ * nothing. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "fix/fix.h"
+#include "fs/guest.h"
+#include "tap.h"
+
+#define KVER "6.1.0-9-amd64"
+#define KVER2 "6.1.0-8-amd64"
+
+static char tmp[] = "/tmp/ferry-virtio-XXXXXX";
+
+static __attribute__((format(printf, 1, 2))) int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+static __attribute__((format(printf, 1, 2))) char *sh_out(const char *fmt, ...)
+{
+	static char out[65536];
+	char cmd[4096];
+	size_t n;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	out[0] = '\0';
+	f = popen(cmd, "r");
+	if (!f)
+		return out;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	pclose(f);
+	out[n] = '\0';
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	return out;
+}
+
+static int run_rule(const char *root, struct fix_report *rep)
+{
+	struct guest g;
+	struct fix_ctx c = {.cloud = "kvm", .rep = rep};
+	int err = guest_dir_open(&g, root);
+
+	if (err)
+		return err;
+	c.g = &g;
+	err = fix_virtio(&c);
+	guest_release(&g);
+	return err;
+}
+
+/* 17 tests. */
+static void one_case(const char *script, const char *style, const char *codec)
+{
+	char root[300], rd[400], label[64], sum[80], load[64];
+	struct fix_report rep;
+	const char *want_load = !strcmp(style, "itools") ? "conf/modules"
+							 : "etc/modules-load.d/ferry-virtio.conf";
+	int err;
+
+	snprintf(label, sizeof(label), "%s %s", style, codec);
+	snprintf(root, sizeof(root), "%s/%s-%s", tmp, style, codec);
+	snprintf(rd, sizeof(rd), "%s/boot/initrd.img-" KVER, root);
+	if (!ok(sh("bash %s %s %s %s >%s.log 2>&1", script, root, style, codec, root) == 0,
+		"%s: the tree builds", label)) {
+		sh("cat %s.log", root);
+		return;
+	}
+	sh("cp %s %s.orig", rd, root);
+	snprintf(sum, sizeof(sum), "%s", sh_out("sha256sum < %s/boot/initrd.img-" KVER2, root));
+	is_str(sh_out("lsinitramfs %s | grep -c virtio", rd), "0", "%s: no virtio before", label);
+
+	fix_report_init(&rep);
+	err = run_rule(root, &rep);
+	is_int(err, 0, "%s: the rule runs", label);
+	is_int(rep.nchanges, 1, "%s: one change (the modular kernel's initrd)", label);
+	ok(rep.nchanges == 1 && strstr(rep.changes[0].what, "8 modules added to the") &&
+	   strstr(rep.changes[0].file, "initrd.img-" KVER),
+	   "%s: 8 modules (scsi_mod was there already): %s", label,
+	   rep.nchanges ? rep.changes[0].what : "");
+	ok(rep.nnotes == 1 && strstr(rep.notes[0].text, KVER2 " has virtio built in"),
+	   "%s: the other kernel has virtio built in (a note)", label);
+	fix_report_release(&rep);
+	is_str(sh_out("sha256sum < %s/boot/initrd.img-" KVER2, root), sum,
+	       "%s: the built-in kernel's initrd is untouched", label);
+	is_int(sh("cmp -n $(cat %s.early-size) %s %s.orig", root, rd, root), 0,
+	       "%s: the early microcode cpio is kept byte for byte", label);
+	is_str(sh_out("lsinitramfs %s | grep -E 'virtio.*\\.ko' | sed 's,.*/,,' | sort | tr '\\n' ' '",
+		      rd),
+	       "virtio.ko virtio_blk.ko virtio_net.ko.xz virtio_pci.ko virtio_ring.ko "
+	       "virtio_scsi.ko ",
+	       "%s: lsinitramfs lists the modules (virtio_net keeps its .xz)", label);
+	is_int(sh("rm -rf %s.x && unmkinitramfs %s %s.x", root, rd, root), 0,
+	       "%s: unmkinitramfs unpacks it", label);
+	snprintf(load, sizeof(load), "%s", want_load);
+	is_str(sh_out("grep -c -x -E 'virtio_(pci|blk|scsi|net)' %s.x/main/%s", root, load), "4",
+	       "%s: %s loads the four drivers", label, load);
+	/* modprobe loads in the order --show-depends prints: each module after
+	 * what it needs, virtio_net last. */
+	is_str(sh_out("modprobe -d %s.x/main -S " KVER " --show-depends virtio_net | "
+		      "sed 's,.*/,,; s/ *$//' | tr '\\n' ' '", root),
+	       "failover.ko net_failover.ko virtio_ring.ko virtio.ko virtio_net.ko.xz ",
+	       "%s: modprobe reads our modules.dep.bin (load order)", label);
+	is_str(sh_out("modprobe -d %s.x/main -S " KVER " -R 'virtio:d00000002v00001AF4'", root),
+	       "virtio_blk", "%s: modprobe resolves the disk's alias through our alias.bin",
+	       label);
+	is_str(sh_out("modprobe -d %s.x/main -S " KVER " --show-depends ahci | "
+		      "sed 's,.*/,,; s/ *$//' | tr '\\n' ' '", root),
+	       "scsi_mod.ko ahci.ko ", "%s: the initrd's own modules still resolve", label);
+
+	snprintf(sum, sizeof(sum), "%s", sh_out("sha256sum < %s", rd));
+	fix_report_init(&rep);
+	is_int(run_rule(root, &rep), 0, "%s: a second run", label);
+	is_int(rep.nchanges, 0, "%s: the second run changes nothing", label);
+	fix_report_release(&rep);
+	is_str(sh_out("sha256sum < %s", rd), sum, "%s: the initrd is byte-identical", label);
+}
+
+int main(void)
+{
+	char here[512], script[600];
+
+	tap_plan(3 * 17 + 4);
+	if (!mkdtemp(tmp))
+		return 1;
+	snprintf(here, sizeof(here), "%s", __FILE__);
+	snprintf(script, sizeof(script), "%s/virtio_tree.sh", dirname(here));
+	one_case(script, "itools", "gzip");
+	one_case(script, "dracut", "zstd");
+	one_case(script, "dracut", "gzip");
+
+	/* Without the kernel's modules.dep, or with an LZO initrd: a note, not
+	 * a failed capture. */
+	{
+		char root[300];
+		struct fix_report rep;
+
+		snprintf(root, sizeof(root), "%s/itools-gzip", tmp);
+		sh("mv %s/usr/lib/modules/" KVER "/modules.dep %s/dep.saved && cp %s.orig "
+		   "%s/boot/initrd.img-" KVER, root, tmp, root, root);
+		fix_report_init(&rep);
+		is_int(run_rule(root, &rep), 0, "no modules.dep: the rule does not fail");
+		ok(rep.nchanges == 0 && rep.nnotes == 2 && strstr(rep.notes[0].text, "cannot be found"),
+		   "no modules.dep: noted, nothing changed");
+		fix_report_release(&rep);
+		sh("mv %s/dep.saved %s/usr/lib/modules/" KVER "/modules.dep && "
+		   "printf '\\211LZO\\000\\r\\n\\032\\n' > %s/boot/initrd.img-" KVER, tmp, root, root);
+		fix_report_init(&rep);
+		is_int(run_rule(root, &rep), 0, "an LZO initrd: the rule does not fail");
+		ok(rep.nchanges == 0 && rep.nnotes >= 1 && strstr(rep.notes[0].text, "LZO"),
+		   "an LZO initrd: noted (%s)", rep.nnotes ? rep.notes[0].text : "no note");
+		fix_report_release(&rep);
+	}
+	sh("rm -rf %s", tmp);
+	return tap_failed ? 1 : 0;
+}
