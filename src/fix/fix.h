@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fs/guest.h"
+#include "util/strbuf.h"
 #include "util/json.h"
 
 /* One change: the file, what was done, and the text before and after (a
@@ -89,17 +90,7 @@ int fix_hvtools(struct fix_ctx *c);
 int fix_virtio(struct fix_ctx *c);
 int fix_cloudinit(struct fix_ctx *c);
 
-/* Text helpers shared by the rules. */
-
-/* A growing NUL-terminated buffer. */
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-void strbuf_init(struct strbuf *b);
-void strbuf_release(struct strbuf *b);
-int strbuf_add(struct strbuf *b, const char *s, size_t len);
-int strbuf_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text helpers shared by the rules (and util/strbuf.h). */
 
 /* Iterates over lines: *line and *len (without the newline); returns false
  * at the end. *pos starts at 0. */
