@@ -34,9 +34,9 @@ CFLAGS_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 endif
 FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
 
-LIBS_DYN := -lparted -lext2fs -lcom_err -larchive -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
+LIBS_DYN := -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
 LIBS_STATIC := -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
-	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedcrypto
+	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(CONFIG_FERRY_STATIC),y)
 FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)
 # libparted.a needs the dm_* answers in disk/nodm.c, linked as an object.

@@ -1,0 +1,424 @@
+/* HTTP/1.1 client over TCP or TLS with mbedtls (see http.h). mbedtls 2.28
+ * does not match IP addresses against a certificate's subjectAltName: the
+ * verify callback does that itself. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sink/http.h"
+#include "util/err.h"
+
+bool http_is_ip(const char *s)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+static int tls_err(struct http_conn *c, int ret, const char *what)
+{
+	char msg[160];
+
+	mbedtls_strerror(ret, msg, sizeof(msg));
+	return ferr(-EIO, "%s:%u: %s: %s", c->host, c->port, what, msg);
+}
+
+/* Whether the certificate's subjectAltName lists the IP address ip. */
+static bool san_has_ip(const mbedtls_x509_crt *crt, const char *ip)
+{
+	unsigned char want[16];
+	size_t wlen = 4;
+	unsigned char *p = crt->v3_ext.p, *end;
+	size_t len;
+
+	if (inet_pton(AF_INET, ip, want) != 1) {
+		if (inet_pton(AF_INET6, ip, want) != 1)
+			return false;
+		wlen = 16;
+	}
+	if (!p || !crt->v3_ext.len)
+		return false;
+	end = p + crt->v3_ext.len;
+	/* Extensions ::= SEQUENCE OF Extension */
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return false;
+	end = p + len;
+	while (p < end) {
+		unsigned char *ext_end, *names_end;
+		mbedtls_asn1_buf oid;
+		int critical;
+
+		if (mbedtls_asn1_get_tag(&p, end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return false;
+		ext_end = p + len;
+		if (mbedtls_asn1_get_tag(&p, ext_end, &oid.len, MBEDTLS_ASN1_OID))
+			return false;
+		oid.p = p;
+		p += oid.len;
+		if (mbedtls_asn1_get_bool(&p, ext_end, &critical) &&
+		    p < ext_end && *p == MBEDTLS_ASN1_BOOLEAN)
+			return false;
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid)) {
+			p = ext_end;
+			continue;
+		}
+		/* extnValue OCTET STRING { GeneralNames SEQUENCE { [7] iPAddress ... } } */
+		if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) ||
+		    mbedtls_asn1_get_tag(&p, p + len, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return false;
+		names_end = p + len;
+		while (p < names_end) {
+			unsigned char tag = *p++;
+			size_t nlen;
+
+			if (mbedtls_asn1_get_len(&p, names_end, &nlen))
+				return false;
+			if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && nlen == wlen &&
+			    !memcmp(p, want, wlen))
+				return true;
+			p += nlen;
+		}
+		p = ext_end;
+	}
+	return false;
+}
+
+static int verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	struct http_conn *c = arg;
+
+	if (depth == 0 && http_is_ip(c->host) && !san_has_ip(crt, c->host))
+		*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	return 0;
+}
+
+static int tls_setup(struct http_conn *c, const struct http_opts *o)
+{
+	const char *ca = o->ca_file ? o->ca_file : HTTP_DEFAULT_CA;
+	int ret;
+
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_entropy_init(&c->entropy);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	c->tls = true;
+	ret = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+				    (const unsigned char *)"ferry", 5);
+	if (ret)
+		return tls_err(c, ret, "cannot seed the random generator");
+	ret = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+					  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret)
+		return tls_err(c, ret, "TLS configuration");
+	if (o->insecure) {
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	} else {
+		ret = mbedtls_x509_crt_parse_file(&c->ca, ca);
+		if (ret < 0)
+			return ferr(-EINVAL, "CA file %s: %s", ca,
+				    ret == MBEDTLS_ERR_PK_FILE_IO_ERROR ||
+				    ret == MBEDTLS_ERR_X509_FILE_IO_ERROR ? "cannot be read"
+									    : "not a PEM certificate bundle");
+		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+		mbedtls_ssl_conf_verify(&c->conf, verify_cb, c);
+	}
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	mbedtls_ssl_conf_read_timeout(&c->conf, o->timeout_ms ? o->timeout_ms : 60000);
+	ret = mbedtls_ssl_setup(&c->ssl, &c->conf);
+	/* A name is sent as SNI and checked by mbedtls; an address is checked
+	 * by verify_cb (and never sent as SNI). */
+	if (!ret && !http_is_ip(c->host))
+		ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
+	if (ret)
+		return tls_err(c, ret, "TLS setup");
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+	while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
+		uint32_t flags;
+		char why[512];
+
+		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		flags = mbedtls_ssl_get_verify_result(&c->ssl);
+		if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != (uint32_t)-1 && flags) {
+			size_t n;
+
+			if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+				return ferr(-EPERM, "%s:%u: the server's certificate is not valid for %s",
+					    c->host, c->port, c->host);
+			mbedtls_x509_crt_verify_info(why, sizeof(why), "", flags);
+			n = strlen(why);
+			while (n && why[n - 1] == '\n')
+				why[--n] = '\0';
+			for (char *nl = strchr(why, '\n'); nl; nl = strchr(nl, '\n'))
+				*nl = ';';
+			return ferr(-EPERM, "%s:%u: the server's certificate is not trusted (%s; CA "
+				    "file %s)", c->host, c->port, why, ca);
+		}
+		return tls_err(c, ret, "TLS handshake");
+	}
+	return 0;
+}
+
+int http_open(struct http_conn *c, const char *host, unsigned port, bool tls,
+	      const struct http_opts *o)
+{
+	char portstr[8];
+	int ret, err;
+
+	memset(c, 0, sizeof(*c));
+	mbedtls_net_init(&c->net);
+	if (strlen(host) >= sizeof(c->host))
+		return ferr(-EINVAL, "host name %.40s... is too long", host);
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	ret = mbedtls_net_connect(&c->net, o->connect_ip ? o->connect_ip : host, portstr,
+				  MBEDTLS_NET_PROTO_TCP);
+	if (ret)
+		return ret == MBEDTLS_ERR_NET_UNKNOWN_HOST
+			       ? ferr(-EHOSTUNREACH, "%s: unknown host", host)
+			       : tls_err(c, ret, "cannot connect");
+	c->open = true;
+	if (tls) {
+		err = tls_setup(c, o);
+		if (err) {
+			http_close(c);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void http_close(struct http_conn *c)
+{
+	if (c->tls) {
+		if (c->open)
+			mbedtls_ssl_close_notify(&c->ssl);
+		mbedtls_ssl_free(&c->ssl);
+		mbedtls_ssl_config_free(&c->conf);
+		mbedtls_x509_crt_free(&c->ca);
+		mbedtls_ctr_drbg_free(&c->drbg);
+		mbedtls_entropy_free(&c->entropy);
+		c->tls = false;
+	}
+	mbedtls_net_free(&c->net);
+	c->open = false;
+}
+
+static int conn_write(struct http_conn *c, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		int n = c->tls ? mbedtls_ssl_write(&c->ssl, p, len) : mbedtls_net_send(&c->net, p, len);
+
+		if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ)
+			continue;
+		if (n <= 0)
+			return tls_err(c, n, "send failed");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Fills c->buf; 0 at the end of the stream. */
+static int fill(struct http_conn *c)
+{
+	int n;
+
+	if (c->off == c->have)
+		c->off = c->have = 0;
+	if (c->have == sizeof(c->buf))
+		return ferr(-E2BIG, "%s:%u: response line too long", c->host, c->port);
+	do {
+		n = c->tls ? mbedtls_ssl_read(&c->ssl, (unsigned char *)c->buf + c->have,
+					      sizeof(c->buf) - c->have)
+			   : mbedtls_net_recv_timeout(&c->net, (unsigned char *)c->buf + c->have,
+						      sizeof(c->buf) - c->have, 60000);
+	} while (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == 0)
+		return 0;
+	if (n < 0)
+		return n == MBEDTLS_ERR_SSL_TIMEOUT ? ferr(-ETIMEDOUT, "%s:%u: no answer", c->host,
+							  c->port)
+						    : tls_err(c, n, "receive failed");
+	c->have += (size_t)n;
+	return n;
+}
+
+/* One line without its CRLF into line. */
+static int read_line(struct http_conn *c, char *line, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(c->buf + c->off, '\n', c->have - c->off);
+		int n;
+
+		if (nl) {
+			size_t len = (size_t)(nl - (c->buf + c->off));
+
+			if (len && nl[-1] == '\r')
+				len--;
+			if (len >= size)
+				return ferr(-E2BIG, "%s:%u: header line too long", c->host, c->port);
+			memcpy(line, c->buf + c->off, len);
+			line[len] = '\0';
+			c->off = (size_t)(nl + 1 - c->buf);
+			return 0;
+		}
+		if (c->off) {
+			memmove(c->buf, c->buf + c->off, c->have - c->off);
+			c->have -= c->off;
+			c->off = 0;
+		}
+		n = fill(c);
+		if (n <= 0)
+			return n ? n : ferr(-ECONNRESET, "%s:%u: connection closed in the response "
+					    "header", c->host, c->port);
+	}
+}
+
+/* Reads len body bytes (or to the end of the stream if len is -1). */
+static int read_body(struct http_conn *c, uint64_t len, struct http_response *r)
+{
+	while (len) {
+		size_t n = c->have - c->off;
+		int got;
+
+		if (n) {
+			if ((uint64_t)n > len)
+				n = (size_t)len;
+			if (r->body.len + n <= HTTP_BODY_MAX &&
+			    strbuf_add(&r->body, c->buf + c->off, n))
+				return -ENOMEM;
+			c->off += n;
+			r->content_length += n;
+			if (len != UINT64_MAX)
+				len -= n;
+			continue;
+		}
+		got = fill(c);
+		if (got < 0)
+			return got;
+		if (got == 0) {
+			if (len == UINT64_MAX)
+				return 0;
+			return ferr(-ECONNRESET, "%s:%u: connection closed in the response body",
+				    c->host, c->port);
+		}
+	}
+	return 0;
+}
+
+static int read_chunked(struct http_conn *c, struct http_response *r)
+{
+	char line[128];
+
+	for (;;) {
+		char *end;
+		unsigned long long n;
+		int err = read_line(c, line, sizeof(line));
+
+		if (err)
+			return err;
+		n = strtoull(line, &end, 16);
+		if (end == line)
+			return ferr(-EPROTO, "%s:%u: bad chunk size '%s'", c->host, c->port, line);
+		if (n == 0)
+			break;
+		if ((err = read_body(c, n, r)) || (err = read_line(c, line, sizeof(line))))
+			return err;
+	}
+	/* trailers up to the empty line */
+	do {
+		int err = read_line(c, line, sizeof(line));
+		if (err)
+			return err;
+	} while (line[0]);
+	return 0;
+}
+
+int http_request(struct http_conn *c, const char *method, const char *target,
+		 const struct http_header *h, size_t nh, const void *body, size_t len,
+		 struct http_response *r)
+{
+	struct strbuf req;
+	char line[8192];
+	uint64_t clen = UINT64_MAX;
+	bool chunked = false, http10 = false;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body);
+	strbuf_init(&req);
+	err = strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s", method, target, c->host);
+	if (!err && ((c->tls && c->port != 443) || (!c->tls && c->port != 80)))
+		err = strbuf_addf(&req, ":%u", c->port);
+	if (!err)
+		err = strbuf_addf(&req, "\r\nContent-Length: %zu\r\n", len);
+	for (size_t i = 0; i < nh && !err; i++)
+		err = strbuf_addf(&req, "%s: %s\r\n", h[i].name, h[i].value);
+	if (!err)
+		err = strbuf_add(&req, "\r\n", 2);
+	if (!err)
+		err = conn_write(c, req.s, req.len);
+	strbuf_release(&req);
+	if (!err && len)
+		err = conn_write(c, body, len);
+	if (!err)
+		err = read_line(c, line, sizeof(line));
+	if (err)
+		return err;
+	if (sscanf(line, "HTTP/1.%*d %d", &r->status) != 1 || r->status < 100 || r->status > 999)
+		return ferr(-EPROTO, "%s:%u: not an HTTP response: '%.60s'", c->host, c->port, line);
+	http10 = !strncmp(line, "HTTP/1.0", 8);
+	r->keep_alive = !http10;
+	{
+		const char *reason = strchr(line + 9, ' ');
+		snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason + 1 : "");
+	}
+	for (;;) {
+		char *colon, *v;
+
+		if ((err = read_line(c, line, sizeof(line))))
+			return err;
+		if (!line[0])
+			break;
+		colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (!strcasecmp(line, "Content-Length"))
+			clen = strtoull(v, NULL, 10);
+		else if (!strcasecmp(line, "Transfer-Encoding") && strcasestr(v, "chunked"))
+			chunked = true;
+		else if (!strcasecmp(line, "Connection"))
+			r->keep_alive = !strcasecmp(v, "keep-alive") || (!http10 && strcasecmp(v, "close"));
+		else if (!strcasecmp(line, "ETag"))
+			snprintf(r->etag, sizeof(r->etag), "%s", v);
+	}
+	if (!strcmp(method, "HEAD") || r->status == 204 || r->status == 304 || r->status < 200)
+		return 0;
+	if (chunked)
+		return read_chunked(c, r);
+	if (clen == UINT64_MAX)
+		r->keep_alive = false; /* the body ends where the connection does */
+	return read_body(c, clen, r);
+}
+
+void http_response_release(struct http_response *r)
+{
+	strbuf_release(&r->body);
+}
