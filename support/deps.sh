@@ -8,7 +8,7 @@ comerr-dev uuid-dev libblkid-dev libarchive-dev libmbedtls-dev libacl1-dev
 libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev
 nettle-dev libssl-dev libicu-dev"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
-cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core"
+cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core openssl iproute2"
 bench="$check partclone time"
 # tests/boot: Debian trees made with mmdebstrap, booted under qemu.
 boot="$check mmdebstrap debian-archive-keyring qemu-system-x86"
