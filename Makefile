@@ -57,7 +57,7 @@ UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean \
-	deps check check-quick check-unit check-integration check-boot check-asan demo bench
+	deps check check-quick check-unit check-integration check-boot check-s3 check-asan demo bench
 
 .DEFAULT_GOAL := all
 
@@ -72,6 +72,7 @@ help:
 	@echo '  demo               - capture a generated demo server disk into $(O)/demo'
 	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
 	@echo '  check-quick        - unit and integration tests on this build only'
+	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
 	@echo '  clean              - delete $(O)'
@@ -106,7 +107,7 @@ savedefconfig: | $(CONFIG)
 ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
-all check check-quick check-unit check-integration check-boot demo bench:
+all check check-quick check-unit check-integration check-boot check-s3 demo bench:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -158,6 +159,11 @@ check-integration: $(FERRY)
 
 check-quick: check-unit check-integration
 
+# Uploads to a throwaway Ceph radosgw on loopback, over TLS.
+check-s3: $(FERRY)
+	@$(TOPDIR)/support/deps.sh s3
+	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/s3/*.t
+
 # Real Debian systems (mmdebstrap, cached outside the tree) booted under qemu.
 check-boot: $(FERRY)
 	@$(TOPDIR)/support/deps.sh boot
@@ -165,9 +171,9 @@ check-boot: $(FERRY)
 
 # The full suite: this build, then the same tests against an ASan/UBSan build.
 ASAN_O := $(O)/asan
-check: check-quick check-boot
+check: check-quick check-s3 check-boot
 	@test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig
-	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick check-boot
+	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick check-s3 check-boot
 
 demo: $(FERRY)
 	@$(TOPDIR)/support/deps.sh check

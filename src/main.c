@@ -14,6 +14,8 @@ static const struct command commands[] = {
 	 "show disks, partitions, filesystems and the system disk"},
 	{"capture", cmd_capture, "[options] SOURCE TARGET",
 	 "copy a disk's boot area and used blocks into a raw or qcow2 image"},
+	{"push", cmd_push, "[options] FILE s3://BUCKET/KEY",
+	 "upload an image to S3-compatible storage (multipart, resumable)"},
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what Ferry's build and tests need from Debian 12, only what is missing.
-# Usage: support/deps.sh [build|check|bench|boot|all]   (idempotent; apt-get only)
+# Usage: support/deps.sh [build|check|bench|s3|boot|all]   (idempotent; apt-get only)
 set -eu
 
 build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
@@ -10,6 +10,8 @@ nettle-dev libssl-dev libicu-dev"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
 cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core openssl iproute2"
 bench="$check partclone time"
+# tests/s3: a throwaway Ceph radosgw on loopback, read back with boto3.
+s3="$check radosgw ceph-mon ceph-osd ceph-common python3-boto3 curl ca-certificates"
 # tests/boot: Debian trees made with mmdebstrap, booted under qemu.
 boot="$check mmdebstrap debian-archive-keyring qemu-system-x86"
 
@@ -18,8 +20,9 @@ build) want=$build ;;
 check) want=$check ;;
 bench) want=$bench ;;
 boot) want=$boot ;;
-all) want="$bench $boot" ;;
-*) echo "usage: $0 [build|check|bench|boot|all]" >&2; exit 2 ;;
+s3) want=$s3 ;;
+all) want="$bench $s3 $boot" ;;
+*) echo "usage: $0 [build|check|bench|s3|boot|all]" >&2; exit 2 ;;
 esac
 
 missing=""

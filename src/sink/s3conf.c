@@ -234,8 +234,7 @@ int s3_part_size(uint64_t size, uint64_t want, uint64_t *part)
 	return 0;
 }
 
-/* The text of <tag>...</tag> in body, with the five XML entities undone. */
-static void xml_text(const char *body, size_t len, const char *tag, char *out, size_t olen)
+const char *s3_xml_text(const char *body, size_t len, const char *tag, char *out, size_t olen)
 {
 	char open[40], close[40];
 	const char *s, *e, *end = body + len;
@@ -246,11 +245,11 @@ static void xml_text(const char *body, size_t len, const char *tag, char *out, s
 	snprintf(close, sizeof(close), "</%s>", tag);
 	s = memmem(body, len, open, strlen(open));
 	if (!s)
-		return;
+		return NULL;
 	s += strlen(open);
 	e = memmem(s, (size_t)(end - s), close, strlen(close));
 	if (!e)
-		return;
+		return NULL;
 	while (s < e && n + 1 < olen) {
 		static const struct {
 			const char *ent;
@@ -271,6 +270,7 @@ static void xml_text(const char *body, size_t len, const char *tag, char *out, s
 			out[n++] = (char)(*s >= 0x20 || *s < 0 ? *s : ' '), s++;
 	}
 	out[n] = '\0';
+	return e + strlen(close);
 }
 
 void s3_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg,
@@ -279,6 +279,6 @@ void s3_error_parse(const char *body, size_t len, char *code, size_t code_len, c
 	code[0] = msg[0] = '\0';
 	if (!body || !memmem(body, len, "<Error>", 7))
 		return;
-	xml_text(body, len, "Code", code, code_len);
-	xml_text(body, len, "Message", msg, msg_len);
+	s3_xml_text(body, len, "Code", code, code_len);
+	s3_xml_text(body, len, "Message", msg, msg_len);
 }

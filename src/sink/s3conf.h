@@ -54,4 +54,9 @@ int s3_part_size(uint64_t size, uint64_t want, uint64_t *part);
 void s3_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg,
 		    size_t msg_len);
 
+/* The text of the first <tag>...</tag> in body, with the five XML entities
+ * undone, into out (truncated to olen); returns where the element ends, or
+ * NULL (and "") when there is none. */
+const char *s3_xml_text(const char *body, size_t len, const char *tag, char *out, size_t olen);
+
 #endif

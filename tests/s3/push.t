@@ -1,0 +1,89 @@
+#!/bin/bash
+# ferry push to a real radosgw over TLS (tests/s3/lib/rgw.sh): multipart
+# upload read back with boto3, SignatureDoesNotMatch shown as the server
+# said it, certificate checks (unknown CA, wrong name, --insecure), resume
+# of an unfinished upload, credentials from a file; secrets never printed.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/s3/lib/rgw.sh"
+
+plan 21
+
+rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
+ok "radosgw starts ($RGW_HTTPS, region $RGW_REGION)"
+port=${RGW_HTTPS##*:}
+img=$T_DIR/disk.img
+head -c $((40 * 1024 * 1024 + 123)) /dev/urandom >"$img"
+want=$(sha256sum <"$img" | cut -d' ' -f1)
+
+export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+# rc_err RC FILE: the exit status, with FILE's lines when it is not 0.
+rc_err() { if [ "$1" = 0 ]; then echo 0; else echo "$1 $(cat "$2")"; fi; }
+push() { "$FERRY" push --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" "$@"; }
+
+rc=0
+push --part-size 8Mi "$img" "s3://$RGW_BUCKET/images/a.img" >"$T_DIR/a.out" 2>"$T_DIR/a.err" || rc=$?
+check_eq "push exits 0" "0" "$(rc_err "$rc" "$T_DIR/a.err")"
+check_match "the report says 6 parts of 8 MiB" "in 6 parts of 8.0 MiB" "$(cat "$T_DIR/a.out")"
+check_eq "boto3 reads back the same SHA-256" "$want" "$(rgw_sha256 images/a.img)"
+check_eq "no multipart upload is left open" "" "$(rgw_uploads)"
+
+rc=0
+AWS_SECRET_ACCESS_KEY=not-the-secret push "$img" "s3://$RGW_BUCKET/images/b.img" \
+	>"$T_DIR/b.out" 2>"$T_DIR/b.err" || rc=$?
+check_eq "a wrong secret: exit 1" "1" "$rc"
+check_match "the server's own words: SignatureDoesNotMatch" "SignatureDoesNotMatch" \
+	"$(cat "$T_DIR/b.err")"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
+	-keyout "$T_DIR/other.key" -out "$T_DIR/other.pem" >/dev/null 2>&1
+check_fails "an unknown CA is refused" 1 "certificate is not trusted" \
+	"$FERRY" push --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$T_DIR/other.pem" \
+	"$img" "s3://$RGW_BUCKET/images/c.img"
+check_fails "the system CAs do not know the test CA" 1 "certificate is not trusted" \
+	"$FERRY" push --endpoint "$RGW_HTTPS" --region "$RGW_REGION" \
+	"$img" "s3://$RGW_BUCKET/images/c.img"
+check_fails "a host name the certificate does not carry is refused" 1 \
+	"certificate is not valid for wrong\.test" \
+	push --endpoint "https://wrong.test:$port" --resolve "wrong.test:127.0.0.1" \
+	"$img" "s3://$RGW_BUCKET/images/c.img"
+rc=0
+push --endpoint "https://s3.test:$port" --resolve "s3.test:127.0.0.1" \
+	"$img" "s3://$RGW_BUCKET/images/byname.img" >/dev/null 2>"$T_DIR/n.err" || rc=$?
+check_eq "by name with --resolve (SNI, DNS SAN)" "0" "$(rc_err "$rc" "$T_DIR/n.err")"
+rc=0
+"$FERRY" push --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$T_DIR/other.pem" --insecure \
+	--quiet "$img" "s3://$RGW_BUCKET/images/d.img" 2>"$T_DIR/d.err" || rc=$?
+check_eq "--insecure connects anyway" "0" "$rc"
+check_match "--insecure is warned about" "warning: --insecure" "$(cat "$T_DIR/d.err")"
+check_eq "the --insecure upload is intact" "$want" "$(rgw_sha256 images/d.img)"
+
+# An interrupted upload: boto3 stores parts 1-3 of the same 8 MiB cut.
+rgw_py '
+u = s3.create_multipart_upload(Bucket=bucket, Key="images/e.img")["UploadId"]
+with open(sys.argv[1], "rb") as f:
+    for n in (1, 2, 3):
+        s3.upload_part(Bucket=bucket, Key="images/e.img", UploadId=u, PartNumber=n,
+                       Body=f.read(8 << 20))
+' "$img"
+check_eq "fixture: an unfinished upload with 3 parts" "3" \
+	"$(rgw_parts images/e.img "$(rgw_uploads | awk '$1 == "images/e.img" {print $2}')" | wc -l)"
+rc=0
+push --part-size 8Mi "$img" "s3://$RGW_BUCKET/images/e.img" >"$T_DIR/e.out" 2>"$T_DIR/e.err" || rc=$?
+check_eq "a second push resumes it" "0" "$(rc_err "$rc" "$T_DIR/e.err")"
+check_match "the 3 stored parts were not sent again" "3 parts already stored were not sent again" \
+	"$(cat "$T_DIR/e.out")"
+check_eq "the resumed object is whole" "$want" "$(rgw_sha256 images/e.img)"
+
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$T_DIR/creds"
+rc=0
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" push --endpoint "$RGW_HTTPS" \
+	--region "$RGW_REGION" --ca "$RGW_CA" --credentials "$T_DIR/creds" --quiet \
+	"$img" "s3://$RGW_BUCKET/images/f.img" 2>"$T_DIR/f.err" || rc=$?
+check_eq "--credentials FILE" "0" "$(rc_err "$rc" "$T_DIR/f.err")"
+check_fails "no credentials at all: a clear error" 1 "no S3 credentials in the environment" \
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" push --endpoint "$RGW_HTTPS" \
+	--ca "$RGW_CA" "$img" "s3://$RGW_BUCKET/images/g.img"
+check_eq "no output ever shows the secret or the access key" "" \
+	"$(cat "$T_DIR"/*.out "$T_DIR"/*.err | grep -F -e "$RGW_SECRET_KEY" -e "$RGW_ACCESS_KEY" || :)"
+done_testing
