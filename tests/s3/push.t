@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 21
+plan 22
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS, region $RGW_REGION)"
@@ -84,6 +84,15 @@ check_eq "--credentials FILE" "0" "$(rc_err "$rc" "$T_DIR/f.err")"
 check_fails "no credentials at all: a clear error" 1 "no S3 credentials in the environment" \
 	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" push --endpoint "$RGW_HTTPS" \
 	--ca "$RGW_CA" "$img" "s3://$RGW_BUCKET/images/g.img"
+# --rate 20M: 100 MB should take 5 s; within 10 % of 20 MB/s.
+head -c 100000000 /dev/urandom >"$T_DIR/rate.img"
+t0=$(date +%s.%N)
+push --quiet --part-size 5Mi --rate 20M "$T_DIR/rate.img" "s3://$RGW_BUCKET/images/rate.img"
+t1=$(date +%s.%N)
+rate=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 100 / (b - a) }')
+check "--rate 20M keeps the measured rate within 10 % of 20 MB/s ($rate MB/s)" \
+	awk -v r="$rate" 'BEGIN { exit !(r >= 18 && r <= 22) }'
+
 check_eq "no output ever shows the secret or the access key" "" \
 	"$(cat "$T_DIR"/*.out "$T_DIR"/*.err | grep -F -e "$RGW_SECRET_KEY" -e "$RGW_ACCESS_KEY" || :)"
 done_testing
