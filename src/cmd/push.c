@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include <mbedtls/sha256.h>
+
+#include "sink/manifest.h"
 #include "sink/s3.h"
 #include "ui/progress.h"
 #include "util/err.h"
@@ -76,6 +79,30 @@ static const struct s3_part *stored(const struct s3_part *v, size_t n, unsigned 
 	return NULL;
 }
 
+/* KEY.ferry.json beside the image: format, sizes, the SHA-256 of what was
+ * sent, timings. */
+static int put_manifest(struct s3_client *c, int fd, const struct push_opts *o,
+			struct manifest *m)
+{
+	uint8_t head[512] = {0}, tail[512] = {0};
+	char key[sizeof(c->t.key) + 16];
+	struct strbuf doc;
+	int err;
+
+	if (read_part(fd, head, m->file_size < 512 ? (size_t)m->file_size : 512, 0, o->file) ||
+	    (m->file_size >= 512 && read_part(fd, tail, 512, m->file_size - 512, o->file)))
+		return ferr_ctx(-EIO, "manifest");
+	manifest_detect(head, sizeof(head), m->file_size >= 512 ? tail : NULL, m->file_size,
+			&m->format, &m->virtual_size);
+	snprintf(key, sizeof(key), "%s.ferry.json", c->t.key);
+	strbuf_init(&doc);
+	err = manifest_json(m, &doc);
+	if (!err)
+		err = s3_put_object(c, key, doc.s, doc.len, "application/json");
+	strbuf_release(&doc);
+	return err;
+}
+
 static int push(const struct push_opts *o)
 {
 	struct s3_target t;
@@ -85,6 +112,10 @@ static int push(const struct push_opts *o)
 	struct s3_part *old = NULL, *parts = NULL;
 	struct ratelimit rl;
 	struct progress prog;
+	struct manifest m = {0};
+	mbedtls_sha256_context sha;
+	uint8_t sum[32];
+	char object[1200];
 	char upload_id[512];
 	uint64_t size, part, nparts, reused = 0;
 	size_t nold = 0;
@@ -139,6 +170,8 @@ static int push(const struct push_opts *o)
 		goto out_client;
 
 	progress_init(&prog, "push", size, o->quiet);
+	mbedtls_sha256_init(&sha);
+	mbedtls_sha256_starts_ret(&sha, 0);
 	for (uint64_t i = 0; i < nparts && !err; i++) {
 		uint64_t off = i * part, len = size - off < part ? size - off : part;
 		const struct s3_part *have = stored(old, nold, (unsigned)(i + 1));
@@ -149,6 +182,7 @@ static int push(const struct push_opts *o)
 		err = read_part(fd, buf, (size_t)len, off, o->file);
 		if (err)
 			break;
+		mbedtls_sha256_update_ret(&sha, buf, (size_t)len);
 		s3_md5(buf, (size_t)len, hex, b64);
 		snprintf(quoted, sizeof(quoted), "\"%s\"", hex);
 		if (have && have->size == len &&
@@ -162,8 +196,28 @@ static int push(const struct push_opts *o)
 		}
 		progress_add(&prog, len);
 	}
+	mbedtls_sha256_finish_ret(&sha, sum);
+	mbedtls_sha256_free(&sha);
 	if (!err)
 		err = s3_complete_multipart(&c, upload_id, parts, (size_t)nparts);
+	if (!err) {
+		snprintf(object, sizeof(object), "s3://%s/%s", t.bucket, t.key);
+		for (int i = 0; i < 32; i++)
+			snprintf(m.sha256 + 2 * i, 3, "%02x", sum[i]);
+		m.object = object;
+		m.file_size = size;
+		m.source = o->file;
+		m.parts = nparts;
+		m.part_size = part;
+		m.parts_reused = reused;
+		m.upload_seconds = now_seconds() - t0;
+		err = put_manifest(&c, fd, o, &m);
+		if (err) {
+			/* The image is complete: keep it, say what is missing. */
+			ferr_ctx(err, "the image is uploaded, but not its manifest");
+			goto out_client;
+		}
+	}
 	if (err) {
 		int e = err;
 		char msg[1024];
@@ -184,10 +238,11 @@ static int push(const struct push_opts *o)
 	if (!o->quiet) {
 		char b1[16], b2[16];
 
-		printf("pushed %s to s3://%s/%s: %s in %llu part%s of %s%s; %.1fs\n", o->file,
+		printf("pushed %s to s3://%s/%s: %s in %llu part%s of %s; %.1fs\n", o->file,
 		       t.bucket, t.key, fmt_bytes(b1, sizeof(b1), size), (unsigned long long)nparts,
-		       nparts == 1 ? "" : "s", fmt_bytes(b2, sizeof(b2), part),
-		       resumed ? "" : "", now_seconds() - t0);
+		       nparts == 1 ? "" : "s", fmt_bytes(b2, sizeof(b2), part), now_seconds() - t0);
+		printf("  %s image, virtual size %s, sha256 %s; manifest s3://%s/%s.ferry.json\n",
+		       m.format, fmt_bytes(b1, sizeof(b1), m.virtual_size), m.sha256, t.bucket, t.key);
 		if (resumed)
 			printf("  resumed an unfinished upload: %llu part%s already stored were not "
 			       "sent again\n", (unsigned long long)reused, reused == 1 ? "" : "s");

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 22
+plan 24
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS, region $RGW_REGION)"
@@ -26,6 +26,18 @@ check_eq "push exits 0" "0" "$(rc_err "$rc" "$T_DIR/a.err")"
 check_match "the report says 6 parts of 8 MiB" "in 6 parts of 8.0 MiB" "$(cat "$T_DIR/a.out")"
 check_eq "boto3 reads back the same SHA-256" "$want" "$(rgw_sha256 images/a.img)"
 check_eq "no multipart upload is left open" "" "$(rgw_uploads)"
+manifest() {
+	rgw_py 'import json; m = json.loads(s3.get_object(Bucket=bucket, Key=sys.argv[1])["Body"].read())
+print(m["format"], m["virtual_size"], m["file_size"], m["sha256"], m["upload"]["parts"])' "$1"
+}
+check_eq "the manifest beside it: raw, sizes, the SHA-256 boto3 computed, 6 parts" \
+	"raw $((40 * 1024 * 1024 + 123)) $((40 * 1024 * 1024 + 123)) $want 6" \
+	"$(manifest images/a.img.ferry.json)"
+qemu-img create -q -f qcow2 "$T_DIR/q.qcow2" 3G
+push --quiet "$T_DIR/q.qcow2" "s3://$RGW_BUCKET/images/q.qcow2"
+check_eq "a qcow2's manifest: its format and virtual size (qemu-img's)" \
+	"qcow2 $(qemu-img info --output=json "$T_DIR/q.qcow2" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])') $(stat -c %s "$T_DIR/q.qcow2") $(sha256sum <"$T_DIR/q.qcow2" | cut -d' ' -f1) 1" \
+	"$(manifest images/q.qcow2.ferry.json)"
 
 rc=0
 AWS_SECRET_ACCESS_KEY=not-the-secret push "$img" "s3://$RGW_BUCKET/images/b.img" \
