@@ -9,13 +9,17 @@
 #   RGW_HTTPS_PORT            the port alone, for curl --resolve s3.test:PORT:127.0.0.1
 #   RGW_CA                    PEM of the test CA that signed the server cert
 #   RGW_ACCESS_KEY RGW_SECRET_KEY RGW_BUCKET RGW_REGION
-#   RGW_CONF RGW_PIDS         the cluster's ceph.conf and daemon PIDs
-# and registers rgw_stop with on_exit.
+#   RGW_CONF                  the cluster's ceph.conf (ceph -c "$RGW_CONF" -s)
+#   RGW_PIDS                  PIDs of ceph-mon, ceph-osd and radosgw
+# and registers rgw_stop with on_exit. RGW_START_TIMEOUT (seconds, default
+# 60) bounds the start; RGW_MEMSTORE_BYTES the OSD's size (default 2 GiB).
+# shellcheck shell=bash
 
 RGW_ACCESS_KEY=FERRYTESTACCESSKEY01
 RGW_SECRET_KEY=ferry/test/secret/key/0123456789abcdefgh
 RGW_BUCKET=ferry-test
 RGW_PIDS=""
+_RGW_NAMES=""
 RGW_START_TIMEOUT=${RGW_START_TIMEOUT:-60}
 # memstore keeps objects in the OSD's RAM; this is only the size it reports,
 # which bounds what the tests may store before the OSD counts as full.
@@ -62,6 +66,8 @@ auth service required = none
 auth client required = none
 # radosgw defaults to "secure" mon connections, which need cephx.
 ms mon client mode = crc
+mon warn on insecure global id reclaim allowed = false
+# Every path the daemons and tools use is under $d: never /etc/ceph or /var.
 keyring = $d/keyring
 run dir = $d/run
 crash dir = $d/crash
@@ -95,6 +101,9 @@ osd crush update on start = false
 
 [client.rgw]
 rgw data = $d/rgw
+# radosgw's first requests may go out before the OSD is up; it then waits for
+# the objecter's next tick (5 s by default) to resend them.
+objecter tick interval = 0.5
 rgw dns name = s3.test
 rgw frontends = beast endpoint=127.0.0.1:$http_port ssl_endpoint=127.0.0.1:$https_port ssl_certificate=$d/tls/server.pem ssl_private_key=$d/tls/server.key
 EOF
@@ -122,12 +131,18 @@ _rgw_daemon() {
 	shift
 	setpriv --pdeathsig KILL -- "$@" -c "$RGW_CONF" -f >"$RGW_DIR/log/$name.out" 2>&1 &
 	RGW_PIDS="${RGW_PIDS:+$RGW_PIDS }$!"
+	_RGW_NAMES="${_RGW_NAMES:+$_RGW_NAMES }$1"	# the program, for messages
 }
 
+# _rgw_alive: true while every daemon runs; else names the first that exited.
 _rgw_alive() {
-	local pid
+	local pid names=$_RGW_NAMES
 	for pid in $RGW_PIDS; do
-		kill -0 "$pid" 2>/dev/null || return 1
+		if ! kill -0 "$pid" 2>/dev/null; then
+			_RGW_DEAD="${names%% *} (PID $pid)"
+			return 1
+		fi
+		names=${names#* }
 	done
 }
 
@@ -138,7 +153,7 @@ _rgw_wait() {
 	shift
 	until "$@" >/dev/null 2>&1; do
 		if ! _rgw_alive; then
-			RGW_ERROR="a daemon exited while waiting for $what"
+			RGW_ERROR="$_RGW_DEAD exited while waiting for $what"
 			return 2
 		fi
 		if [ "$SECONDS" -ge "$end" ]; then
@@ -159,10 +174,12 @@ _rgw_port_open() {
 _rgw_try_start() {
 	RGW_ERROR=""
 	local d=$RGW_DIR fsid ports mon_port http_port https_port out
-	rm -rf "$d" && mkdir -p "$d/log" "$d/run" "$d/crash" "$d/mon" "$d/osd" "$d/rgw" ||
-		{ RGW_ERROR="cannot create $d"; return 1; }
-	fsid=$(cat /proc/sys/kernel/random/uuid) &&
-		ports=$(_rgw_pick_ports) || { RGW_ERROR="cannot pick free ports"; return 1; }
+	if ! { rm -rf "$d" && mkdir -p "$d/log" "$d/run" "$d/crash" "$d/mon" "$d/osd" "$d/rgw"; }; then
+		RGW_ERROR="cannot create $d"
+		return 1
+	fi
+	fsid=$(cat /proc/sys/kernel/random/uuid) || { RGW_ERROR="no UUID from the kernel"; return 1; }
+	ports=$(_rgw_pick_ports) || { RGW_ERROR="cannot pick free ports"; return 1; }
 	read -r mon_port http_port https_port <<<"$ports"
 	_rgw_write_conf "$d" "$fsid" "$mon_port" "$http_port" "$https_port" ||
 		{ RGW_ERROR="cannot write $RGW_CONF"; return 1; }
@@ -182,7 +199,7 @@ _rgw_try_start() {
 	_rgw_daemon osd ceph-osd -i 0
 	# radosgw queues its first RADOS requests until the OSD is up.
 	_rgw_daemon rgw radosgw -n client.rgw
-	_rgw_wait "radosgw on $d/log/client.rgw.log" \
+	_rgw_wait "radosgw to answer on http://127.0.0.1:$http_port" \
 		curl -q -sf --noproxy '*' --max-time 2 -o /dev/null "http://127.0.0.1:$http_port/" || return
 
 	out=$(radosgw-admin -c "$RGW_CONF" user create --uid=ferry --display-name="Ferry tests" \
@@ -209,7 +226,9 @@ _rgw_report() {
 	local f
 	echo "rgw_start: $RGW_ERROR" >&2
 	for f in "$RGW_DIR"/log/*; do
-		[ -s "$f" ] || continue
+		if [ ! -s "$f" ] || [ "${f##*/}" = cluster.log ]; then
+			continue
+		fi
 		echo "--- tail of $f" >&2
 		tail -n 12 "$f" >&2
 	done
@@ -247,6 +266,7 @@ rgw_stop() {
 		wait "$pid" 2>/dev/null || continue
 	done
 	RGW_PIDS=""
+	_RGW_NAMES=""
 	return 0
 }
 
