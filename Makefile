@@ -135,7 +135,7 @@ $(FERRY): $(MAIN_OBJ) $(LIBFERRY)
 
 # Unit tests link the library objects dynamically: they run on the build
 # host, not in the rescue image.
-$(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(TOPDIR)/tests/unit/tap.h
+$(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(wildcard $(TOPDIR)/tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      tests/unit/$*.c"
 	@$(CC) $(FERRY_CFLAGS) -I$(TOPDIR)/tests/unit -o $@ $< $(LIBFERRY) \

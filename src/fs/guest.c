@@ -138,19 +138,28 @@ static int resolve(struct guest *g, const char *path, bool follow_last, char *ou
 	return 0;
 }
 
+/* The guest that holds path (resolved as follow asks) and the path in it;
+ * buf holds the canonical path. */
+static int locate(struct guest *g, const char *path, bool follow, char *buf, struct guest **b,
+		  const char **sub)
+{
+	int err = resolve(g, path, follow, buf);
+
+	if (!err)
+		*b = route(g, buf, sub);
+	return err;
+}
+
 int guest_read(struct guest *g, const char *path, size_t max, char **data, size_t *len)
 {
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, true, p);
+	int err = locate(g, path, true, p, &b, &sub);
 
 	*data = NULL;
 	*len = 0;
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->read(b, sub, max, data, len);
+	return err ? err : b->ops->read(b, sub, max, data, len);
 }
 
 int guest_write(struct guest *g, const char *path, const void *data, size_t len, uint32_t mode)
@@ -158,12 +167,9 @@ int guest_write(struct guest *g, const char *path, const void *data, size_t len,
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, true, p);
+	int err = locate(g, path, true, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->write(b, sub, data, len, mode);
+	return err ? err : b->ops->write(b, sub, data, len, mode);
 }
 
 int guest_rename(struct guest *g, const char *from, const char *to)
@@ -171,15 +177,12 @@ int guest_rename(struct guest *g, const char *from, const char *to)
 	char pf[GUEST_PATH_MAX], pt[GUEST_PATH_MAX];
 	const char *sf, *st;
 	struct guest *bf, *bt;
-	int err;
+	int err = locate(g, from, false, pf, &bf, &sf);
 
-	err = resolve(g, from, false, pf);
 	if (!err)
-		err = resolve(g, to, false, pt);
+		err = locate(g, to, false, pt, &bt, &st);
 	if (err)
 		return err;
-	bf = route(g, pf, &sf);
-	bt = route(g, pt, &st);
 	if (bf != bt)
 		return ferr(-EXDEV, "%s: cannot rename %s to %s: on different filesystems",
 			    g->name, from, to);
@@ -191,12 +194,9 @@ int guest_unlink(struct guest *g, const char *path)
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, false, p);
+	int err = locate(g, path, false, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->unlink(b, sub);
+	return err ? err : b->ops->unlink(b, sub);
 }
 
 int guest_symlink(struct guest *g, const char *target, const char *path)
@@ -204,20 +204,19 @@ int guest_symlink(struct guest *g, const char *target, const char *path)
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, false, p);
+	int err = locate(g, path, false, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->symlink(b, target, sub);
+	return err ? err : b->ops->symlink(b, target, sub);
 }
 
 int guest_readlink(struct guest *g, const char *path, char *buf, size_t len)
 {
 	char p[GUEST_PATH_MAX];
-	int err = resolve(g, path, false, p);
+	const char *sub;
+	struct guest *b;
+	int err = locate(g, path, false, p, &b, &sub);
 
-	return err ? err : raw_readlink(g, p, buf, len);
+	return err ? err : b->ops->readlink(b, sub, buf, len);
 }
 
 int guest_mkdir(struct guest *g, const char *path, uint32_t mode)
@@ -225,12 +224,9 @@ int guest_mkdir(struct guest *g, const char *path, uint32_t mode)
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, false, p);
+	int err = locate(g, path, false, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->mkdir(b, sub, mode);
+	return err ? err : b->ops->mkdir(b, sub, mode);
 }
 
 int guest_list(struct guest *g, const char *path, guest_list_fn fn, void *arg)
@@ -238,12 +234,9 @@ int guest_list(struct guest *g, const char *path, guest_list_fn fn, void *arg)
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, true, p);
+	int err = locate(g, path, true, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->list(b, sub, fn, arg);
+	return err ? err : b->ops->list(b, sub, fn, arg);
 }
 
 int guest_stat(struct guest *g, const char *path, bool follow, struct guest_stat *st)
@@ -251,12 +244,9 @@ int guest_stat(struct guest *g, const char *path, bool follow, struct guest_stat
 	char p[GUEST_PATH_MAX];
 	const char *sub;
 	struct guest *b;
-	int err = resolve(g, path, follow, p);
+	int err = locate(g, path, follow, p, &b, &sub);
 
-	if (err)
-		return err;
-	b = route(g, p, &sub);
-	return b->ops->stat(b, sub, false, st);
+	return err ? err : b->ops->stat(b, sub, false, st);
 }
 
 bool guest_exists(struct guest *g, const char *path)

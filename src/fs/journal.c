@@ -84,14 +84,7 @@ enum pass { PASS_SCAN, PASS_REVOKE, PASS_CHECK, PASS_REPLAY };
 
 static int ext_err(errcode_t e, const char *name, const char *what)
 {
-	static bool table_added;
-	int err = (e > 0 && e < 4096) ? -(int)e : -EIO;
-
-	if (!table_added) {
-		initialize_ext2_error_table();
-		table_added = true;
-	}
-	return ferr(err, "%s: %s: %s", name, what, error_message(e));
+	return extfs_error(e, what, name);
 }
 
 static bool tid_gt(uint32_t a, uint32_t b)

@@ -12,58 +12,10 @@
 
 #include "fix/cpio.h"
 #include "tap.h"
+#include "testsh.h"
 #include "util/err.h"
 
 static char dir[] = "/tmp/ferry-cpio-XXXXXX";
-
-static __attribute__((format(printf, 1, 2))) int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[2200];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && { %s; }", dir, cmd);
-	st = system(full);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	if (WEXITSTATUS(st))
-		printf("# command failed (%d): %s\n", WEXITSTATUS(st), cmd);
-	return WEXITSTATUS(st);
-}
-
-static int put_file(const char *name, const void *data, size_t len)
-{
-	char path[256];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!(f = fopen(path, "wb")))
-		return -1;
-	n = fwrite(data, 1, len, f);
-	return fclose(f) || n != len ? -1 : 0;
-}
-
-static void *get_file(const char *name, size_t *len)
-{
-	char path[256];
-	FILE *f;
-	uint8_t *buf = NULL;
-	long n;
-
-	*len = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!(f = fopen(path, "rb")))
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n)
-		*len = (size_t)n;
-	fclose(f);
-	return buf;
-}
 
 static bool data_is(const struct cpio_entry *e, const char *s)
 {
@@ -288,6 +240,7 @@ int main(void)
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
+	sh_cwd = dir;
 	if (sh("%s && cd src && find . | cpio -o -H newc --quiet > ../gnu.cpio", tree)) {
 		printf("Bail out! cannot build the source tree with GNU cpio\n");
 		return 1;

@@ -12,6 +12,7 @@
 #include "fix/fix.h"
 #include "util/err.h"
 #include "tap.h"
+#include "testsh.h"
 
 static char samples[3800];
 
@@ -39,28 +40,13 @@ static void find_samples(void)
 static char *slurp(const char *dir, const char *path, size_t *len)
 {
 	char p[4096];
-	struct stat st;
+	size_t n;
 	char *buf;
-	ssize_t n;
-	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !(buf = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = (size_t)n;
+	buf = get_file(p, &n);
+	if (buf && len)
+		*len = n;
 	return buf;
 }
 

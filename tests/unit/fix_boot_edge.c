@@ -11,6 +11,7 @@
 #include "fix/fix.h"
 #include "util/err.h"
 #include "tap.h"
+#include "testsh.h"
 
 #define U1 "11111111-1111-4111-8111-111111111111"
 #define U2 "22222222-2222-4222-8222-222222222222"
@@ -27,41 +28,33 @@ static char top[64], dir[128];
 
 static void put(const char *path, const char *text, size_t len)
 {
-	char p[512], cmd[600];
-	int fd;
+	char p[512];
 
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", p);
-	if (system(cmd))
+	if (sh("mkdir -p \"$(dirname '%s')\"", p))
 		printf("# mkdir failed for %s\n", p);
 	unlink(p);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+	if (put_file(p, text, len))
 		printf("# cannot write %s\n", p);
-	if (fd >= 0)
-		close(fd);
 }
 
 #define PUT(path, text) put(path, text, strlen(text))
 
+/* The file's text, valid for the next two calls too; NULL if absent. */
 static char *get(const char *path, size_t *len)
 {
-	static char buf[3][8192];
+	static char *buf[3];
 	static int k;
-	char p[512], *b = buf[k++ % 3];
-	ssize_t n;
-	int fd;
+	char p[512];
+	size_t n;
+	int i = k++ % 3;
 
+	free(buf[i]);
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, b, sizeof(buf[0]) - 1);
-	close(fd);
-	b[n > 0 ? n : 0] = '\0';
+	buf[i] = get_file(p, &n);
 	if (len)
-		*len = n > 0 ? (size_t)n : 0;
-	return b;
+		*len = n;
+	return buf[i];
 }
 
 /* A fresh tree for each case. */

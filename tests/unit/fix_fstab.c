@@ -12,6 +12,7 @@
 #include "fix/fix.h"
 #include "util/err.h"
 #include "tap.h"
+#include "testsh.h"
 
 #define U1 "11111111-1111-4111-8111-111111111111"
 #define U2 "22222222-2222-4222-8222-222222222222"
@@ -23,32 +24,23 @@ static char dir[64];
 static void put(const char *path, const char *text, size_t len)
 {
 	char p[256];
-	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
 	unlink(p);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+	if (put_file(p, text, len))
 		printf("# cannot write %s\n", p);
-	if (fd >= 0)
-		close(fd);
 }
 
+/* The file's text until the next call; NULL if it is not there. */
 static char *get(const char *path)
 {
-	static char buf[8192];
+	static char *buf;
 	char p[256];
-	ssize_t n;
-	int fd;
+	size_t n;
 
+	free(buf);
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return buf = get_file(p, &n);
 }
 
 struct result {

@@ -150,7 +150,7 @@ static void test_susefirewall2(void)
 	char root[512];
 
 	fx_copy("sles15", "susefirewall2", root, sizeof(root));
-	fx_sh("cd '%s/etc/systemd/system' && mkdir -p basic.target.wants && "
+	sh("cd '%s/etc/systemd/system' && mkdir -p basic.target.wants && "
 	      "ln -s /usr/lib/systemd/system/SuSEfirewall2.service "
 	      "multi-user.target.wants/SuSEfirewall2.service && "
 	      "ln -s /usr/lib/systemd/system/SuSEfirewall2_init.service "

@@ -105,7 +105,7 @@ static void test_cloudinit(void)
 
 	/* the program without its configuration */
 	fx_copy("ubuntu2204", "cloudinit-nocfg", root, sizeof(root));
-	fx_sh("rm '%s/etc/cloud/cloud.cfg'", root);
+	sh("rm '%s/etc/cloud/cloud.cfg'", root);
 	run(&r, fix_cloudinit, NULL, "cloudinit-nocfg", root, sizeof(root), 0, 1);
 	ok(r.rep.nnotes == 1 && !strcmp(r.rep.notes[0].file, "/etc/cloud/cloud.cfg") &&
 		   strstr(r.rep.notes[0].text, "configuration is missing"),

@@ -375,7 +375,7 @@ static void test_ifupdown_styles(void)
 	char root[512];
 
 	fx_copy("debian12", "ifupdown-styles", root, sizeof(root));
-	fx_sh("rm -r '%s/etc/network/interfaces.d' && printf 'auto lo enp3s0\niface lo inet "
+	sh("rm -r '%s/etc/network/interfaces.d' && printf 'auto lo enp3s0\niface lo inet "
 	      "loopback\niface enp3s0 inet dhcp\nhostname db01\n' > '%s/etc/network/interfaces'",
 	      root, root);
 	fx_open(&r, root, "kvm");

@@ -17,23 +17,9 @@
 #include "fs/guest.h"
 #include "tap.h"
 #include "util/err.h"
+#include "testsh.h"
 
 static char fx_base[256];
-
-static inline int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static inline int fx_sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
 
 /* tests/samples, found beside this file (the build compiles it by its
  * absolute path). */
@@ -62,15 +48,15 @@ static inline void fx_init(const char *name)
 
 static inline void fx_cleanup(void)
 {
-	fx_sh("rm -rf '%s'", fx_base);
+	sh("rm -rf '%s'", fx_base);
 }
 
 /* A fresh copy of the sample distro (NULL: an empty tree) in root. */
 static inline void fx_copy(const char *distro, const char *label, char *root, size_t len)
 {
 	snprintf(root, len, "%s/%s", fx_base, label);
-	if (fx_sh("mkdir '%s'", root) ||
-	    (distro && fx_sh("cp -a '%s/%s/.' '%s/'", fx_samples(), distro, root))) {
+	if (sh("mkdir '%s'", root) ||
+	    (distro && sh("cp -a '%s/%s/.' '%s/'", fx_samples(), distro, root))) {
 		printf("Bail out! cannot copy sample %s from %s\n", distro, fx_samples());
 		fx_cleanup();
 		exit(1);

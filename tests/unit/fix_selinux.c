@@ -11,37 +11,29 @@
 #include "fix/fix.h"
 #include "util/err.h"
 #include "tap.h"
+#include "testsh.h"
 
 static char dir[64];
 
 static void put(const char *path, const char *text)
 {
 	char p[256];
-	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+	if (put_file(p, text, strlen(text)))
 		printf("# cannot write %s\n", p);
-	if (fd >= 0)
-		close(fd);
 }
 
+/* The file's text until the next call; NULL if it is not there. */
 static char *get(const char *path)
 {
-	static char buf[4096];
+	static char *buf;
 	char p[256];
-	ssize_t n;
-	int fd;
+	size_t n;
 
+	free(buf);
 	snprintf(p, sizeof(p), "%s/%s", dir, path);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return buf = get_file(p, &n);
 }
 
 struct result {

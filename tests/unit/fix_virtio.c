@@ -14,49 +14,12 @@
 #include "fix/fix.h"
 #include "fs/guest.h"
 #include "tap.h"
+#include "testsh.h"
 
 #define KVER "6.1.0-9-amd64"
 #define KVER2 "6.1.0-8-amd64"
 
 static char tmp[] = "/tmp/ferry-virtio-XXXXXX";
-
-static __attribute__((format(printf, 1, 2))) int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-static __attribute__((format(printf, 1, 2))) char *sh_out(const char *fmt, ...)
-{
-	static char out[65536];
-	char cmd[4096];
-	size_t n;
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	out[0] = '\0';
-	f = popen(cmd, "r");
-	if (!f)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	pclose(f);
-	out[n] = '\0';
-	while (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	return out;
-}
 
 static int run_rule(const char *root, struct fix_report *rep)
 {

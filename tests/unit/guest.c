@@ -16,48 +16,10 @@
 #include "fs/extfs.h"
 #include "fs/guest.h"
 #include "tap.h"
+#include "testsh.h"
 #include "util/err.h"
 
 static char tmp[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-/* Output of a shell command, trimmed of its last newline. */
-static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_out(const char *fmt, ...)
-{
-	static char out[65536];
-	char cmd[4096];
-	size_t n;
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	if (!f)
-		return memcpy(out, "", 1);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	pclose(f);
-	out[n] = '\0';
-	if (n && out[n - 1] == '\n')
-		out[n - 1] = '\0';
-	return out;
-}
 
 static void make_tree(const char *dir)
 {

@@ -13,23 +13,10 @@
 
 #include "sink/http.h"
 #include "tap.h"
+#include "testsh.h"
 #include "util/err.h"
 
 static char dir[] = "/tmp/ferry-http-XXXXXX";
-
-static __attribute__((format(printf, 1, 2))) int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
 
 /* CA, CA2, a server certificate for s3.test and 127.0.0.1, and one for
  * s3.test only. */
@@ -60,7 +47,7 @@ static unsigned serve(const char *name, pid_t *pid)
 		sh("cd %s && (openssl s_server -quiet -www -accept 127.0.0.1:%u -cert %s.pem "
 		   "-key %s.key >%s.log 2>&1 & echo $! > %s)", dir, port, name, name, name, pidfile);
 		for (int i = 0; i < 50; i++) {
-			if (sh("ss -ltnp 2>/dev/null | grep '127.0.0.1:%u ' | grep -q \"pid=$(cat %s),\"",
+			if (sh_try("ss -ltnp 2>/dev/null | grep '127.0.0.1:%u ' | grep -q \"pid=$(cat %s),\"",
 			       port, pidfile) == 0) {
 				f = fopen(pidfile, "r");
 				if (f && fscanf(f, "%d", pid) == 1) {

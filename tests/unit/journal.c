@@ -12,6 +12,7 @@
 
 #include "fs/journal.h"
 #include "tap.h"
+#include "testsh.h"
 #include "util/endian.h"
 #include "util/err.h"
 
@@ -24,23 +25,10 @@ static void on_warn(const char *msg, void *arg)
 	snprintf(warned, sizeof(warned), "%s", msg);
 }
 
-static int sh(const char *fmt, ...) FERRY_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The whole output of a command, NUL-terminated; "" when it fails. */
-static char *sh_out(const char *fmt, ...) FERRY_PRINTF(1, 2);
-static char *sh_out(const char *fmt, ...)
+/* The whole output of a command, in memory the caller frees (several
+ * results are held at once); "" when it fails. */
+static char *sh_alloc(const char *fmt, ...) FERRY_PRINTF(1, 2);
+static char *sh_alloc(const char *fmt, ...)
 {
 	char cmd[2048], *buf = calloc(1, 1);
 	size_t len = 0, n;
@@ -95,7 +83,7 @@ static unsigned char *read_file(const char *path, size_t *len)
 
 static bool has_needs_recovery(const char *img)
 {
-	char *out = sh_out("dumpe2fs -h %s 2>/dev/null | grep '^Filesystem features:'", img);
+	char *out = sh_alloc("dumpe2fs -h %s 2>/dev/null | grep '^Filesystem features:'", img);
 	bool r = strstr(out, "needs_recovery") != NULL;
 
 	free(out);
@@ -104,7 +92,7 @@ static bool has_needs_recovery(const char *img)
 
 static char *journal_sequence(const char *img)
 {
-	return sh_out("dumpe2fs -h %s 2>/dev/null | sed -n 's/^Journal sequence: *//p' | "
+	return sh_alloc("dumpe2fs -h %s 2>/dev/null | sed -n 's/^Journal sequence: *//p' | "
 		      "tr -d '\\n'", img);
 }
 
@@ -125,7 +113,7 @@ static bool same_block(const char *a, const char *b, unsigned bs, uint64_t blk)
 /* The file's data blocks, in file order, from debugfs. */
 static size_t file_blocks(const char *img, uint64_t *out, size_t max)
 {
-	char *s = sh_out("debugfs -R 'blocks /f' %s 2>/dev/null", img), *p = s, *end;
+	char *s = sh_alloc("debugfs -R 'blocks /f' %s 2>/dev/null", img), *p = s, *end;
 	size_t n = 0;
 
 	while (n < max) {
@@ -419,7 +407,7 @@ static void fixture_release(struct fixture *f)
 
 static char *sha256(const char *img)
 {
-	return sh_out("sha256sum < %s", img);
+	return sh_alloc("sha256sum < %s", img);
 }
 
 /* Three transactions: two blocks, one that starts with the JBD2 magic (so
@@ -522,7 +510,7 @@ static int extract_blocks(const char *img, unsigned bs, const uint64_t *blk, siz
 
 static bool same_output(const char *cmd, const char *a, const char *b)
 {
-	char *x = sh_out(cmd, a), *y = sh_out(cmd, b);
+	char *x = sh_alloc(cmd, a), *y = sh_alloc(cmd, b);
 	bool r = *x && strcmp(x, y) == 0;
 
 	free(x);
