@@ -10,18 +10,7 @@
 static void run(struct fx_run *r, const char *distro, const char *label, char *root,
 		size_t rlen, size_t nchanges, size_t nnotes)
 {
-	int err;
-
-	if (distro)
-		fx_copy(distro, label, root, rlen);
-	fx_open(r, root, "kvm");
-	err = fix_firewall(&r->c);
-	if (!ok(err == 0, "%s: the rule runs", label))
-		printf("#   %d: %s\n", err, ferr_msg());
-	is_int(r->rep.nchanges, nchanges, "%s: changes recorded", label);
-	is_int(r->rep.nnotes, nnotes, "%s: notes", label);
-	if (r->rep.nchanges != nchanges || r->rep.nnotes != nnotes)
-		fx_dump(&r->rep);
+	fx_run_rule(r, fix_firewall, distro, label, "kvm", root, rlen, nchanges, nnotes);
 }
 
 /* firewalld enabled the way systemctl enable does it: a wants link and the

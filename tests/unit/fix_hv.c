@@ -13,18 +13,7 @@ static const char *const distros[] = {"debian12", "ubuntu2204", "centos6", "cent
 static void run(struct fx_run *r, int (*rule)(struct fix_ctx *), const char *distro,
 		const char *label, char *root, size_t rlen, size_t nchanges, size_t nnotes)
 {
-	int err;
-
-	if (distro)
-		fx_copy(distro, label, root, rlen);
-	fx_open(r, root, "kvm");
-	err = rule(&r->c);
-	if (!ok(err == 0, "%s: the rule runs", label))
-		printf("#   %d: %s\n", err, ferr_msg());
-	is_int(r->rep.nchanges, nchanges, "%s: changes recorded", label);
-	is_int(r->rep.nnotes, nnotes, "%s: notes", label);
-	if (r->rep.nchanges != nchanges || r->rep.nnotes != nnotes)
-		fx_dump(&r->rep);
+	fx_run_rule(r, rule, distro, label, "kvm", root, rlen, nchanges, nnotes);
 }
 
 static void test_hvtools(void)

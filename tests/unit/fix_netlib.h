@@ -234,4 +234,24 @@ static inline void fx_again(const char *root, const char *cloud, int (*rule)(str
 	free(after);
 }
 
+/* Runs rule on a fresh copy of distro (NULL: on root as it is); checks it
+ * succeeded with nchanges changes and nnotes notes (3 tests). */
+static inline void fx_run_rule(struct fx_run *r, int (*rule)(struct fix_ctx *),
+			       const char *distro, const char *label, const char *cloud, char *root,
+			       size_t rlen, size_t nchanges, size_t nnotes)
+{
+	int err;
+
+	if (distro)
+		fx_copy(distro, label, root, rlen);
+	fx_open(r, root, cloud);
+	err = rule(&r->c);
+	if (!ok(err == 0, "%s: the rule runs", label))
+		printf("#   %d: %s\n", err, ferr_msg());
+	is_int(r->rep.nchanges, nchanges, "%s: changes recorded", label);
+	is_int(r->rep.nnotes, nnotes, "%s: notes", label);
+	if (r->rep.nchanges != nchanges || r->rep.nnotes != nnotes)
+		fx_dump(&r->rep);
+}
+
 #endif
