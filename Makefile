@@ -57,7 +57,7 @@ UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean \
-	deps check check-quick check-unit check-integration check-boot check-s3 check-asan demo bench
+	deps check check-quick check-unit check-integration check-boot check-s3 check-asan demo bench bench-push
 
 .DEFAULT_GOAL := all
 
@@ -75,6 +75,7 @@ help:
 	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
+	@echo '  bench-push         - the upload benchmark against a throwaway radosgw (tests/bench)'
 	@echo '  clean              - delete $(O)'
 	@echo 'Variables: O=DIR builds out of tree (default output/).'
 
@@ -107,7 +108,7 @@ savedefconfig: | $(CONFIG)
 ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
-all check check-quick check-unit check-integration check-boot check-s3 demo bench:
+all check check-quick check-unit check-integration check-boot check-s3 demo bench bench-push:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -182,6 +183,10 @@ demo: $(FERRY)
 bench: $(FERRY)
 	@$(TOPDIR)/support/deps.sh bench
 	FERRY=$(FERRY) $(TOPDIR)/tests/bench/capture.sh $(O)/bench
+
+bench-push: $(FERRY)
+	@$(TOPDIR)/support/deps.sh bench && $(TOPDIR)/support/deps.sh s3
+	FERRY=$(FERRY) $(TOPDIR)/tests/bench/push.sh $(O)/bench-push
 
 endif
 

@@ -16,6 +16,7 @@
 #include "fix/stage.h"
 #include "fs/cow.h"
 #include "image/image.h"
+#include "sink/manifest.h"
 #include "util/config.h"
 #include "util/err.h"
 #include "util/size.h"
@@ -34,6 +35,7 @@ static void usage(void)
 	      " -f, --format FMT   raw or qcow2 (default: ", stdout);
 	fputs(IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? "raw" : "qcow2", stdout);
 	fputs(")\n"
+	      "     --compress C   none (default), zlib or zstd: compressed qcow2 clusters\n"
 	      "     --no-fix       copy as it is: make no change for KVM\n"
 	      "     --fix LIST     run only these fixes (comma-separated; default: all):\n", stdout);
 	for (size_t i = 0; i < fix_nrules; i++)
@@ -82,8 +84,9 @@ static int source_input(void *ctx, void *buf, size_t len, uint64_t off)
 }
 
 struct capture_opts {
-	enum image_format format;
-	bool force, quiet, json;
+	struct image_opts image;
+	struct sink_opts sink;
+	bool quiet, json;
 	uint32_t fixes; /* mask of fix_rules */
 	const char *cloud;
 	const char *source, *target;
@@ -92,6 +95,19 @@ struct capture_opts {
 struct capture_result {
 	double fix_s, plan_s, write_s;
 	uint64_t file_size;
+	const char *target;      /* as reports show it: a presigned URL without its query */
+	bool remote;
+	struct sink_stats stats; /* of an upload */
+};
+
+/* Everything a report or the manifest says about one capture. */
+struct capture_view {
+	const struct capture_opts *o;
+	const struct source *src;
+	const struct table *t;
+	const struct plan *p;
+	const struct capture_result *r;
+	const struct fix_report *rep;
 };
 
 static int find_auto_source(char **path)
@@ -155,14 +171,17 @@ static void report_fixes(FILE *f, const struct capture_opts *o, const struct fix
 	}
 }
 
-static void report_text(FILE *f, const struct capture_opts *o, const struct source *src,
-			const struct table *t, const struct plan *p,
-			const struct capture_result *r, const struct fix_report *rep)
+static void report_text(FILE *f, const struct capture_view *v)
 {
+	const struct capture_opts *o = v->o;
+	const struct plan *p = v->p;
+	const struct capture_result *r = v->r;
 	char b1[16], b2[16], b3[16];
 
-	fprintf(f, "captured %s (%s, %zu partitions) to %s as %s\n", src->path, t->type_name,
-		t->nparts, o->target, image_format_name(o->format));
+	fprintf(f, "captured %s (%s, %zu partitions) to %s as %s%s%s\n", v->src->path,
+		v->t->type_name, v->t->nparts, r->target, image_format_name(o->image.format),
+		o->image.compress ? ", compressed with " : "",
+		o->image.compress ? image_compress_name(o->image.compress) : "");
 	fprintf(f, "  %-14s %10s  %-16s %s\n", "region", "size", "method", "copied");
 	fprintf(f, "  %-14s %10s  %-16s %s\n", "boot gap", fmt_bytes(b1, sizeof(b1), p->gap_bytes),
 		"exact", fmt_bytes(b2, sizeof(b2), p->gap_bytes));
@@ -179,51 +198,160 @@ static void report_text(FILE *f, const struct capture_opts *o, const struct sour
 		"written in %.1fs\n", fmt_bytes(b1, sizeof(b1), p->vsize),
 		fmt_bytes(b2, sizeof(b2), r->file_size), fmt_bytes(b3, sizeof(b3), p->data_bytes),
 		r->fix_s, r->plan_s, r->write_s);
-	report_fixes(f, o, rep);
+	if (r->remote) {
+		fprintf(f, "  upload: sha256 %s, %llu part%s of %s", r->stats.sha256,
+			(unsigned long long)r->stats.parts, r->stats.parts == 1 ? "" : "s",
+			fmt_bytes(b1, sizeof(b1), r->stats.part_size));
+		if (r->stats.resumed)
+			fprintf(f, "; resumed: %llu stored part%s not sent again",
+				(unsigned long long)r->stats.parts_reused,
+				r->stats.parts_reused == 1 ? "" : "s");
+		if (!strncmp(o->target, "s3://", 5))
+			fprintf(f, "; manifest %s.ferry.json", r->target);
+		fputc('\n', f);
+	}
+	report_fixes(f, o, v->rep);
 }
 
-static void report_json(const struct capture_opts *o, const struct source *src,
-			const struct table *t, const struct plan *p,
-			const struct capture_result *r, const struct fix_report *rep,
-			const struct warnings *w)
+/* What the JSON report and the manifest both say about the disk and the
+ * work done. */
+static void capture_details(void *ctx, struct json *j)
 {
+	const struct capture_view *v = ctx;
+	const struct plan *p = v->p;
+
+	json_u64(j, "source_size", v->src->size);
+	json_str(j, "table", v->t->type_name);
+	json_str(j, "compress", image_compress_name(v->o->image.compress));
+	json_u64(j, "data_bytes", p->data_bytes);
+	json_u64(j, "boot_gap_bytes", p->gap_bytes);
+	json_arr_begin(j, "partitions");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct plan_part *pp = &p->parts[i];
+		json_obj_begin(j, NULL);
+		json_u64(j, "number", (uint64_t)pp->num);
+		json_str(j, "kind", part_kind_name(pp->kind));
+		json_str(j, "fs", pp->kind == PART_EXTENDED ? NULL : fs_type_name(pp->fs));
+		json_u64(j, "start", pp->start);
+		json_u64(j, "size", pp->size);
+		json_str(j, "method", copy_method_name(pp->method));
+		json_u64(j, "copied_bytes", pp->data_bytes);
+		json_str(j, "note", pp->note[0] ? pp->note : NULL);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_str(j, "checks", NULL); /* ferry check's findings: not run by capture yet */
+	fix_report_json(v->rep, j);
+	json_obj_begin(j, "seconds");
+	json_double(j, "fix", v->r->fix_s);
+	json_double(j, "plan", v->r->plan_s);
+	json_double(j, "write", v->r->write_s);
+	json_obj_end(j);
+}
+
+static void report_json(const struct capture_view *v, const struct warnings *w)
+{
+	const struct capture_result *r = v->r;
 	struct json j;
 
 	json_init(&j, stdout);
 	json_obj_begin(&j, NULL);
-	json_str(&j, "source", src->path);
-	json_u64(&j, "source_size", src->size);
-	json_str(&j, "table", t->type_name);
-	json_str(&j, "target", o->target);
-	json_str(&j, "format", image_format_name(o->format));
-	json_u64(&j, "virtual_size", p->vsize);
+	json_str(&j, "source", v->src->path);
+	json_str(&j, "target", r->target);
+	json_str(&j, "format", image_format_name(v->o->image.format));
+	json_u64(&j, "virtual_size", v->p->vsize);
 	json_u64(&j, "file_size", r->file_size);
-	json_u64(&j, "data_bytes", p->data_bytes);
-	json_u64(&j, "boot_gap_bytes", p->gap_bytes);
-	json_arr_begin(&j, "partitions");
-	for (size_t i = 0; i < p->nparts; i++) {
-		const struct plan_part *pp = &p->parts[i];
-		json_obj_begin(&j, NULL);
-		json_u64(&j, "number", (uint64_t)pp->num);
-		json_str(&j, "kind", part_kind_name(pp->kind));
-		json_str(&j, "fs", pp->kind == PART_EXTENDED ? NULL : fs_type_name(pp->fs));
-		json_u64(&j, "start", pp->start);
-		json_u64(&j, "size", pp->size);
-		json_str(&j, "method", copy_method_name(pp->method));
-		json_u64(&j, "copied_bytes", pp->data_bytes);
-		json_str(&j, "note", pp->note[0] ? pp->note : NULL);
+	capture_details((void *)v, &j);
+	if (r->remote) {
+		json_obj_begin(&j, "upload");
+		json_str(&j, "sha256", r->stats.sha256);
+		json_u64(&j, "parts", r->stats.parts);
+		json_u64(&j, "part_size", r->stats.part_size);
+		json_bool(&j, "resumed", r->stats.resumed);
+		json_u64(&j, "parts_reused", r->stats.parts_reused);
 		json_obj_end(&j);
 	}
-	json_arr_end(&j);
-	fix_report_json(rep, &j);
-	json_obj_begin(&j, "seconds");
-	json_double(&j, "fix", r->fix_s);
-	json_double(&j, "plan", r->plan_s);
-	json_double(&j, "write", r->write_s);
-	json_obj_end(&j);
 	warnings_json(w, &j);
 	json_obj_end(&j);
 	json_finish(&j);
+}
+
+/* KEY.ferry.json beside an image captured to s3://. */
+static int put_manifest(struct sink *out, const struct capture_view *v, double seconds)
+{
+	struct manifest m = {
+		.object = v->r->target,
+		.format = image_format_name(v->o->image.format),
+		.virtual_size = v->p->vsize,
+		.file_size = v->r->file_size,
+		.source = v->src->path,
+		.parts = v->r->stats.parts,
+		.part_size = v->r->stats.part_size,
+		.parts_reused = v->r->stats.parts_reused,
+		.upload_seconds = seconds,
+		.details = capture_details,
+		.ctx = (void *)v,
+	};
+	struct strbuf doc;
+	int err;
+
+	memcpy(m.sha256, v->r->stats.sha256, sizeof(m.sha256));
+	strbuf_init(&doc);
+	err = manifest_json(&m, &doc);
+	if (!err)
+		err = sink_put_beside(out, ".ferry.json", doc.s, doc.len, "application/json");
+	strbuf_release(&doc);
+	if (err)
+		ferr_ctx(err, "the image is uploaded, but not its manifest");
+	return err;
+}
+
+/* Writes the prepared image into the target; the sink reports the upload
+ * progress of a remote target, the image writer that of a local one. */
+static int write_image(const struct capture_opts *o, struct image_writer *iw,
+		       struct capture_result *r, struct sink *out, double *t0)
+{
+	struct sink_opts so = o->sink;
+	struct progress prog;
+	int err;
+
+	r->remote = sink_is_remote(o->target);
+	if (r->remote) {
+		progress_init(&prog, "upload", iw->length, o->quiet);
+		so.prog = &prog;
+	} else {
+		progress_init(&prog, "capture", iw->p->data_bytes, o->quiet);
+	}
+	so.length = iw->length;
+	err = sink_open(out, o->target, &so);
+	/* A presigned URL is shown without its signature (the sink's path). */
+	r->target = r->remote && out->path ? out->path : o->target;
+	if (err)
+		goto fail;
+	partial_path = out->tmp;
+	*t0 = now_seconds();
+	err = image_write(iw, out, r->remote ? NULL : &prog);
+	if (!err) {
+		r->file_size = out->pos;
+		err = sink_finish(out);
+	}
+	if (err)
+		goto fail;
+	partial_path = NULL;
+	r->stats = out->stats;
+	progress_finish(&prog);
+	return 0;
+fail: {
+		char msg[1024];
+
+		partial_path = NULL;
+		sink_abort(out);
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		if (out->stats.kept)
+			ferr(err, "%s (the unfinished upload is kept: run the same command again to "
+			     "resume it)", msg);
+		return err;
+	}
 }
 
 static int capture(const struct capture_opts *o, const struct warnings *w)
@@ -231,15 +359,17 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	struct source src;
 	struct table t;
 	struct plan p;
-	struct sink out;
-	struct progress prog;
+	struct sink out = {.fd = -1};
 	struct capture_result r = {0};
+	struct capture_view v = {o, &src, &t, &p, &r, NULL};
 	struct image_input in;
+	struct image_writer iw;
 	struct fix_report rep;
 	struct cow cow;
-	double t0;
+	double t0, t_start = now_seconds();
 	int err;
 
+	v.rep = &rep;
 	cow_init(&cow);
 	fix_report_init(&rep);
 	err = source_open(&src, o->source);
@@ -272,34 +402,33 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 		goto out_table;
 	r.plan_s = now_seconds() - t0;
 
-	err = sink_open(&out, o->target, o->force);
-	if (err) {
-		sink_abort(&out);
-		goto out_plan;
-	}
-	partial_path = out.tmp;
 	in.pread = source_input;
 	in.ctx = &src;
-	t0 = now_seconds();
-	progress_init(&prog, "capture", p.data_bytes, o->quiet);
-	err = image_write(o->format, &p, &in, &out, &prog);
-	if (!err) {
-		r.file_size = out.pos;
-		err = sink_finish(&out);
+	if (o->image.compress != IMAGE_COMPRESS_NONE) {
+		/* The first pass compresses everything once to learn the sizes. */
+		struct progress sizing;
+
+		progress_init(&sizing, "sizing", p.data_bytes, o->quiet);
+		err = image_prepare(&iw, &o->image, &p, &in, &sizing);
+		if (!err)
+			progress_finish(&sizing);
+	} else {
+		err = image_prepare(&iw, &o->image, &p, &in, NULL);
 	}
-	if (err) {
-		sink_abort(&out);
-		partial_path = NULL;
-		goto out_plan;
-	}
-	partial_path = NULL;
-	progress_finish(&prog);
+	if (!err)
+		err = write_image(o, &iw, &r, &out, &t0);
+	if (err)
+		goto out_image;
 	r.write_s = now_seconds() - t0;
+	if (r.remote && !strncmp(o->target, "s3://", 5))
+		err = put_manifest(&out, &v, now_seconds() - t_start);
 	if (o->json)
-		report_json(o, &src, &t, &p, &r, &rep, w);
+		report_json(&v, w);
 	else if (!o->quiet)
-		report_text(strcmp(o->target, "-") ? stdout : stderr, o, &src, &t, &p, &r, &rep);
-out_plan:
+		report_text(strcmp(o->target, "-") ? stdout : stderr, &v);
+	sink_close(&out);
+out_image:
+	image_writer_release(&iw);
 	plan_release(&p);
 out_table:
 	table_release(&t);
@@ -314,6 +443,7 @@ int cmd_capture(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
+		{"compress", required_argument, NULL, 'Z'},
 		{"force", no_argument, NULL, 'F'},
 		{"no-fix", no_argument, NULL, 'N'},
 		{"fix", required_argument, NULL, 'X'},
@@ -321,10 +451,11 @@ int cmd_capture(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
+		UPLOAD_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct capture_opts o = {
-		.format = IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? IMAGE_RAW : IMAGE_QCOW2,
+		.image.format = IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? IMAGE_RAW : IMAGE_QCOW2,
 		.fixes = (1u << fix_nrules) - 1,
 		.cloud = "kvm",
 	};
@@ -335,12 +466,22 @@ int cmd_capture(int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "f:qjh", opts, NULL)) != -1) {
+		int r = upload_option("capture", c, optarg, &o.sink);
+
+		if (r == 1)
+			continue;
+		if (r)
+			return r;
 		switch (c) {
 		case 'f':
-			if (image_format_parse(optarg, &o.format))
+			if (image_format_parse(optarg, &o.image.format))
 				return usage_error("capture", "%s", ferr_msg());
 			break;
-		case 'F': o.force = true; break;
+		case 'Z':
+			if (image_compress_parse(optarg, &o.image.compress))
+				return usage_error("capture", "%s", ferr_msg());
+			break;
+		case 'F': o.sink.force = true; break;
 		case 'N': no_fix = true; break;
 		case 'X':
 			if (fix_parse_list(optarg, &o.fixes))
@@ -365,14 +506,16 @@ int cmd_capture(int argc, char **argv)
 		return usage_error("capture", "--no-fix and --fix exclude each other");
 	if (no_fix)
 		o.fixes = 0;
+	if (o.image.compress != IMAGE_COMPRESS_NONE && o.image.format != IMAGE_QCOW2)
+		return usage_error("capture", "--compress %s: only qcow2 images are compressed",
+				   image_compress_name(o.image.compress));
 	if (argc - optind != 2)
 		return usage_error("capture", "expected SOURCE and TARGET, got %d argument%s",
 				   argc - optind, argc - optind == 1 ? "" : "s");
 	o.source = argv[optind];
 	o.target = argv[optind + 1];
-	if (strstr(o.target, "://") && strncmp(o.target, "file://", 7))
-		return usage_error("capture", "target %s: only local files, FIFOs and - are "
-				   "supported targets", o.target);
+	if (upload_options_done("capture", o.target, &o.sink))
+		return EXIT_USAGE;
 	if (o.json && !strcmp(o.target, "-"))
 		return usage_error("capture", "--json and target - both need standard output");
 	catch_signals();

@@ -2,8 +2,11 @@
 #ifndef FERRY_CMD_H
 #define FERRY_CMD_H
 
+#include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include "sink/sink.h"
 #include "util/json.h"
 
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_BLOCKED = 3 };
@@ -23,6 +26,34 @@ int cmd_push(int argc, char **argv);
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "ferry: " and the current error message; returns EXIT_FAILED. */
 int fail(void);
+
+/* The options of an upload (s3:// and https:// targets), shared by
+ * capture and push: put UPLOAD_OPTIONS in the getopt_long table and give
+ * every option getopt returns to upload_option first. */
+enum {
+	OPT_ENDPOINT = 0x100, OPT_REGION, OPT_CREDENTIALS, OPT_PROFILE, OPT_VIRTUAL_HOST,
+	OPT_PART_SIZE, OPT_PARALLEL, OPT_RATE, OPT_CA, OPT_RESOLVE, OPT_PROXY, OPT_INSECURE,
+};
+#define UPLOAD_OPTIONS                                                        \
+	{"endpoint", required_argument, NULL, OPT_ENDPOINT},                  \
+	{"region", required_argument, NULL, OPT_REGION},                      \
+	{"credentials", required_argument, NULL, OPT_CREDENTIALS},            \
+	{"profile", required_argument, NULL, OPT_PROFILE},                    \
+	{"virtual-host", no_argument, NULL, OPT_VIRTUAL_HOST},                \
+	{"part-size", required_argument, NULL, OPT_PART_SIZE},                \
+	{"parallel", required_argument, NULL, OPT_PARALLEL},                  \
+	{"rate", required_argument, NULL, OPT_RATE},                          \
+	{"ca", required_argument, NULL, OPT_CA},                              \
+	{"resolve", required_argument, NULL, OPT_RESOLVE},                    \
+	{"proxy", required_argument, NULL, OPT_PROXY},                        \
+	{"insecure", no_argument, NULL, OPT_INSECURE}
+
+/* 1: c was an upload option and is stored in o; 0: not one of them;
+ * EXIT_USAGE: a bad value (already said). */
+int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o);
+/* Checks what only makes sense together, and warns about --insecure. */
+int upload_options_done(const char *cmd, const char *target, struct sink_opts *o);
+void upload_usage(FILE *f);
 
 /* Warnings go to stderr as they happen and are kept for --json output. */
 struct warnings {

@@ -1,9 +1,10 @@
-/* Format selection and the raw writer. */
+/* Format selection, the writers' dispatch and the raw writer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "image/image.h"
+#include "util/config.h"
 #include "util/err.h"
 
 #define COPY_CHUNK (4u << 20)
@@ -22,6 +23,23 @@ int image_format_parse(const char *name, enum image_format *fmt)
 const char *image_format_name(enum image_format fmt)
 {
 	return fmt == IMAGE_RAW ? "raw" : "qcow2";
+}
+
+static const char *const compress_names[] = {"none", "zlib", "zstd"};
+
+int image_compress_parse(const char *name, enum image_compress *c)
+{
+	for (size_t i = 0; i < sizeof(compress_names) / sizeof(compress_names[0]); i++)
+		if (strcmp(name, compress_names[i]) == 0) {
+			*c = (enum image_compress)i;
+			return 0;
+		}
+	return ferr(-EINVAL, "unknown compression '%s' (none, zlib or zstd)", name);
+}
+
+const char *image_compress_name(enum image_compress c)
+{
+	return compress_names[c];
 }
 
 int image_copy_range(const struct image_input *in, struct sink *out, uint64_t off,
@@ -63,10 +81,43 @@ int raw_write(const struct plan *p, const struct image_input *in, struct sink *o
 	return err;
 }
 
-int image_write(enum image_format fmt, const struct plan *p, const struct image_input *in,
-		struct sink *out, struct progress *prog)
+int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,
+		  const struct image_input *in, struct progress *prog)
 {
-	if (fmt == IMAGE_RAW)
-		return raw_write(p, in, out, prog);
-	return qcow2_write(p, in, out, prog);
+	struct qcow2_layout l;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->o = *o;
+	w->p = p;
+	w->in = in;
+	if (o->format == IMAGE_RAW) {
+		if (o->compress != IMAGE_COMPRESS_NONE)
+			return ferr(-EINVAL, "a raw image cannot be compressed (use --format qcow2)");
+		w->length = p->vsize;
+		return 0;
+	}
+	if (o->compress != IMAGE_COMPRESS_NONE)
+		return qcow2z_prepare(w, prog);
+	err = qcow2_layout(&l, p, CONFIG_FERRY_QCOW2_CLUSTER_BITS);
+	if (err)
+		return err;
+	w->length = l.total_clusters * l.cluster;
+	free(l.region_count);
+	return 0;
+}
+
+int image_write(struct image_writer *w, struct sink *out, struct progress *prog)
+{
+	if (w->o.format == IMAGE_RAW)
+		return raw_write(w->p, w->in, out, prog);
+	if (w->o.compress != IMAGE_COMPRESS_NONE)
+		return qcow2z_write(w, out, prog);
+	return qcow2_write(w->p, w->in, out, prog);
+}
+
+void image_writer_release(struct image_writer *w)
+{
+	if (w->o.compress != IMAGE_COMPRESS_NONE)
+		qcow2z_release(w);
 }

@@ -1,7 +1,8 @@
 /* A strictly sequential qcow2 (version 3) writer. The plan is known up
  * front, so every table can be computed before the data: header, refcount
  * table, refcount blocks, L1, L2 tables, then the data clusters in guest
- * order. Nothing is ever written twice, so the output can be a FIFO. */
+ * order. Nothing is ever written twice, so the output can be a FIFO. The
+ * compressed writer (qcow2z.c) shares the cluster walk, header and L1. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,24 +12,13 @@
 #include "util/endian.h"
 #include "util/err.h"
 
-#define QCOW2_MAGIC 0x514649fbu
-#define QCOW2_COPIED (1ull << 63) /* refcount is exactly 1 */
 #define QCOW2_HEADER_LEN 104
+/* With a compression type field (zstd needs it). */
+#define QCOW2_HEADER_LEN_CTYPE 112
+#define QCOW2_INCOMPAT_CTYPE (1ull << 3)
 #define DATA_BATCH (4u << 20)
 
-static uint64_t div_up(uint64_t a, uint64_t b)
-{
-	return a / b + (a % b != 0);
-}
-
-/* Walks the runs of guest clusters that hold any planned byte. */
-struct cluster_iter {
-	const struct plan *p;
-	unsigned bits;
-	size_t i;
-};
-
-static bool next_run(struct cluster_iter *it, uint64_t *c0, uint64_t *c1)
+bool qcow2_next_run(struct qcow2_runs *it, uint64_t *c0, uint64_t *c1)
 {
 	const struct plan *p = it->p;
 	uint64_t cs = 1ull << it->bits;
@@ -36,9 +26,9 @@ static bool next_run(struct cluster_iter *it, uint64_t *c0, uint64_t *c1)
 	if (it->i >= p->n)
 		return false;
 	*c0 = p->ext[it->i].off >> it->bits;
-	*c1 = div_up(p->ext[it->i].off + p->ext[it->i].len, cs);
+	*c1 = div_round_up(p->ext[it->i].off + p->ext[it->i].len, cs);
 	for (it->i++; it->i < p->n && (p->ext[it->i].off >> it->bits) <= *c1; it->i++) {
-		uint64_t end = div_up(p->ext[it->i].off + p->ext[it->i].len, cs);
+		uint64_t end = div_round_up(p->ext[it->i].off + p->ext[it->i].len, cs);
 		if (end > *c1)
 			*c1 = end;
 	}
@@ -47,14 +37,14 @@ static bool next_run(struct cluster_iter *it, uint64_t *c0, uint64_t *c1)
 
 int qcow2_layout(struct qcow2_layout *l, const struct plan *p, unsigned cluster_bits)
 {
-	struct cluster_iter it = {p, cluster_bits, 0};
-	uint64_t c0, c1, l2_entries, fixed, per_rb;
+	struct qcow2_runs it = {p, cluster_bits, 0};
+	uint64_t c0, c1, l2_entries;
 
 	memset(l, 0, sizeof(*l));
 	l->cluster_bits = cluster_bits;
 	l->cluster = 1ull << cluster_bits;
 	l2_entries = l->cluster / 8;
-	l->l1_size = div_up(div_up(p->vsize, l->cluster), l2_entries);
+	l->l1_size = div_round_up(div_round_up(p->vsize, l->cluster), l2_entries);
 	if (l->l1_size == 0)
 		l->l1_size = 1;
 	if (l->l1_size > (32u << 20) / 8)
@@ -63,21 +53,30 @@ int qcow2_layout(struct qcow2_layout *l, const struct plan *p, unsigned cluster_
 	l->region_count = calloc(l->l1_size, sizeof(*l->region_count));
 	if (!l->region_count)
 		return ferr(-ENOMEM, "out of memory");
-	while (next_run(&it, &c0, &c1)) {
+	while (qcow2_next_run(&it, &c0, &c1)) {
 		for (uint64_t c = c0; c < c1; c++)
 			l->region_count[c / l2_entries]++;
 		l->data_clusters += c1 - c0;
 	}
 	for (uint64_t r = 0; r < l->l1_size; r++)
 		l->l2_tables += l->region_count[r] != 0;
-	l->l1_clusters = div_up(l->l1_size * 8, l->cluster);
+	qcow2_layout_finish(l);
+	return 0;
+}
+
+void qcow2_layout_finish(struct qcow2_layout *l)
+{
+	uint64_t fixed, per_rb;
+
+	l->rt_clusters = l->rb_clusters = 0;
+	l->l1_clusters = div_round_up(l->l1_size * 8, l->cluster);
 	fixed = 1 + l->l1_clusters + l->l2_tables + l->data_clusters;
 	per_rb = l->cluster / 2; /* 16-bit refcounts */
 	/* The refcount structures count themselves: iterate to a fixed point. */
 	for (;;) {
 		uint64_t total = fixed + l->rt_clusters + l->rb_clusters;
-		uint64_t rb = div_up(total, per_rb);
-		uint64_t rt = div_up(rb * 8, l->cluster);
+		uint64_t rb = div_round_up(total, per_rb);
+		uint64_t rt = div_round_up(rb * 8, l->cluster);
 		if (rb == l->rb_clusters && rt == l->rt_clusters)
 			break;
 		l->rb_clusters = rb;
@@ -89,30 +88,36 @@ int qcow2_layout(struct qcow2_layout *l, const struct plan *p, unsigned cluster_
 	l->l1_off = l->rb_off + l->rb_clusters * l->cluster;
 	l->l2_off = l->l1_off + l->l1_clusters * l->cluster;
 	l->data_off = l->l2_off + l->l2_tables * l->cluster;
-	return 0;
 }
 
-static int write_header(const struct qcow2_layout *l, const struct plan *p, struct sink *out,
-			uint8_t *buf)
+int qcow2_write_header(const struct qcow2_layout *l, uint64_t vsize, enum image_compress c,
+		       struct sink *out, uint8_t *buf)
 {
 	memset(buf, 0, l->cluster);
 	put_be32(buf + 0, QCOW2_MAGIC);
 	put_be32(buf + 4, 3);
 	put_be32(buf + 20, l->cluster_bits);
-	put_be64(buf + 24, p->vsize);
+	put_be64(buf + 24, vsize);
 	put_be32(buf + 36, (uint32_t)l->l1_size);
 	put_be64(buf + 40, l->l1_off);
 	put_be64(buf + 48, l->rt_off);
 	put_be32(buf + 56, (uint32_t)l->rt_clusters);
 	put_be32(buf + 96, 4); /* refcount_order: 16-bit refcounts */
 	put_be32(buf + 100, QCOW2_HEADER_LEN);
+	/* zlib is the default compression and needs no field, so that
+	 * readers older than qemu 5.1 take the image; zstd is flagged
+	 * incompatible for them. */
+	if (c == IMAGE_COMPRESS_ZSTD) {
+		put_be64(buf + 72, QCOW2_INCOMPAT_CTYPE);
+		put_be32(buf + 100, QCOW2_HEADER_LEN_CTYPE);
+		buf[104] = 1;
+	}
 	/* The zeros after the header are the end-of-extensions marker. */
 	return sink_write(out, buf, l->cluster);
 }
 
-static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+int qcow2_write_reftable(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
 {
-	uint64_t per_rb = l->cluster / 2, done = 0;
 	int err = 0;
 
 	for (uint64_t c = 0; c < l->rt_clusters && !err; c++) {
@@ -124,6 +129,14 @@ static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8
 		}
 		err = sink_write(out, buf, l->cluster);
 	}
+	return err;
+}
+
+static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+{
+	uint64_t per_rb = l->cluster / 2, done = 0;
+	int err = qcow2_write_reftable(l, out, buf);
+
 	for (uint64_t b = 0; b < l->rb_clusters && !err; b++) {
 		memset(buf, 0, l->cluster);
 		for (uint64_t e = 0; e < per_rb && done < l->total_clusters; e++, done++)
@@ -133,7 +146,7 @@ static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8
 	return err;
 }
 
-static int write_l1(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+int qcow2_write_l1(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
 {
 	uint64_t next_l2 = l->l2_off;
 	int err = 0;
@@ -155,10 +168,10 @@ static int write_l1(const struct qcow2_layout *l, struct sink *out, uint8_t *buf
 static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct sink *out,
 		    uint8_t *buf)
 {
-	struct cluster_iter it = {p, l->cluster_bits, 0};
+	struct qcow2_runs it = {p, l->cluster_bits, 0};
 	uint64_t l2_entries = l->cluster / 8, host = l->data_off;
 	uint64_t c0 = 0, c1 = 0, region = UINT64_MAX;
-	bool more = next_run(&it, &c0, &c1);
+	bool more = qcow2_next_run(&it, &c0, &c1);
 	int err = 0;
 
 	while (more && !err) {
@@ -178,17 +191,15 @@ static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct s
 		if (stop < c1)
 			c0 = stop;
 		else
-			more = next_run(&it, &c0, &c1);
+			more = qcow2_next_run(&it, &c0, &c1);
 	}
 	if (!err && region != UINT64_MAX)
 		err = sink_write(out, buf, l->cluster);
 	return err;
 }
 
-/* Fills buf with guest bytes [start, start+len) from the plan's ranges,
- * zeros elsewhere; *ei is the first range that may intersect. */
-static int fill(const struct plan *p, size_t *ei, const struct image_input *in, uint8_t *buf,
-		uint64_t start, uint64_t len, struct progress *prog)
+int image_fill(const struct plan *p, size_t *ei, const struct image_input *in, uint8_t *buf,
+	       uint64_t start, uint64_t len, struct progress *prog)
 {
 	uint64_t end = start + len, covered = 0;
 	int err;
@@ -220,7 +231,7 @@ static int fill(const struct plan *p, size_t *ei, const struct image_input *in, 
 static int write_data(const struct qcow2_layout *l, const struct plan *p,
 		      const struct image_input *in, struct sink *out, struct progress *prog)
 {
-	struct cluster_iter it = {p, l->cluster_bits, 0};
+	struct qcow2_runs it = {p, l->cluster_bits, 0};
 	uint64_t batch = DATA_BATCH > l->cluster ? DATA_BATCH / l->cluster : 1;
 	uint64_t c0, c1;
 	size_t ei = 0;
@@ -229,7 +240,7 @@ static int write_data(const struct qcow2_layout *l, const struct plan *p,
 
 	if (!buf)
 		return ferr(-ENOMEM, "out of memory");
-	while (!err && next_run(&it, &c0, &c1)) {
+	while (!err && qcow2_next_run(&it, &c0, &c1)) {
 		for (uint64_t c = c0; c < c1 && !err; c += batch) {
 			uint64_t k = c1 - c < batch ? c1 - c : batch;
 			uint64_t start = c * l->cluster, len = k * l->cluster;
@@ -237,7 +248,7 @@ static int write_data(const struct qcow2_layout *l, const struct plan *p,
 			uint64_t in_len = start + len > p->vsize ? p->vsize - start : len;
 
 			memset(buf + in_len, 0, len - in_len);
-			err = fill(p, &ei, in, buf, start, in_len, prog);
+			err = image_fill(p, &ei, in, buf, start, in_len, prog);
 			if (!err)
 				err = sink_write(out, buf, len);
 		}
@@ -261,11 +272,11 @@ int qcow2_write(const struct plan *p, const struct image_input *in, struct sink 
 		err = ferr(-ENOMEM, "out of memory");
 		goto out;
 	}
-	err = write_header(&l, p, out, buf);
+	err = qcow2_write_header(&l, p->vsize, IMAGE_COMPRESS_NONE, out, buf);
 	if (!err)
 		err = write_refcounts(&l, out, buf);
 	if (!err)
-		err = write_l1(&l, out, buf);
+		err = qcow2_write_l1(&l, out, buf);
 	if (!err)
 		err = write_l2(&l, p, out, buf);
 	if (!err)

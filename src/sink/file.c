@@ -1,13 +1,16 @@
-/* Local sinks (see sink.h). Nothing half-written is left: a regular file
- * appears under its name only once it is complete and synced. */
+/* Local sinks, and the generic sink calls that hand remote targets to
+ * their own code (see sink.h). Nothing half-written is left: a regular
+ * file appears under its name only once it is complete and synced. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sink/remote.h"
 #include "sink/sink.h"
 #include "util/err.h"
 
@@ -27,7 +30,38 @@ static int open_stream(struct sink *s, int fd)
 	return 0;
 }
 
-int sink_open(struct sink *s, const char *target, bool force)
+bool sink_is_remote(const char *target)
+{
+	return !strncmp(target, "s3://", 5) || !strncmp(target, "https://", 8);
+}
+
+int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
+		   struct http_opts *http, struct http_proxy *proxy)
+{
+	const char *px = o->proxy;
+
+	memset(http, 0, sizeof(*http));
+	http->ca_file = o->ca;
+	http->insecure = o->insecure;
+	if (o->resolve_host[0]) {
+		if (strcasecmp(o->resolve_host, host))
+			return ferr(-EINVAL, "--resolve %s: the target's host is %s", o->resolve_host,
+				    host);
+		http->connect_ip = o->resolve_ip;
+	}
+	if (!px && !o->no_proxy)
+		px = http_proxy_env(tls, host);
+	if (px && *px) {
+		int err = http_proxy_parse(proxy, px);
+
+		if (err)
+			return err;
+		http->proxy = proxy;
+	}
+	return 0;
+}
+
+int sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 {
 	struct stat st;
 	size_t n;
@@ -35,6 +69,16 @@ int sink_open(struct sink *s, const char *target, bool force)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	if (!strncmp(target, "s3://", 5))
+		return s3sink_open(s, target, o);
+	if (!strncmp(target, "https://", 8))
+		return putsink_open(s, target, o);
+	if (!strncmp(target, "http://", 7))
+		return ferr(-EINVAL, "target %.7s...: plain HTTP would send the image and its "
+			    "signature in the clear; use an https:// URL", target);
+	if (strstr(target, "://") && strncmp(target, "file://", 7))
+		return ferr(-EINVAL, "target %s: unknown scheme (file://, s3:// and https:// "
+			    "are known)", target);
 	if (strncmp(target, "file://", 7) == 0)
 		target += 7;
 	if (!*target)
@@ -53,7 +97,7 @@ int sink_open(struct sink *s, const char *target, bool force)
 				return ferr_errno(-errno, "cannot open target %s", target);
 			return open_stream(s, fd);
 		}
-		if (!force)
+		if (!o->force)
 			return ferr(-EEXIST, "target %s already exists (use --force to replace it)",
 				    target);
 	}
@@ -105,6 +149,13 @@ int sink_write(struct sink *s, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	if (s->up) {
+		int err = s->up->write(s->up, buf, len);
+
+		if (!err)
+			s->pos += len;
+		return err;
+	}
 	while (len > 0) {
 		ssize_t n = write(s->fd, p, len);
 		if (n < 0) {
@@ -138,10 +189,24 @@ int sink_skip(struct sink *s, uint64_t len)
 	return 0;
 }
 
+static void remote_free(struct sink *s)
+{
+	s->up->free(s->up);
+	s->up = NULL;
+}
+
 int sink_finish(struct sink *s)
 {
 	int err = 0;
 
+	if (s->up) {
+		err = s->up->finish(s->up, &s->stats);
+		if (err) {
+			s->up->abort(s->up, &s->stats);
+			remote_free(s);
+		}
+		return err;
+	}
 	if (s->fd < 0)
 		return 0;
 	if (s->seekable) {
@@ -169,6 +234,10 @@ int sink_finish(struct sink *s)
 
 void sink_abort(struct sink *s)
 {
+	if (s->up) {
+		s->up->abort(s->up, &s->stats);
+		remote_free(s);
+	}
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -183,4 +252,20 @@ void sink_abort(struct sink *s)
 const char *sink_partial_path(const struct sink *s)
 {
 	return s->tmp;
+}
+
+int sink_put_beside(struct sink *s, const char *suffix, const void *doc, size_t len,
+		    const char *content_type)
+{
+	if (!s->up || !s->up->put_beside)
+		return -ENOTSUP;
+	return s->up->put_beside(s->up, suffix, doc, len, content_type);
+}
+
+void sink_close(struct sink *s)
+{
+	if (s->up)
+		remote_free(s);
+	free(s->path);
+	s->path = NULL;
 }

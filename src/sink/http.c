@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <stdio.h>
@@ -13,6 +14,9 @@
 
 #include "sink/http.h"
 #include "util/err.h"
+
+/* Bodies go out in steps this large (and a rate limit is asked for each). */
+#define SEND_STEP (64u << 10)
 
 bool http_is_ip(const char *s)
 {
@@ -169,9 +173,45 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 	return 0;
 }
 
+/* Asks the proxy, on the open connection, for a tunnel to host:port. */
+static int proxy_connect(struct http_conn *c, const struct http_proxy *px, const char *host,
+			 unsigned port)
+{
+	struct http_header h[2];
+	struct http_response r;
+	char target[300], auth[540];
+	size_t n = 0;
+	int err;
+
+	snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	/* The tunnel's Host is the destination, not the proxy. */
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port;
+	h[n++] = (struct http_header){"Proxy-Connection", "keep-alive"};
+	if (px->auth[0]) {
+		snprintf(auth, sizeof(auth), "Basic %s", px->auth);
+		h[n++] = (struct http_header){"Proxy-Authorization", auth};
+	}
+	err = http_send_head(c, "CONNECT", target, h, n, 0);
+	memset(auth, 0, sizeof(auth));
+	if (!err)
+		err = http_read_response(c, "CONNECT", &r);
+	if (err)
+		return ferr_ctx(err, "proxy %s:%u", px->host, px->port);
+	http_response_release(&r);
+	if (r.status < 200 || r.status > 299)
+		return ferr(r.status == 407 ? -EACCES : -EHOSTUNREACH,
+			    "proxy %s:%u: CONNECT %s: HTTP %d %s", px->host, px->port, target,
+			    r.status, r.reason);
+	c->have = c->off = 0;
+	return 0;
+}
+
 int http_open(struct http_conn *c, const char *host, unsigned port, bool tls,
 	      const struct http_opts *o)
 {
+	const struct http_proxy *px = o->proxy;
+	const char *dest = o->connect_ip ? o->connect_ip : host;
 	char portstr[8];
 	int ret, err;
 
@@ -179,16 +219,25 @@ int http_open(struct http_conn *c, const char *host, unsigned port, bool tls,
 	mbedtls_net_init(&c->net);
 	if (strlen(host) >= sizeof(c->host))
 		return ferr(-EINVAL, "host name %.40s... is too long", host);
-	snprintf(c->host, sizeof(c->host), "%s", host);
-	c->port = port;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	ret = mbedtls_net_connect(&c->net, o->connect_ip ? o->connect_ip : host, portstr,
-				  MBEDTLS_NET_PROTO_TCP);
+	snprintf(c->host, sizeof(c->host), "%s", px ? px->host : host);
+	c->port = px ? px->port : port;
+	snprintf(portstr, sizeof(portstr), "%u", c->port);
+	ret = mbedtls_net_connect(&c->net, px ? px->host : dest, portstr, MBEDTLS_NET_PROTO_TCP);
 	if (ret)
 		return ret == MBEDTLS_ERR_NET_UNKNOWN_HOST
-			       ? ferr(-EHOSTUNREACH, "%s: unknown host", host)
-			       : tls_err(c, ret, "cannot connect");
+			       ? ferr(-EHOSTUNREACH, "%s%s: unknown host", px ? "proxy " : "",
+				      c->host)
+			       : tls_err(c, ret, px ? "cannot connect to the proxy" : "cannot connect");
 	c->open = true;
+	if (px) {
+		err = proxy_connect(c, px, dest, port);
+		if (err) {
+			http_close(c);
+			return err;
+		}
+		snprintf(c->host, sizeof(c->host), "%s", host);
+		c->port = port;
+	}
 	if (tls) {
 		err = tls_setup(c, o);
 		if (err) {
@@ -196,7 +245,124 @@ int http_open(struct http_conn *c, const char *host, unsigned port, bool tls,
 			return err;
 		}
 	}
+	c->rl = o->rl;
 	return 0;
+}
+
+int http_url_parse(struct http_url *u, const char *url, const char *what,
+		   const char *bare_scheme)
+{
+	const char *p = url, *host, *end, *colon, *at;
+	size_t hlen;
+
+	memset(u, 0, sizeof(*u));
+	if (!strstr(url, "://") && bare_scheme)
+		u->tls = !strcmp(bare_scheme, "https");
+	else if (!strncmp(p, "https://", 8))
+		u->tls = true, p += 8;
+	else if (!strncmp(p, "http://", 7))
+		p += 7;
+	else
+		return ferr(-EINVAL, "%s: not an http:// or https:// URL", what);
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at) {
+		u->user = p;
+		u->user_len = (size_t)(at - p);
+		p = at + 1;
+	}
+	host = p;
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+		if (!close)
+			return ferr(-EINVAL, "%s: unclosed '[' in the host", what);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		host++;
+		hlen = (size_t)(close - host);
+	} else {
+		colon = memchr(host, ':', (size_t)(end - host));
+		hlen = (size_t)((colon ? colon : end) - host);
+	}
+	if (hlen == 0 || hlen >= sizeof(u->host))
+		return ferr(-EINVAL, "%s: no host, or a host name too long", what);
+	memcpy(u->host, host, hlen);
+	u->host[hlen] = '\0';
+	u->port = u->tls ? 443 : 80;
+	if (colon) {
+		char *stop;
+		unsigned long port = strtoul(colon + 1, &stop, 10);
+
+		if (stop != end || port == 0 || port > 65535)
+			return ferr(-EINVAL, "%s: bad port after %s", what, u->host);
+		u->port = (unsigned)port;
+		u->port_given = true;
+	}
+	u->rest = end;
+	return 0;
+}
+
+int http_proxy_parse(struct http_proxy *p, const char *url)
+{
+	struct http_url u;
+	size_t olen;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (strstr(url, "://") && strncmp(url, "http://", 7))
+		return ferr(-EINVAL, "proxy: only http:// proxies are supported (they tunnel TLS "
+			    "with CONNECT)");
+	err = http_url_parse(&u, url, "proxy", "http");
+	if (err)
+		return err;
+	if (u.rest[0] && strcmp(u.rest, "/"))
+		return ferr(-EINVAL, "proxy %s: a path has no place in a proxy address", u.host);
+	if (u.user) {
+		if (u.user_len >= 300 || !memchr(u.user, ':', u.user_len))
+			return ferr(-EINVAL, "proxy %s: the user part must be USER:PASSWORD", u.host);
+		mbedtls_base64_encode((unsigned char *)p->auth, sizeof(p->auth), &olen,
+				      (const unsigned char *)u.user, u.user_len);
+		p->auth[olen] = '\0';
+	}
+	snprintf(p->host, sizeof(p->host), "%s", u.host);
+	p->port = u.port_given ? u.port : 3128; /* squid's, as curl assumes */
+	return 0;
+}
+
+static bool no_proxy_matches(const char *list, const char *host)
+{
+	size_t hl = strlen(host);
+
+	while (list && *list) {
+		size_t n = strcspn(list, ", ");
+		const char *e = list;
+		size_t en = n;
+
+		if (en && *e == '.') {
+			e++;
+			en--;
+		}
+		if ((n == 1 && *list == '*') ||
+		    (en && hl >= en && !strncasecmp(host + hl - en, e, en) &&
+		     (hl == en || host[hl - en - 1] == '.')))
+			return true;
+		list += n;
+		list += strspn(list, ", ");
+	}
+	return false;
+}
+
+const char *http_proxy_env(bool tls, const char *host)
+{
+	const char *v = tls ? getenv("https_proxy") : getenv("http_proxy");
+	const char *no = getenv("no_proxy");
+
+	if (!v || !*v)
+		v = tls ? getenv("HTTPS_PROXY") : NULL; /* HTTP_PROXY: see httpoxy */
+	if (!no)
+		no = getenv("NO_PROXY");
+	if (!v || !*v || no_proxy_matches(no, host))
+		return NULL;
+	return v;
 }
 
 void http_close(struct http_conn *c)
@@ -348,11 +514,53 @@ static int read_chunked(struct http_conn *c, struct http_response *r)
 	return 0;
 }
 
-int http_request(struct http_conn *c, const char *method, const char *target,
-		 const struct http_header *h, size_t nh, const void *body, size_t len,
-		 struct http_response *r)
+int http_send_head(struct http_conn *c, const char *method, const char *target,
+		   const struct http_header *h, size_t nh, uint64_t len)
 {
 	struct strbuf req;
+	int err;
+
+	strbuf_init(&req);
+	err = strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s", method, target, c->host);
+	if (!err && ((c->tls && c->port != 443) || (!c->tls && c->port != 80)))
+		err = strbuf_addf(&req, ":%u", c->port);
+	if (!err)
+		err = strbuf_addf(&req, "\r\nContent-Length: %llu\r\n", (unsigned long long)len);
+	for (size_t i = 0; i < nh && !err; i++)
+		err = strbuf_addf(&req, "%s: %s\r\n", h[i].name, h[i].value);
+	if (!err)
+		err = strbuf_add(&req, "\r\n", 2);
+	if (!err)
+		err = conn_write(c, req.s, req.len);
+	if (req.s)
+		memset(req.s, 0, req.len); /* it may carry a signature or a token */
+	strbuf_release(&req);
+	return err;
+}
+
+int http_send_body(struct http_conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	/* In steps, so that a rate limit paces the stream evenly. */
+	while (len) {
+		size_t n = len < SEND_STEP ? len : SEND_STEP;
+		int err;
+
+		if (c->rl)
+			ratelimit_take(c->rl, n);
+		err = conn_write(c, p, n);
+		if (err)
+			return err;
+		c->sent += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int http_read_response(struct http_conn *c, const char *method, struct http_response *r)
+{
 	char line[8192];
 	uint64_t clen = UINT64_MAX;
 	bool chunked = false, http10 = false;
@@ -360,23 +568,7 @@ int http_request(struct http_conn *c, const char *method, const char *target,
 
 	memset(r, 0, sizeof(*r));
 	strbuf_init(&r->body);
-	strbuf_init(&req);
-	err = strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s", method, target, c->host);
-	if (!err && ((c->tls && c->port != 443) || (!c->tls && c->port != 80)))
-		err = strbuf_addf(&req, ":%u", c->port);
-	if (!err)
-		err = strbuf_addf(&req, "\r\nContent-Length: %zu\r\n", len);
-	for (size_t i = 0; i < nh && !err; i++)
-		err = strbuf_addf(&req, "%s: %s\r\n", h[i].name, h[i].value);
-	if (!err)
-		err = strbuf_add(&req, "\r\n", 2);
-	if (!err)
-		err = conn_write(c, req.s, req.len);
-	strbuf_release(&req);
-	if (!err && len)
-		err = conn_write(c, body, len);
-	if (!err)
-		err = read_line(c, line, sizeof(line));
+	err = read_line(c, line, sizeof(line));
 	if (err)
 		return err;
 	if (sscanf(line, "HTTP/1.%*d %d", &r->status) != 1 || r->status < 100 || r->status > 999)
@@ -409,13 +601,30 @@ int http_request(struct http_conn *c, const char *method, const char *target,
 		else if (!strcasecmp(line, "ETag"))
 			snprintf(r->etag, sizeof(r->etag), "%s", v);
 	}
-	if (!strcmp(method, "HEAD") || r->status == 204 || r->status == 304 || r->status < 200)
+	if (!strcmp(method, "HEAD") || !strcmp(method, "CONNECT") || r->status == 204 ||
+	    r->status == 304 || r->status < 200)
 		return 0;
 	if (chunked)
 		return read_chunked(c, r);
 	if (clen == UINT64_MAX)
 		r->keep_alive = false; /* the body ends where the connection does */
 	return read_body(c, clen, r);
+}
+
+int http_request(struct http_conn *c, const char *method, const char *target,
+		 const struct http_header *h, size_t nh, const void *body, size_t len,
+		 struct http_response *r)
+{
+	int err = http_send_head(c, method, target, h, nh, len);
+
+	if (!err && len)
+		err = http_send_body(c, body, len);
+	if (err) {
+		memset(r, 0, sizeof(*r));
+		strbuf_init(&r->body);
+		return err;
+	}
+	return http_read_response(c, method, r);
 }
 
 void http_response_release(struct http_response *r)

@@ -13,14 +13,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/ratelimit.h"
 #include "util/strbuf.h"
 
 #define HTTP_DEFAULT_CA "/etc/ssl/certs/ca-certificates.crt"
+
+/* An HTTP proxy that tunnels with CONNECT (what https_proxy names). */
+struct http_proxy {
+	char host[256];
+	unsigned port;
+	char auth[512]; /* base64 of user:password for Proxy-Authorization, or "" */
+};
 
 struct http_opts {
 	const char *ca_file;    /* PEM bundle; NULL: HTTP_DEFAULT_CA */
 	bool insecure;          /* no certificate check at all (warned about by the caller) */
 	const char *connect_ip; /* --resolve: connect here, check the certificate for host */
+	const struct http_proxy *proxy; /* tunnel through this; NULL: connect directly */
+	struct ratelimit *rl;   /* paces every body sent; NULL: no limit */
 	unsigned timeout_ms;    /* per read; 0: 60 s */
 };
 
@@ -34,6 +44,8 @@ struct http_conn {
 	mbedtls_x509_crt ca;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	struct ratelimit *rl;
+	uint64_t sent; /* body bytes sent on this connection */
 	/* bytes read past the response being parsed */
 	char buf[16384];
 	size_t have, off;
@@ -65,9 +77,40 @@ void http_close(struct http_conn *c);
 int http_request(struct http_conn *c, const char *method, const char *target,
 		 const struct http_header *h, size_t nh, const void *body, size_t len,
 		 struct http_response *r);
+/* The same in steps, for a body streamed as it is made: the head with
+ * Content-Length len, then exactly len bytes of body, then the answer. */
+int http_send_head(struct http_conn *c, const char *method, const char *target,
+		   const struct http_header *h, size_t nh, uint64_t len);
+int http_send_body(struct http_conn *c, const void *buf, size_t len);
+int http_read_response(struct http_conn *c, const char *method, struct http_response *r);
 void http_response_release(struct http_response *r);
 
 /* Whether s is an IPv4 or IPv6 address literal. */
 bool http_is_ip(const char *s);
+
+/* The parts of http[s]://[USER:PASSWORD@]HOST[:PORT][REST]. */
+struct http_url {
+	bool tls;
+	char host[256];  /* without the brackets of an IPv6 address */
+	unsigned port;   /* the scheme's default if none is given */
+	bool port_given;
+	const char *user; /* "USER:PASSWORD" in the URL (user_len bytes), or NULL */
+	size_t user_len;
+	const char *rest; /* the path, query and fragment, in the URL itself */
+};
+
+/* Splits url; a URL without a scheme is taken as bare_scheme://URL when
+ * bare_scheme is not NULL. Messages name what (e.g. "--endpoint") and the
+ * host, never the whole URL (it may carry a password or a signature). */
+int http_url_parse(struct http_url *u, const char *url, const char *what,
+		   const char *bare_scheme);
+
+/* Parses "http://[USER:PASSWORD@]HOST[:PORT][/]" (port 3128 if none, as
+ * squid's). Errors never show the password. */
+int http_proxy_parse(struct http_proxy *p, const char *url);
+/* The proxy the environment names for a connection to host: https_proxy
+ * (or HTTPS_PROXY) for TLS, http_proxy for plain HTTP, unless no_proxy
+ * lists host, a domain suffix of it, or "*". NULL when none. */
+const char *http_proxy_env(bool tls, const char *host);
 
 #endif

@@ -54,9 +54,12 @@ int manifest_json(const struct manifest *m, struct strbuf *out)
 	json_u64(&j, "file_size", m->file_size);
 	json_str(&j, "sha256", m->sha256);
 	json_str(&j, "source", m->source);
-	/* A capture straight to S3 fills these; an uploaded file has none. */
-	json_str(&j, "checks", NULL);
-	json_str(&j, "fixes", NULL);
+	if (m->details) {
+		m->details(m->ctx, &j);
+	} else {
+		json_str(&j, "checks", NULL);
+		json_str(&j, "fixes", NULL);
+	}
 	json_obj_begin(&j, "upload");
 	json_str(&j, "finished", when);
 	json_u64(&j, "parts", m->parts);

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "util/json.h"
 #include "util/strbuf.h"
 
 struct manifest {
@@ -16,6 +17,10 @@ struct manifest {
 	const char *source;      /* the disk or file it was made from */
 	uint64_t parts, part_size, parts_reused;
 	double upload_seconds;
+	/* A capture adds what it knows of the disk (partitions, checks, fixes,
+	 * timings); NULL for an uploaded file, whose checks and fixes are null. */
+	void (*details)(void *ctx, struct json *j);
+	void *ctx;
 };
 
 /* The image format and virtual size of the file's first bytes (head, at

@@ -175,6 +175,7 @@ static int call(struct s3_client *c, const char *method, const char *key, const 
 {
 	char code[96], msg[512];
 
+	c->refused = false;
 	for (unsigned a = 0;; a++) {
 		int err = attempt(c, method, key, query, extra, nextra, body, len, r);
 		bool retry = false;
@@ -195,6 +196,7 @@ static int call(struct s3_client *c, const char *method, const char *key, const 
 						c->t.key, what, a + 1);
 			s3_error_parse(r->body.s, r->body.len, code, sizeof(code), msg, sizeof(msg));
 			err = r->status == 403 ? -EACCES : r->status == 404 ? -ENOENT : -EIO;
+			c->refused = r->status >= 400 && r->status < 500 && r->status != 429;
 			ferr(err, "s3://%s/%s: %s: HTTP %d %s%s%s%s%s", c->t.bucket, c->t.key, what,
 			     r->status, r->reason, code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
 			http_response_release(r);
@@ -252,16 +254,15 @@ static int upload_query(struct strbuf *q, const char *upload_id, const char *pre
 }
 
 int s3_upload_part(struct s3_client *c, const char *upload_id, unsigned part, const void *data,
-		   size_t len, char *etag, size_t etag_len)
+		   size_t len, const char *md5_b64, char *etag, size_t etag_len)
 {
 	struct http_header h[1];
 	struct http_response r;
 	struct strbuf q;
-	char hex[33], b64[25], what[48];
+	char what[48];
 	int err;
 
-	s3_md5(data, len, hex, b64);
-	h[0] = (struct http_header){"content-md5", b64};
+	h[0] = (struct http_header){"content-md5", md5_b64};
 	strbuf_init(&q);
 	err = strbuf_addf(&q, "partNumber=%u&", part);
 	if (!err)

@@ -20,6 +20,7 @@ struct s3_client {
 	double backoff_max;    /* seconds; default 30 */
 	struct http_conn conn;
 	bool connected;
+	bool refused; /* the last failure was the server's 4xx answer */
 };
 
 /* t and cred must outlive the client. region NULL: "us-east-1". */
@@ -33,10 +34,10 @@ int s3_put_object(struct s3_client *c, const char *key, const void *data, size_t
 		  const char *content_type);
 
 int s3_create_multipart(struct s3_client *c, char *upload_id, size_t len);
-/* Uploads part number part (1-based) with its Content-MD5; etag receives
- * the server's ETag (quoted, as sent). */
+/* Uploads part number part (1-based) with its Content-MD5 (md5_b64, the
+ * base64 of s3_md5); etag receives the server's ETag (quoted, as sent). */
 int s3_upload_part(struct s3_client *c, const char *upload_id, unsigned part, const void *data,
-		   size_t len, char *etag, size_t etag_len);
+		   size_t len, const char *md5_b64, char *etag, size_t etag_len);
 
 struct s3_part {
 	unsigned number;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sink/http.h"
 #include "sink/s3conf.h"
 #include "util/err.h"
 
@@ -24,47 +25,20 @@ static bool bucket_ok(const char *b, size_t n)
 
 static int parse_endpoint(struct s3_target *t, const char *url)
 {
-	const char *p = url, *host, *end, *colon;
-	size_t hlen;
+	struct http_url u;
+	int err = http_url_parse(&u, url, "--endpoint", NULL);
 
-	if (!strncmp(p, "https://", 8)) {
-		t->https = true;
-		p += 8;
-	} else if (!strncmp(p, "http://", 7)) {
-		t->https = false;
-		p += 7;
-	} else {
-		return ferr(-EINVAL, "--endpoint %s: not an http:// or https:// URL", url);
-	}
-	host = p;
-	end = host + strcspn(host, "/?#");
-	if (*end == '?' || *end == '#')
+	if (err)
+		return err;
+	if (u.user)
+		return ferr(-EINVAL, "--endpoint %s: credentials do not go in the URL (use "
+			    "--credentials FILE or the environment)", u.host);
+	if (strpbrk(u.rest, "?#"))
 		return ferr(-EINVAL, "--endpoint %s: a query or fragment has no place here", url);
-	if (*host == '[') {
-		const char *close = memchr(host, ']', (size_t)(end - host));
-		if (!close)
-			return ferr(-EINVAL, "--endpoint %s: unclosed '[' in the host", url);
-		colon = close[1] == ':' ? close + 1 : NULL;
-		host++;
-		hlen = (size_t)(close - host);
-	} else {
-		colon = memchr(host, ':', (size_t)(end - host));
-		hlen = (size_t)((colon ? colon : end) - host);
-	}
-	if (hlen == 0 || hlen >= sizeof(t->host))
-		return ferr(-EINVAL, "--endpoint %s: no host, or a host name too long", url);
-	memcpy(t->host, host, hlen);
-	t->host[hlen] = '\0';
-	t->port = t->https ? 443 : 80;
-	if (colon) {
-		char *stop;
-		unsigned long port = strtoul(colon + 1, &stop, 10);
-
-		if (stop != end || port == 0 || port > 65535)
-			return ferr(-EINVAL, "--endpoint %s: bad port", url);
-		t->port = (unsigned)port;
-	}
-	if ((size_t)snprintf(t->base, sizeof(t->base), "%s", end) >= sizeof(t->base))
+	t->https = u.tls;
+	t->port = u.port;
+	snprintf(t->host, sizeof(t->host), "%s", u.host);
+	if ((size_t)snprintf(t->base, sizeof(t->base), "%s", u.rest) >= sizeof(t->base))
 		return ferr(-EINVAL, "--endpoint %s: path too long", url);
 	/* "/" and "" are the same base; a base never ends with '/'. */
 	for (size_t n = strlen(t->base); n && t->base[n - 1] == '/';)

@@ -1,11 +1,43 @@
 /* Where the image goes: a local file (written to a temporary name and
- * renamed when complete), a FIFO, or standard output. */
+ * renamed when complete), a FIFO, standard output, an S3 multipart upload
+ * (s3://BUCKET/KEY) or a presigned PUT URL (https://...). Writers see one
+ * sequential stream either way. */
 #ifndef FERRY_SINK_H
 #define FERRY_SINK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sink/http.h"
+
+struct progress;
+struct remote;
+
+/* What the remote targets need; the local ones use only force. */
+struct sink_opts {
+	bool force;          /* replace an existing file */
+	uint64_t length;     /* the exact bytes that will be written (0: unknown) */
+	const char *endpoint, *region, *cred_file, *profile;
+	bool virtual_host;
+	uint64_t part_size;  /* at least this per part; 0: 16 MiB */
+	unsigned parallel;   /* parts uploading at once; 0: 4 */
+	uint64_t rate;       /* bytes per second over all connections; 0: no limit */
+	const char *ca;
+	bool insecure;
+	char resolve_host[256], resolve_ip[64]; /* --resolve HOST:IP */
+	const char *proxy;   /* http://[USER:PASS@]HOST[:PORT]; NULL: from the environment */
+	bool no_proxy;       /* --proxy "": ignore https_proxy */
+	struct progress *prog; /* advanced as bytes are stored remotely */
+};
+
+/* After a remote sink finished or failed. */
+struct sink_stats {
+	uint64_t parts, part_size, parts_reused;
+	bool resumed; /* an unfinished upload of the key was taken up */
+	bool kept;    /* after a failure: the unfinished upload stays, to resume */
+	char sha256[65]; /* of the whole stream, lower-case hex */
+};
 
 struct sink {
 	char *path; /* the target as given (file:// removed) */
@@ -14,18 +46,40 @@ struct sink {
 	bool seekable; /* a regular file: skipped ranges become holes */
 	uint64_t pos;  /* bytes of the stream so far */
 	uint64_t flush_started, flush_done; /* write-behind of a regular file */
+	struct remote *up; /* s3:// or https://, else NULL */
+	struct sink_stats stats;
 };
 
-/* An existing regular file is refused unless force. */
-int sink_open(struct sink *s, const char *target, bool force);
+/* Whether target names a remote sink (s3:// or https://). */
+bool sink_is_remote(const char *target);
+/* An existing regular file is refused unless o->force. */
+int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);
 /* Advances by len zero bytes. */
 int sink_skip(struct sink *s, uint64_t len);
-/* Flushes to stable storage and moves the file into place. */
+/* Flushes to stable storage and moves the file into place; completes an
+ * upload. On failure everything is undone as by sink_abort. */
 int sink_finish(struct sink *s);
-/* Removes whatever was written. Safe after sink_finish (does nothing). */
+/* Removes whatever was written; an upload the server refused is aborted,
+ * one the network interrupted is kept to resume (stats.kept). Safe after
+ * sink_finish (does nothing). */
 void sink_abort(struct sink *s);
 /* The temporary file to remove if a signal ends the process, or NULL. */
 const char *sink_partial_path(const struct sink *s);
+/* After sink_finish of an s3:// target: stores doc as KEY+suffix (the
+ * manifest). -ENOTSUP for the other targets. */
+int sink_put_beside(struct sink *s, const char *suffix, const void *doc, size_t len,
+		    const char *content_type);
+
+/* Releases a sink after sink_finish (and sink_put_beside). */
+void sink_close(struct sink *s);
+
+/* The remote sinks (sink/s3sink.c, sink/putsink.c). */
+int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o);
+int putsink_open(struct sink *s, const char *url, const struct sink_opts *o);
+/* The HTTP options o asks for, for a connection to host (proxy from o or
+ * the environment, --resolve, CA, rate). proxy receives the parsed proxy. */
+int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
+		   struct http_opts *http, struct http_proxy *proxy);
 
 #endif

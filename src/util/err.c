@@ -5,7 +5,8 @@
 
 #include "util/err.h"
 
-static char msg[1024];
+/* Per thread: upload and compression workers fail independently. */
+static __thread char msg[1024];
 static ferry_warn_fn warn_fn;
 static void *warn_arg;
 

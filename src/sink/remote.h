@@ -1,0 +1,20 @@
+/* What the remote sinks (s3sink.c, putsink.c) give the generic sink
+ * functions of file.c: one stream in, a finished object out. */
+#ifndef FERRY_REMOTE_H
+#define FERRY_REMOTE_H
+
+#include <stddef.h>
+
+#include "sink/sink.h"
+
+struct remote {
+	int (*write)(struct remote *r, const void *buf, size_t len);
+	int (*finish)(struct remote *r, struct sink_stats *st);
+	/* Stops everything; fills st->kept. Frees nothing. */
+	void (*abort)(struct remote *r, struct sink_stats *st);
+	int (*put_beside)(struct remote *r, const char *suffix, const void *doc, size_t len,
+			  const char *content_type);
+	void (*free)(struct remote *r);
+};
+
+#endif

@@ -1,0 +1,407 @@
+/* s3:// targets: the stream is cut into parts that worker threads upload
+ * at once, each on its own connection. An unfinished upload of the same
+ * key is taken up: a part whose MD5 the server already holds is not sent
+ * again. Memory: one part being filled plus one per worker. */
+#include <errno.h>
+#include <mbedtls/sha256.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/remote.h"
+#include "sink/s3.h"
+#include "ui/progress.h"
+#include "util/err.h"
+
+#define DEFAULT_PART ((uint64_t)16 << 20)
+#define DEFAULT_PARALLEL 4
+#define MAX_PARALLEL 32
+
+struct job {
+	unsigned number;
+	uint8_t *buf;
+	size_t len;
+};
+
+struct s3sink;
+
+struct worker {
+	struct s3sink *s;
+	struct s3_client cl;
+	pthread_t th;
+	bool started;
+};
+
+struct s3sink {
+	struct remote r;
+	struct s3_target t;
+	struct s3_credentials cred;
+	struct http_proxy proxy;
+	struct http_opts http;
+	struct ratelimit rl;
+	struct s3_client ctl; /* create, list, complete, abort, manifest */
+	char upload_id[512];
+	struct s3_part *old, *parts;
+	size_t nold, nparts;
+	uint64_t part, length, written;
+	mbedtls_sha256_context sha;
+	uint8_t *cur; /* the part being filled */
+	size_t fill;
+	unsigned next;
+	struct progress *prog;
+	bool done;
+
+	/* Shared with the workers, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct worker *w;
+	unsigned nw;
+	uint8_t **pool;
+	size_t npool, nbufs;
+	struct job *q;
+	size_t qhead, qn;
+	bool stop;
+	int err;
+	char msg[1024];
+	bool refused;
+	uint64_t reused;
+};
+
+static void fail_locked(struct s3sink *s, int err, bool refused)
+{
+	if (s->err)
+		return;
+	s->err = err;
+	s->refused = refused;
+	snprintf(s->msg, sizeof(s->msg), "%s", ferr_msg());
+}
+
+/* The ETag S3 gives a part is its MD5, quoted or not. */
+static bool same_etag(const char *etag, const char *hex)
+{
+	size_t n = strlen(etag);
+
+	if (n == 34 && etag[0] == '"' && etag[33] == '"')
+		return !strncmp(etag + 1, hex, 32);
+	return !strcmp(etag, hex);
+}
+
+static const struct s3_part *stored(const struct s3sink *s, unsigned number)
+{
+	for (size_t i = 0; i < s->nold; i++)
+		if (s->old[i].number == number)
+			return &s->old[i];
+	return NULL;
+}
+
+static int send_part(struct worker *w, const struct job *j)
+{
+	struct s3sink *s = w->s;
+	struct s3_part *p = &s->parts[j->number - 1];
+	const struct s3_part *have = stored(s, j->number);
+	char hex[33], b64[25];
+
+	s3_md5(j->buf, j->len, hex, b64);
+	p->number = j->number;
+	p->size = j->len;
+	if (have && have->size == j->len && same_etag(have->etag, hex)) {
+		snprintf(p->etag, sizeof(p->etag), "%s", have->etag);
+		pthread_mutex_lock(&s->lock);
+		s->reused++;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	return s3_upload_part(&w->cl, s->upload_id, j->number, j->buf, j->len, b64, p->etag,
+			      sizeof(p->etag));
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct s3sink *s = w->s;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct job j;
+		int err = 0;
+
+		while (!s->qn && !s->stop)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (!s->qn)
+			break;
+		j = s->q[s->qhead];
+		s->qhead = (s->qhead + 1) % s->nw;
+		s->qn--;
+		if (!s->err) {
+			pthread_mutex_unlock(&s->lock);
+			err = send_part(w, &j);
+			pthread_mutex_lock(&s->lock);
+		}
+		if (err)
+			fail_locked(s, err, w->cl.refused);
+		else if (s->prog)
+			progress_add(s->prog, j.len);
+		s->pool[s->npool++] = j.buf;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Queues the part being filled and takes an empty buffer for the next. */
+static int submit(struct s3sink *s)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->err && s->qn == s->nw)
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (!s->err) {
+		s->q[(s->qhead + s->qn) % s->nw] = (struct job){++s->next, s->cur, s->fill};
+		s->qn++;
+		s->cur = NULL;
+		s->fill = 0;
+		pthread_cond_broadcast(&s->cond);
+	}
+	/* A buffer is made only when none is free and fewer than one per
+	 * worker plus one exist. */
+	while (!s->err && !s->npool && s->nbufs > s->nw && s->next < s->nparts)
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (s->err) {
+		err = ferr(s->err, "%s", s->msg);
+	} else if (s->cur == NULL && s->next < s->nparts) {
+		if (s->npool) {
+			s->cur = s->pool[--s->npool];
+		} else if ((s->cur = malloc((size_t)s->part))) {
+			s->nbufs++;
+		} else {
+			err = ferr(-ENOMEM, "out of memory for a part of %llu bytes",
+				   (unsigned long long)s->part);
+			fail_locked(s, err, false);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int s3sink_write(struct remote *r, const void *buf, size_t len)
+{
+	struct s3sink *s = (struct s3sink *)r;
+	const uint8_t *p = buf;
+
+	if (len > s->length - s->written)
+		return ferr(-EFBIG, "internal: more than the announced %llu bytes for s3://%s/%s",
+			    (unsigned long long)s->length, s->t.bucket, s->t.key);
+	mbedtls_sha256_update_ret(&s->sha, buf, len);
+	s->written += len;
+	while (len) {
+		size_t n = (size_t)(s->part - s->fill);
+		int err;
+
+		if (n > len)
+			n = len;
+		memcpy(s->cur + s->fill, p, n);
+		s->fill += n;
+		p += n;
+		len -= n;
+		if (s->fill == s->part || (len == 0 && s->written == s->length)) {
+			err = submit(s);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static void stop_workers(struct s3sink *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; s->w && i < s->nw; i++)
+		if (s->w[i].started) {
+			pthread_join(s->w[i].th, NULL);
+			s->w[i].started = false;
+		}
+}
+
+static int s3sink_finish(struct remote *r, struct sink_stats *st)
+{
+	struct s3sink *s = (struct s3sink *)r;
+	uint8_t sum[32];
+	int err;
+
+	if (s->written != s->length)
+		return ferr(-EIO, "internal: %llu of the announced %llu bytes for s3://%s/%s",
+			    (unsigned long long)s->written, (unsigned long long)s->length,
+			    s->t.bucket, s->t.key);
+	stop_workers(s);
+	if (s->err)
+		return ferr(s->err, "%s", s->msg);
+	err = s3_complete_multipart(&s->ctl, s->upload_id, s->parts, s->nparts);
+	if (err) {
+		s->refused = s->ctl.refused;
+		s->err = err;
+		return err;
+	}
+	s->done = true;
+	mbedtls_sha256_finish_ret(&s->sha, sum);
+	for (int i = 0; i < 32; i++)
+		snprintf(st->sha256 + 2 * i, 3, "%02x", sum[i]);
+	st->parts = s->nparts;
+	st->part_size = s->part;
+	st->parts_reused = s->reused;
+	return 0;
+}
+
+static void s3sink_abort(struct remote *r, struct sink_stats *st)
+{
+	struct s3sink *s = (struct s3sink *)r;
+
+	stop_workers(s);
+	st->parts = s->nparts;
+	st->part_size = s->part;
+	st->parts_reused = s->reused;
+	if (s->done || !s->upload_id[0])
+		return;
+	/* What the server refused will be refused again: clean up. Anything
+	 * else (the network, the source, a signal) leaves the upload for the
+	 * next run of the same command to take up. */
+	if (s->refused) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		s3_abort_multipart(&s->ctl, s->upload_id);
+		ferr(s->err ? s->err : -EIO, "%s", msg);
+		st->kept = false;
+	} else {
+		st->kept = true;
+	}
+}
+
+static int s3sink_put_beside(struct remote *r, const char *suffix, const void *doc, size_t len,
+			     const char *content_type)
+{
+	struct s3sink *s = (struct s3sink *)r;
+	char key[sizeof(s->t.key) + 32];
+
+	if ((size_t)snprintf(key, sizeof(key), "%s%s", s->t.key, suffix) >= sizeof(key))
+		return ferr(-ENAMETOOLONG, "s3://%s/%s%s: key too long", s->t.bucket, s->t.key,
+			    suffix);
+	return s3_put_object(&s->ctl, key, doc, len, content_type);
+}
+
+static void s3sink_free(struct remote *r)
+{
+	struct s3sink *s = (struct s3sink *)r;
+
+	stop_workers(s);
+	for (unsigned i = 0; s->w && i < s->nw; i++)
+		s3_client_release(&s->w[i].cl);
+	s3_client_release(&s->ctl);
+	for (size_t i = 0; i < s->npool; i++)
+		free(s->pool[i]);
+	free(s->cur);
+	free(s->pool);
+	free(s->q);
+	free(s->w);
+	free(s->old);
+	free(s->parts);
+	mbedtls_sha256_free(&s->sha);
+	ratelimit_release(&s->rl);
+	s3_credentials_clear(&s->cred);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Takes up the newest unfinished upload of the key, or starts one. */
+static int begin(struct s3sink *s, struct sink_stats *st)
+{
+	int err = s3_find_upload(&s->ctl, s->upload_id, sizeof(s->upload_id));
+
+	if (!err) {
+		st->resumed = true;
+		return s3_list_parts(&s->ctl, s->upload_id, &s->old, &s->nold);
+	}
+	if (err != -ENOENT)
+		return err;
+	return s3_create_multipart(&s->ctl, s->upload_id, sizeof(s->upload_id));
+}
+
+static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats *st)
+{
+	unsigned nw = o->parallel ? o->parallel : DEFAULT_PARALLEL;
+	int err;
+
+	if (o->length == 0)
+		return ferr(-EINVAL, "internal: the length of an S3 upload must be known");
+	err = s3_part_size(o->length, o->part_size ? o->part_size : DEFAULT_PART, &s->part);
+	if (err)
+		return ferr_ctx(err, "s3://%s/%s", s->t.bucket, s->t.key);
+	s->length = o->length;
+	s->nparts = (size_t)((o->length + s->part - 1) / s->part);
+	if (nw > s->nparts)
+		nw = (unsigned)s->nparts;
+	if (nw > MAX_PARALLEL)
+		nw = MAX_PARALLEL;
+	s->nw = nw;
+	s->prog = o->prog;
+	err = sink_http_opts(o, s->t.host, s->t.https, &s->http, &s->proxy);
+	if (err)
+		return err;
+	ratelimit_init(&s->rl, o->rate, NULL, NULL);
+	s->http.rl = &s->rl;
+	err = s3_credentials_load(&s->cred, o->cred_file, o->profile);
+	if (err)
+		return err;
+	s3_client_init(&s->ctl, &s->t, &s->cred, &s->http, o->region);
+	s->parts = calloc(s->nparts, sizeof(*s->parts));
+	s->w = calloc(nw, sizeof(*s->w));
+	s->q = calloc(nw, sizeof(*s->q));
+	s->pool = calloc(nw + 1, sizeof(*s->pool));
+	s->cur = malloc((size_t)s->part);
+	if (!s->parts || !s->w || !s->q || !s->pool || !s->cur)
+		return ferr(-ENOMEM, "out of memory for %zu parts of %llu bytes", s->nparts,
+			    (unsigned long long)s->part);
+	s->nbufs = 1;
+	err = begin(s, st);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < nw; i++) {
+		s->w[i].s = s;
+		s3_client_init(&s->w[i].cl, &s->t, &s->cred, &s->http, o->region);
+		err = -pthread_create(&s->w[i].th, NULL, work, &s->w[i]);
+		if (err)
+			return ferr_errno(err, "cannot start an upload thread");
+		s->w[i].started = true;
+	}
+	return 0;
+}
+
+int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o)
+{
+	struct s3sink *u = calloc(1, sizeof(*u));
+	int err;
+
+	if (!u)
+		return ferr(-ENOMEM, "out of memory");
+	u->r = (struct remote){s3sink_write, s3sink_finish, s3sink_abort, s3sink_put_beside,
+			       s3sink_free};
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->cond, NULL);
+	mbedtls_sha256_init(&u->sha);
+	mbedtls_sha256_starts_ret(&u->sha, 0);
+	s->up = &u->r;
+	s->path = strdup(target);
+	if (!s->path)
+		return ferr(-ENOMEM, "out of memory");
+	if (!o->endpoint)
+		return ferr(-EINVAL, "%s needs --endpoint URL (the storage's S3 endpoint)", target);
+	err = s3_target_parse(&u->t, target, o->endpoint, o->virtual_host);
+	if (!err)
+		err = start(u, o, &s->stats);
+	return err;
+}

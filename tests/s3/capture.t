@@ -1,0 +1,102 @@
+#!/bin/bash
+# ferry capture straight to storage, no staging file: an S3 multipart upload
+# with parallel parts and a presigned PUT, both read back with boto3 and
+# compared with a local capture of the same disk; the manifest beside the
+# image; the 5 GiB limit of one PUT; the source never written.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/lib/fixture.sh"
+. "$TESTS_DIR/s3/lib/rgw.sh"
+
+plan 28
+
+rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
+ok "radosgw starts ($RGW_HTTPS)"
+export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+disk=$T_DIR/disk.img
+fx_server_disk "$disk"
+src_sha=$(sha "$disk")
+cap() { "$FERRY" capture --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" "$@"; }
+rc_err() { if [ "$1" = 0 ]; then echo 0; else echo "$1 $(cat "$2")"; fi; }
+json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: d = d[int(k)] if isinstance(d, list) else d[k]
+print(d)' "$@"; }
+
+# The reference: the same disk captured to a local file. Two captures of
+# one source are byte-identical, fixes included.
+"$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/local.qcow2"
+"$FERRY" capture --quiet --format raw "$disk" "$T_DIR/local.raw"
+want_q=$(sha "$T_DIR/local.qcow2")
+want_r=$(sha "$T_DIR/local.raw")
+
+rc=0
+cap --format qcow2 --part-size 5Mi --parallel 3 "$disk" "s3://$RGW_BUCKET/vm/a.qcow2" \
+	>"$T_DIR/a.out" 2>"$T_DIR/a.err" || rc=$?
+check_eq "capture to s3:// exits 0" "0" "$(rc_err "$rc" "$T_DIR/a.err")"
+check_eq "boto3 reads back the local capture's bytes" "$want_q" "$(rgw_sha256 vm/a.qcow2)"
+check_eq "the source is unchanged" "$src_sha" "$(sha "$disk")"
+check_eq "no multipart upload is left open" "" "$(rgw_uploads)"
+check_match "the report gives the SHA-256 and the part count" \
+	"upload: sha256 $want_q, [0-9]+ parts of 5.0 MiB; manifest s3://$RGW_BUCKET/vm/a.qcow2.ferry.json" \
+	"$(cat "$T_DIR/a.out")"
+check_match "progress counts what is stored (label upload)" "upload.*100%" "$(cat "$T_DIR/a.err")"
+rgw_get vm/a.qcow2.ferry.json "$T_DIR/a.json"
+check_eq "manifest: format, virtual size, file size, SHA-256" \
+	"qcow2 $((FX_END * FX_SECTOR)) $(stat -c %s "$T_DIR/local.qcow2") $want_q" \
+	"$(json_get "$T_DIR/a.json" format) $(json_get "$T_DIR/a.json" virtual_size) $(json_get "$T_DIR/a.json" file_size) $(json_get "$T_DIR/a.json" sha256)"
+check_eq "manifest: the source and its partitions" "$disk 5 msdos" \
+	"$(json_get "$T_DIR/a.json" source) $(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["partitions"]))' "$T_DIR/a.json") $(json_get "$T_DIR/a.json" table)"
+"$FERRY" capture --json --format qcow2 "$disk" "$T_DIR/again.qcow2" >"$T_DIR/local.json" 2>/dev/null
+check_eq "manifest: the fixes, as the local capture's report lists them" \
+	"$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["fixes"], sort_keys=True))' "$T_DIR/local.json")" \
+	"$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["fixes"], sort_keys=True))' "$T_DIR/a.json")"
+check "manifest: the fixes made at least one change" test \
+	"$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["fixes"]["changes"]))' "$T_DIR/a.json")" -gt 0
+check_eq "qemu-img check of the download is clean" "0" \
+	"$(rgw_get vm/a.qcow2 "$T_DIR/a.dl" && qemu-img check -q "$T_DIR/a.dl" >/dev/null 2>&1; echo $?)"
+
+rc=0
+cap --json --format raw --parallel 1 "$disk" "s3://$RGW_BUCKET/vm/b.raw" >"$T_DIR/b.json" \
+	2>"$T_DIR/b.err" || rc=$?
+check_eq "raw to s3:// with one connection: exits 0" "0" "$(rc_err "$rc" "$T_DIR/b.err")"
+check_eq "--json: upload.sha256 is the local raw capture's" "$want_r" \
+	"$(json_get "$T_DIR/b.json" upload sha256)"
+check_eq "boto3 agrees" "$want_r" "$(rgw_sha256 vm/b.raw)"
+
+# A presigned PUT: the URL carries its own signature; no credentials.
+url=$(rgw_presign_put vm/p.qcow2 3600 "$RGW_HTTPS")
+rc=0
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --format qcow2 \
+	--ca "$RGW_CA" "$disk" "$url" >"$T_DIR/p.out" 2>"$T_DIR/p.err" || rc=$?
+check_eq "capture to a presigned https:// URL exits 0" "0" "$(rc_err "$rc" "$T_DIR/p.err")"
+check_eq "boto3 reads back the local capture's bytes" "$want_q" "$(rgw_sha256 vm/p.qcow2)"
+check_match "the report names the URL without its signature" \
+	"to $RGW_HTTPS/$RGW_BUCKET/vm/p.qcow2 as qcow2" "$(cat "$T_DIR/p.out")"
+check_eq "no output shows the URL's signature or credential" "" \
+	"$(grep -F -e "X-Amz-Signature" -e "X-Amz-Credential" -e "$RGW_ACCESS_KEY" "$T_DIR/p.out" "$T_DIR/p.err" || :)"
+bad=$(printf '%s' "$url" | sed 's/X-Amz-Signature=./X-Amz-Signature=0/')
+check_fails "a presigned URL with a wrong signature: the server's words" 1 \
+	"PUT $RGW_HTTPS/$RGW_BUCKET/vm/q.qcow2: HTTP 403.*SignatureDoesNotMatch" \
+	"$FERRY" capture --quiet --ca "$RGW_CA" "$disk" "$(printf '%s' "$bad" | sed 's|vm/p.qcow2|vm/q.qcow2|')"
+check_eq "nothing is stored under the refused key" "" "$(rgw_keys | grep '^vm/q.qcow2' || :)"
+
+# One PUT takes at most 5 GiB: a 6 GiB raw image is refused before any work.
+big=$T_DIR/big.img
+truncate -s 6G "$big"
+echo "start=2048, type=83" | sfdisk -q "$big"
+mke2fs -q -F -t ext4 -E offset=1048576 "$big" 1000000 >/dev/null
+check_fails "a 6 GiB image to a presigned URL: refused, pointing to multipart" 1 \
+	"one PUT takes at most 5 GiB: upload to s3://BUCKET/KEY with --endpoint instead" \
+	"$FERRY" capture --quiet --no-fix --format raw --ca "$RGW_CA" "$big" \
+	"$(rgw_presign_put vm/big.raw 3600 "$RGW_HTTPS")"
+check_eq "nothing is stored for it" "" "$(rgw_keys | grep '^vm/big' || :)"
+
+check_fails "s3:// without --endpoint: a usage error" 2 "--endpoint URL is needed" \
+	"$FERRY" capture "$disk" "s3://$RGW_BUCKET/vm/c.qcow2"
+check_fails "--rate on a local target: a usage error" 2 "are for s3:// and https:// targets" \
+	"$FERRY" capture --rate 1M "$disk" "$T_DIR/c.qcow2"
+check_fails "plain http:// is refused" 1 "use an https:// URL" \
+	"$FERRY" capture "$disk" "${RGW_HTTP}/$RGW_BUCKET/vm/c.qcow2"
+check_eq "the source is still unchanged" "$src_sha" "$(sha "$disk")"
+check_eq "no output or manifest shows the secret or the access key" "" \
+	"$(cat "$T_DIR"/*.out "$T_DIR"/*.err "$T_DIR"/*.json | grep -F -e "$RGW_SECRET_KEY" -e "$RGW_ACCESS_KEY" || :)"
+done_testing
