@@ -464,6 +464,7 @@ int cmd_capture(int argc, char **argv)
 	char *auto_path = NULL;
 	int c, err;
 
+	upload_options_init(&o.sink);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "f:qjh", opts, NULL)) != -1) {
 		int r = upload_option("capture", c, optarg, &o.sink);

@@ -33,6 +33,7 @@ int fail(void);
 enum {
 	OPT_ENDPOINT = 0x100, OPT_REGION, OPT_CREDENTIALS, OPT_PROFILE, OPT_VIRTUAL_HOST,
 	OPT_PART_SIZE, OPT_PARALLEL, OPT_RATE, OPT_CA, OPT_RESOLVE, OPT_PROXY, OPT_INSECURE,
+	OPT_RETRIES,
 };
 #define UPLOAD_OPTIONS                                                        \
 	{"endpoint", required_argument, NULL, OPT_ENDPOINT},                  \
@@ -46,8 +47,11 @@ enum {
 	{"ca", required_argument, NULL, OPT_CA},                              \
 	{"resolve", required_argument, NULL, OPT_RESOLVE},                    \
 	{"proxy", required_argument, NULL, OPT_PROXY},                        \
-	{"insecure", no_argument, NULL, OPT_INSECURE}
+	{"insecure", no_argument, NULL, OPT_INSECURE},                        \
+	{"retries", required_argument, NULL, OPT_RETRIES}
 
+/* Fills o with the defaults the upload options start from. */
+void upload_options_init(struct sink_opts *o);
 /* 1: c was an upload option and is stored in o; 0: not one of them;
  * EXIT_USAGE: a bad value (already said). */
 int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o);

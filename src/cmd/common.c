@@ -26,6 +26,12 @@ int fail(void)
 	return EXIT_FAILED;
 }
 
+void upload_options_init(struct sink_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->retries = -1;
+}
+
 int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o)
 {
 	char *end;
@@ -51,6 +57,12 @@ int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o)
 	case OPT_RATE:
 		if (parse_bytes("--rate", arg, &o->rate))
 			return usage_error(cmd, "%s", ferr_msg());
+		break;
+	case OPT_RETRIES:
+		n = strtoul(arg, &end, 10);
+		if (*end || end == arg || n > 100)
+			return usage_error(cmd, "--retries %s: expected a number from 0 to 100", arg);
+		o->retries = (int)n;
 		break;
 	case OPT_PARALLEL:
 		n = strtoul(arg, &end, 10);
@@ -80,9 +92,10 @@ int upload_options_done(const char *cmd, const char *target, struct sink_opts *o
 	if (s3 && !o->endpoint)
 		return usage_error(cmd, "--endpoint URL is needed for %s", target);
 	if (!s3 && (o->endpoint || o->cred_file || o->profile || o->virtual_host || o->part_size ||
-		    o->parallel || o->region))
+		    o->parallel || o->region || o->retries >= 0))
 		return usage_error(cmd, "--endpoint, --region, --credentials, --profile, "
-				   "--virtual-host, --part-size and --parallel are for s3:// targets");
+				   "--virtual-host, --part-size, --parallel and --retries are for "
+				   "s3:// targets");
 	if (!sink_is_remote(target) && (o->rate || o->ca || o->insecure || o->resolve_host[0] ||
 					o->proxy))
 		return usage_error(cmd, "--rate, --ca, --insecure, --resolve and --proxy are for "
@@ -106,6 +119,8 @@ void upload_usage(FILE *f)
 	      "                          10,000 parts)\n"
 	      "     --parallel N         parts uploading at once, each on its own connection\n"
 	      "                          (default 4)\n"
+	      "     --retries N          attempts after the first on network errors, HTTP 5xx\n"
+	      "                          and 429 (default 8: about two minutes of backoff)\n"
 	      "     --rate BYTES/s       limit the upload rate (k, M, G: powers of 1000)\n"
 	      "     --ca FILE            trust these CA certificates (PEM)\n"
 	      "     --resolve HOST:IP    connect to IP for HOST; the certificate is checked for HOST\n"

@@ -171,10 +171,11 @@ int cmd_push(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sink_opts so = {0};
+	struct sink_opts so;
 	bool quiet = false;
 	int c, r;
 
+	upload_options_init(&so);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		r = upload_option("push", c, optarg, &so);

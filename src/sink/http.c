@@ -3,6 +3,7 @@
  * verify callback does that itself. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/error.h>
@@ -104,6 +105,36 @@ static int verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	return 0;
 }
 
+/* mbedtls' defaults, with ChaCha20-Poly1305 and then AES-128-GCM first:
+ * mbedtls 2.28 encrypts ChaCha20-Poly1305 about twice as fast as AES-GCM
+ * (measured: 508 against 258-309 MB/s), and an upload is all encryption. */
+static int suites[256];
+static pthread_once_t suites_once = PTHREAD_ONCE_INIT;
+
+static void make_suites(void)
+{
+	static const int first[] = {
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	};
+	const int *all = mbedtls_ssl_list_ciphersuites();
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		suites[n++] = first[i];
+	for (; *all && n < sizeof(suites) / sizeof(suites[0]) - 1; all++) {
+		bool dup = false;
+
+		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+			dup |= *all == first[i];
+		if (!dup)
+			suites[n++] = *all;
+	}
+	suites[n] = 0;
+}
+
 static int tls_setup(struct http_conn *c, const struct http_opts *o)
 {
 	const char *ca = o->ca_file ? o->ca_file : HTTP_DEFAULT_CA;
@@ -136,6 +167,8 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 		mbedtls_ssl_conf_verify(&c->conf, verify_cb, c);
 	}
+	pthread_once(&suites_once, make_suites);
+	mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
 	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
 	mbedtls_ssl_conf_read_timeout(&c->conf, o->timeout_ms ? o->timeout_ms : 60000);
 	ret = mbedtls_ssl_setup(&c->ssl, &c->conf);

@@ -3,7 +3,6 @@
  * made; S3 takes at most 5 GiB in one PUT. Nothing here can resume: a
  * broken connection fails the run (s3:// targets retry and resume). */
 #include <errno.h>
-#include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "sink/s3conf.h"
 #include "ui/progress.h"
 #include "util/err.h"
+#include "util/sha256.h"
 #include "util/size.h"
 
 #define PUT_MAX ((uint64_t)5 << 30)
@@ -27,7 +27,7 @@ struct putsink {
 	struct http_conn conn;
 	bool open, sent_head;
 	uint64_t length, written;
-	mbedtls_sha256_context sha;
+	struct sha256 sha;
 	struct progress *prog;
 };
 
@@ -45,7 +45,7 @@ static int putsink_write(struct remote *r, const void *buf, size_t len)
 			return ferr_ctx(err, "PUT %s", s->where);
 		s->sent_head = true;
 	}
-	mbedtls_sha256_update_ret(&s->sha, buf, len);
+	sha256_update(&s->sha, buf, len);
 	err = http_send_body(&s->conn, buf, len);
 	if (err)
 		return ferr_ctx(err, "PUT %s after %llu bytes (a presigned PUT cannot resume: "
@@ -62,7 +62,6 @@ static int putsink_finish(struct remote *r, struct sink_stats *st)
 	struct putsink *s = (struct putsink *)r;
 	struct http_response resp;
 	char code[96], msg[512];
-	uint8_t sum[32];
 	int err;
 
 	if (s->written != s->length)
@@ -81,9 +80,7 @@ static int putsink_finish(struct remote *r, struct sink_stats *st)
 		return err;
 	}
 	http_response_release(&resp);
-	mbedtls_sha256_finish_ret(&s->sha, sum);
-	for (int i = 0; i < 32; i++)
-		snprintf(st->sha256 + 2 * i, 3, "%02x", sum[i]);
+	sha256_final_hex(&s->sha, st->sha256);
 	st->parts = 1;
 	st->part_size = s->length;
 	return 0;
@@ -106,7 +103,7 @@ static void putsink_free(struct remote *r)
 
 	if (s->open)
 		http_close(&s->conn);
-	mbedtls_sha256_free(&s->sha);
+	sha256_release(&s->sha);
 	ratelimit_release(&s->rl);
 	if (s->target)
 		memset(s->target, 0, strlen(s->target));
@@ -123,8 +120,7 @@ int putsink_open(struct sink *s, const char *url, const struct sink_opts *o)
 	if (!u)
 		return ferr(-ENOMEM, "out of memory");
 	u->r = (struct remote){putsink_write, putsink_finish, putsink_abort, NULL, putsink_free};
-	mbedtls_sha256_init(&u->sha);
-	mbedtls_sha256_starts_ret(&u->sha, 0);
+	sha256_init(&u->sha);
 	ratelimit_init(&u->rl, o->rate, NULL, NULL);
 	s->up = &u->r;
 	err = http_url_parse(&u->url, url, "target", NULL);

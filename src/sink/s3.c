@@ -180,7 +180,8 @@ static int call(struct s3_client *c, const char *method, const char *key, const 
 		int err = attempt(c, method, key, query, extra, nextra, body, len, r);
 		bool retry = false;
 
-		if (err == -EPERM || err == -EINVAL || err == -EHOSTUNREACH) {
+		/* A certificate, a name or a proxy that says no will say it again. */
+		if (err == -EPERM || err == -EINVAL || err == -EHOSTUNREACH || err == -EACCES) {
 			http_response_release(r);
 			return ferr_ctx(err, "s3://%s/%s: %s", c->t.bucket, c->t.key, what);
 		}

@@ -3,7 +3,6 @@
  * key is taken up: a part whose MD5 the server already holds is not sent
  * again. Memory: one part being filled plus one per worker. */
 #include <errno.h>
-#include <mbedtls/sha256.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "sink/s3.h"
 #include "ui/progress.h"
 #include "util/err.h"
+#include "util/sha256.h"
 
 #define DEFAULT_PART ((uint64_t)16 << 20)
 #define DEFAULT_PARALLEL 4
@@ -45,7 +45,7 @@ struct s3sink {
 	struct s3_part *old, *parts;
 	size_t nold, nparts;
 	uint64_t part, length, written;
-	mbedtls_sha256_context sha;
+	struct sha256 sha;
 	uint8_t *cur; /* the part being filled */
 	size_t fill;
 	unsigned next;
@@ -193,7 +193,7 @@ static int s3sink_write(struct remote *r, const void *buf, size_t len)
 	if (len > s->length - s->written)
 		return ferr(-EFBIG, "internal: more than the announced %llu bytes for s3://%s/%s",
 			    (unsigned long long)s->length, s->t.bucket, s->t.key);
-	mbedtls_sha256_update_ret(&s->sha, buf, len);
+	sha256_update(&s->sha, buf, len);
 	s->written += len;
 	while (len) {
 		size_t n = (size_t)(s->part - s->fill);
@@ -230,7 +230,6 @@ static void stop_workers(struct s3sink *s)
 static int s3sink_finish(struct remote *r, struct sink_stats *st)
 {
 	struct s3sink *s = (struct s3sink *)r;
-	uint8_t sum[32];
 	int err;
 
 	if (s->written != s->length)
@@ -247,9 +246,7 @@ static int s3sink_finish(struct remote *r, struct sink_stats *st)
 		return err;
 	}
 	s->done = true;
-	mbedtls_sha256_finish_ret(&s->sha, sum);
-	for (int i = 0; i < 32; i++)
-		snprintf(st->sha256 + 2 * i, 3, "%02x", sum[i]);
+	sha256_final_hex(&s->sha, st->sha256);
 	st->parts = s->nparts;
 	st->part_size = s->part;
 	st->parts_reused = s->reused;
@@ -309,7 +306,7 @@ static void s3sink_free(struct remote *r)
 	free(s->w);
 	free(s->old);
 	free(s->parts);
-	mbedtls_sha256_free(&s->sha);
+	sha256_release(&s->sha);
 	ratelimit_release(&s->rl);
 	s3_credentials_clear(&s->cred);
 	pthread_cond_destroy(&s->cond);
@@ -358,6 +355,8 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 	if (err)
 		return err;
 	s3_client_init(&s->ctl, &s->t, &s->cred, &s->http, o->region);
+	if (o->retries >= 0)
+		s->ctl.retries = (unsigned)o->retries;
 	s->parts = calloc(s->nparts, sizeof(*s->parts));
 	s->w = calloc(nw, sizeof(*s->w));
 	s->q = calloc(nw, sizeof(*s->q));
@@ -373,6 +372,7 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 	for (unsigned i = 0; i < nw; i++) {
 		s->w[i].s = s;
 		s3_client_init(&s->w[i].cl, &s->t, &s->cred, &s->http, o->region);
+		s->w[i].cl.retries = s->ctl.retries;
 		err = -pthread_create(&s->w[i].th, NULL, work, &s->w[i]);
 		if (err)
 			return ferr_errno(err, "cannot start an upload thread");
@@ -392,8 +392,7 @@ int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 			       s3sink_free};
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
-	mbedtls_sha256_init(&u->sha);
-	mbedtls_sha256_starts_ret(&u->sha, 0);
+	sha256_init(&u->sha);
 	s->up = &u->r;
 	s->path = strdup(target);
 	if (!s->path)

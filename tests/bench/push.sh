@@ -8,6 +8,7 @@
 #   --parallel 1 >= 0.9 x curl; --parallel 4 >= the best other tool;
 #   peak RSS <= 64 MiB + 16 MiB per part in flight (80 MiB for 1, 128 for 4).
 # usage: FERRY=path/to/ferry tests/bench/push.sh WORKDIR [RUNS]
+# BENCH_TOOLS="ferry-1 curl" measures only those (for quick iterations).
 # shellcheck disable=SC2317 # on_exit and the run_* functions are called indirectly
 set -eu -o pipefail
 
@@ -113,6 +114,10 @@ export FERRY src work RGW_HTTPS RGW_REGION RGW_CA RGW_BUCKET
 declare -A MBS RSS FAILED
 measure() {
 	local name=$1 fn=$2 arg=${3:-} i key=bench/$1 times=() rss=() log=$work/time.log t m target got
+	if [ -n "${BENCH_TOOLS:-}" ] && [[ " $BENCH_TOOLS " != *" $name "* ]]; then
+		FAILED[$name]="not run (BENCH_TOOLS)"
+		return 0
+	fi
 	for ((i = 0; i < runs; i++)); do
 		clean_bucket
 		target=$key

@@ -111,9 +111,9 @@ https_proxy=$dead "$FERRY" push --quiet --proxy "" --endpoint "$RGW_HOST_HTTPS" 
 	--resolve s3.test:127.0.0.1 --region "$RGW_REGION" --ca "$RGW_CA" "$img" \
 	"s3://$RGW_BUCKET/f/e.img" 2>"$T_DIR/e.err" || rc=$?
 check_eq "--proxy \"\": direct" "0" "$(rc_err "$rc" "$T_DIR/e.err")"
-check_fails "https_proxy on a dead port: the proxy is named" 1 \
-	"cannot connect to the proxy" \
-	env https_proxy=$dead "$FERRY" push --quiet --endpoint "$RGW_HOST_HTTPS" \
+check_fails "https_proxy on a dead port: the proxy is named (one retry)" 1 \
+	"after 2 attempts.*cannot connect to the proxy" \
+	env https_proxy=$dead "$FERRY" push --quiet --retries 1 --endpoint "$RGW_HOST_HTTPS" \
 	--resolve s3.test:127.0.0.1 --region "$RGW_REGION" --ca "$RGW_CA" "$img" \
 	"s3://$RGW_BUCKET/f/g.img"
 check_eq "no output shows the secret or the access key" "" \
