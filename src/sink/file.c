@@ -44,7 +44,11 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 	http->ca_file = o->ca;
 	http->insecure = o->insecure;
 	if (o->resolve_host[0]) {
-		if (strcasecmp(o->resolve_host, host))
+		size_t hl = strlen(host), rl = strlen(o->resolve_host);
+
+		/* BUCKET.host is reached where host is. */
+		if (strcasecmp(o->resolve_host, host) &&
+		    (hl <= rl || host[hl - rl - 1] != '.' || strcasecmp(host + hl - rl, o->resolve_host)))
 			return ferr(-EINVAL, "--resolve %s: the target's host is %s", o->resolve_host,
 				    host);
 		http->connect_ip = o->resolve_ip;

@@ -331,6 +331,7 @@ static int begin(struct s3sink *s, struct sink_stats *st)
 static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats *st)
 {
 	unsigned nw = o->parallel ? o->parallel : DEFAULT_PARALLEL;
+	char host[sizeof(s->t.bucket) + sizeof(s->t.host) + 1];
 	int err;
 
 	if (o->length == 0)
@@ -346,7 +347,9 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 		nw = MAX_PARALLEL;
 	s->nw = nw;
 	s->prog = o->prog;
-	err = sink_http_opts(o, s->t.host, s->t.https, &s->http, &s->proxy);
+	snprintf(host, sizeof(host), "%s%s%s", s->t.virtual_host ? s->t.bucket : "",
+		 s->t.virtual_host ? "." : "", s->t.host);
+	err = sink_http_opts(o, host, s->t.https, &s->http, &s->proxy);
 	if (err)
 		return err;
 	ratelimit_init(&s->rl, o->rate, NULL, NULL);

@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 28
+plan 29
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -69,6 +69,8 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --format qcow
 	--ca "$RGW_CA" "$disk" "$url" >"$T_DIR/p.out" 2>"$T_DIR/p.err" || rc=$?
 check_eq "capture to a presigned https:// URL exits 0" "0" "$(rc_err "$rc" "$T_DIR/p.err")"
 check_eq "boto3 reads back the local capture's bytes" "$want_q" "$(rgw_sha256 vm/p.qcow2)"
+check_match "the report gives the SHA-256 of what was sent" "upload: sha256 $want_q, 1 part of" \
+	"$(cat "$T_DIR/p.out")"
 check_match "the report names the URL without its signature" \
 	"to $RGW_HTTPS/$RGW_BUCKET/vm/p.qcow2 as qcow2" "$(cat "$T_DIR/p.out")"
 check_eq "no output shows the URL's signature or credential" "" \

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 24
+plan 30
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS, region $RGW_REGION)"
@@ -96,6 +96,36 @@ check_eq "--credentials FILE" "0" "$(rc_err "$rc" "$T_DIR/f.err")"
 check_fails "no credentials at all: a clear error" 1 "no S3 credentials in the environment" \
 	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" push --endpoint "$RGW_HTTPS" \
 	--ca "$RGW_CA" "$img" "s3://$RGW_BUCKET/images/g.img"
+# Virtual-host addressing: BUCKET.s3.test, reached through --resolve s3.test.
+rc=0
+push --quiet --virtual-host --endpoint "https://s3.test:$port" --resolve "s3.test:127.0.0.1" \
+	"$img" "s3://$RGW_BUCKET/images/vhost.img" 2>"$T_DIR/v.err" || rc=$?
+check_eq "--virtual-host (BUCKET.s3.test, *.s3.test certificate)" "0" "$(rc_err "$rc" "$T_DIR/v.err")"
+check_eq "the virtual-host upload is intact" "$want" "$(rgw_sha256 images/vhost.img)"
+
+# The server refuses in the middle (a bucket policy denies PutObject once a
+# part is stored): the upload is aborted, not kept.
+push --part-size 5Mi --parallel 1 --rate 5M "$img" "s3://$RGW_BUCKET/images/deny.img" \
+	>"$T_DIR/deny.out" 2>"$T_DIR/deny.err" &
+pid=$!
+for _ in $(seq 1 100); do
+	u=$(rgw_uploads | awk '$1 == "images/deny.img" {print $2}')
+	[ -n "$u" ] && [ "$(rgw_parts images/deny.img "$u" | wc -l)" -ge 1 ] && break
+	sleep 0.2
+done
+rgw_py 'import json
+pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+       "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%s/images/deny.img" % bucket}]}
+s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(pol))'
+rc=0
+wait "$pid" || rc=$?
+check_eq "a part refused mid-upload: exit 1" "1" "$rc"
+check_match "with the server's AccessDenied" "upload part [0-9]+: HTTP 403 Forbidden: AccessDenied" \
+	"$(cat "$T_DIR/deny.err")"
+check_eq "the refused upload is aborted, not kept" "" "$(rgw_uploads | grep deny || :)"
+check_eq "and the message does not promise a resume" "" "$(grep -F "kept" "$T_DIR/deny.err" || :)"
+rgw_py 's3.delete_bucket_policy(Bucket=bucket)'
+
 # --rate 20M: 100 MB should take 5 s; within 10 % of 20 MB/s.
 head -c 100000000 /dev/urandom >"$T_DIR/rate.img"
 t0=$(date +%s.%N)
