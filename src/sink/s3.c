@@ -107,6 +107,9 @@ static int attempt(struct s3_client *c, const char *method, const char *key, con
 	size_t n = 0;
 	int err;
 
+	/* r is released by the caller whatever happens here. */
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body);
 	if (nextra + 5 > MAX_HEADERS)
 		return ferr(-EINVAL, "internal: too many S3 headers");
 	host_of(c, host);
