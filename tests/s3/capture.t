@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 29
+plan 32
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -61,6 +61,18 @@ check_eq "raw to s3:// with one connection: exits 0" "0" "$(rc_err "$rc" "$T_DIR
 check_eq "--json: upload.sha256 is the local raw capture's" "$want_r" \
 	"$(json_get "$T_DIR/b.json" upload sha256)"
 check_eq "boto3 agrees" "$want_r" "$(rgw_sha256 vm/b.raw)"
+
+# Compressed qcow2: two passes, so the length is known and the stream is
+# in order; the upload equals a local compressed capture.
+"$FERRY" capture --quiet --format qcow2 --compress zstd "$disk" "$T_DIR/local.zst.qcow2"
+rc=0
+cap --quiet --format qcow2 --compress zstd --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/z.qcow2" \
+	2>"$T_DIR/z.err" || rc=$?
+check_eq "compressed qcow2 to s3:// exits 0" "0" "$(rc_err "$rc" "$T_DIR/z.err")"
+check_eq "boto3 reads back the local compressed capture's bytes" "$(sha "$T_DIR/local.zst.qcow2")" \
+	"$(rgw_sha256 vm/z.qcow2)"
+check "and it is smaller than the uncompressed one" test \
+	"$(stat -c %s "$T_DIR/local.zst.qcow2")" -lt "$(stat -c %s "$T_DIR/local.qcow2")"
 
 # A presigned PUT: the URL carries its own signature; no credentials.
 url=$(rgw_presign_put vm/p.qcow2 3600 "$RGW_HTTPS")
