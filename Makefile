@@ -117,6 +117,8 @@ all: $(FERRY)
 
 $(AUTOCONF): $(CONFIG) $(TOPDIR)/Kconfig
 	@mkdir -p $(O)/include/config $(O)/include/generated
+	@# Options new to Kconfig since .config was made take their defaults.
+	cd $(O) && $(KCONFIG_ENV) $(KCONF) --olddefconfig $(TOPDIR)/Kconfig >/dev/null
 	cd $(O) && $(KCONFIG_ENV) $(KCONF) --silentoldconfig $(TOPDIR)/Kconfig >/dev/null
 	@touch $@
 

@@ -14,8 +14,10 @@ static const struct command commands[] = {
 	 "show disks, partitions, filesystems and the system disk"},
 	{"capture", cmd_capture, "[options] SOURCE TARGET",
 	 "copy a disk's boot area and used blocks into a raw or qcow2 image"},
-	{"push", cmd_push, "[options] FILE s3://BUCKET/KEY",
+	{"push", cmd_push, "[options] FILE s3://BUCKET/KEY|https://URL",
 	 "upload an image to S3-compatible storage (multipart, resumable)"},
+	{"run", cmd_run, "[--cmdline STRING] [--dry-run]",
+	 "run the unattended job of the kernel command line (ferry.* keys)"},
 };
 
 static void usage(FILE *f)

@@ -41,8 +41,16 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 	const char *px = o->proxy;
 
 	memset(http, 0, sizeof(*http));
-	http->ca_file = o->ca;
 	http->insecure = o->insecure;
+	if (o->ca && !strncmp(o->ca, "sha256:", 7)) {
+		int err = http_pin_parse(o->ca, http->pin);
+
+		if (err)
+			return err;
+		http->pinned = true;
+	} else {
+		http->ca_file = o->ca;
+	}
 	if (o->resolve_host[0]) {
 		size_t hl = strlen(host), rl = strlen(o->resolve_host);
 

@@ -8,6 +8,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +155,10 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 					  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret)
 		return tls_err(c, ret, "TLS configuration");
-	if (o->insecure) {
-		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	if (o->insecure || o->pinned) {
+		/* A pinned certificate is compared after the handshake. */
+		mbedtls_ssl_conf_authmode(&c->conf, o->pinned ? MBEDTLS_SSL_VERIFY_OPTIONAL
+							      : MBEDTLS_SSL_VERIFY_NONE);
 	} else {
 		ret = mbedtls_x509_crt_parse_file(&c->ca, ca);
 		if (ret < 0)
@@ -203,6 +206,41 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 		}
 		return tls_err(c, ret, "TLS handshake");
 	}
+	if (o->pinned) {
+		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
+		unsigned char sum[32];
+
+		if (!peer || mbedtls_sha256_ret(peer->raw.p, peer->raw.len, sum, 0) ||
+		    memcmp(sum, o->pin, sizeof(sum)))
+			return ferr(-EPERM, "%s:%u: the server's certificate is not the pinned one "
+				    "(sha256 of its DER)", c->host, c->port);
+	}
+	return 0;
+}
+
+int http_pin_parse(const char *s, unsigned char pin[32])
+{
+	size_t n = 0;
+
+	if (strncmp(s, "sha256:", 7))
+		return -EINVAL;
+	for (s += 7; *s && n < 64; s++) {
+		int v = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+			: *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+
+		if (*s == ':')
+			continue;
+		if (v < 0)
+			break;
+		if (n % 2 == 0)
+			pin[n / 2] = (unsigned char)(v << 4);
+		else
+			pin[n / 2] |= (unsigned char)v;
+		n++;
+	}
+	if (n != 64 || *s)
+		return ferr(-EINVAL, "--ca sha256:HEX: expected 64 hex digits (colons allowed), the "
+			    "SHA-256 of the server certificate's DER form");
 	return 0;
 }
 

@@ -27,6 +27,8 @@ struct http_proxy {
 
 struct http_opts {
 	const char *ca_file;    /* PEM bundle; NULL: HTTP_DEFAULT_CA */
+	bool pinned;            /* trust exactly the certificate whose SHA-256 is pin */
+	unsigned char pin[32];
 	bool insecure;          /* no certificate check at all (warned about by the caller) */
 	const char *connect_ip; /* --resolve: connect here, check the certificate for host */
 	const struct http_proxy *proxy; /* tunnel through this; NULL: connect directly */
@@ -84,6 +86,10 @@ int http_send_head(struct http_conn *c, const char *method, const char *target,
 int http_send_body(struct http_conn *c, const void *buf, size_t len);
 int http_read_response(struct http_conn *c, const char *method, struct http_response *r);
 void http_response_release(struct http_response *r);
+
+/* "sha256:HEX" (64 hex digits, colons allowed) into pin; -EINVAL without a
+ * message when s does not start with "sha256:". */
+int http_pin_parse(const char *s, unsigned char pin[32]);
 
 /* Whether s is an IPv4 or IPv6 address literal. */
 bool http_is_ip(const char *s);

@@ -8,6 +8,15 @@
 #include "util/config.h"
 #include "util/size.h"
 
+static void (*observer)(void *arg, const struct progress *p, bool final);
+static void *observer_arg;
+
+void progress_observe(void (*fn)(void *arg, const struct progress *p, bool final), void *arg)
+{
+	observer = fn;
+	observer_arg = arg;
+}
+
 double now_seconds(void)
 {
 	struct timespec ts;
@@ -53,6 +62,8 @@ void progress_add(struct progress *p, uint64_t n)
 	double now;
 
 	p->done += n;
+	if (observer)
+		observer(observer_arg, p, false);
 	if (p->quiet)
 		return;
 	now = now_seconds();
@@ -64,6 +75,8 @@ void progress_add(struct progress *p, uint64_t n)
 
 void progress_finish(struct progress *p)
 {
+	if (observer)
+		observer(observer_arg, p, true);
 	if (p->quiet)
 		return;
 	draw(p, now_seconds(), true);

@@ -15,6 +15,9 @@ struct progress {
 };
 
 void progress_init(struct progress *p, const char *label, uint64_t total, bool quiet);
+/* fn sees every progress update, quiet or not (ferry run's status reports);
+ * NULL stops it. It may be called from several threads at once. */
+void progress_observe(void (*fn)(void *arg, const struct progress *p, bool final), void *arg);
 void progress_add(struct progress *p, uint64_t n);
 /* Draws the final state and ends the line. */
 void progress_finish(struct progress *p);
