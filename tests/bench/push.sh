@@ -113,7 +113,7 @@ export FERRY src work RGW_HTTPS RGW_REGION RGW_CA RGW_BUCKET
 # that fails, or stores anything but the file, is marked failed.
 declare -A MBS RSS FAILED
 measure() {
-	local name=$1 fn=$2 arg=${3:-} i key=bench/$1 times=() rss=() log=$work/time.log t m target got
+	local name=$1 fn=$2 arg=${3:-} i key=bench/$1 times=() rss=() log=$work/time.log t m target got expect
 	if [ -n "${BENCH_TOOLS:-}" ] && [[ " $BENCH_TOOLS " != *" $name "* ]]; then
 		FAILED[$name]="not run (BENCH_TOOLS)"
 		return 0
@@ -135,21 +135,15 @@ measure() {
 		read -r t m <"$log"
 		# The first run's object is read back whole; later ones by size.
 		if [ "$i" = 0 ]; then
-			got=$(rgw_sha256 "$key")
-			if [ "$got" != "$want" ]; then
-				echo "bench: $name stored an object with SHA-256 $got, not $want" >&2
-				FAILED[$name]="wrong object"
-				clean_bucket
-				return 0
-			fi
+			got="SHA-256 $(rgw_sha256 "$key")" expect="SHA-256 $want"
 		else
-			got=$(object_size "$key")
-			if [ "$got" != "$size" ]; then
-				echo "bench: $name stored $got bytes, not $size" >&2
-				FAILED[$name]="wrong object"
-				clean_bucket
-				return 0
-			fi
+			got="$(object_size "$key") bytes" expect="$size bytes"
+		fi
+		if [ "$got" != "$expect" ]; then
+			echo "bench: $name stored an object of $got, not $expect" >&2
+			FAILED[$name]="wrong object"
+			clean_bucket
+			return 0
 		fi
 		times+=("$t")
 		rss+=("$m")
