@@ -370,14 +370,28 @@ int cmd_run(int argc, char **argv)
 			return fail();
 		cmdline = proc.s ? proc.s : "";
 	}
-	job_init(&j);
 	job_vars_read(&vars, "/sys");
-	rc = resolve_job(&j, cmdline, &vars);
-	for (size_t i = 0; i < j.nwarnings; i++)
-		fprintf(stderr, "ferry: warning: %s\n", j.warnings[i]);
-	if (rc) {
+	for (int attempt = 0;; attempt++) {
+		job_init(&j);
+		rc = resolve_job(&j, cmdline, &vars);
+		for (size_t i = 0; rc == 0 && i < j.nwarnings; i++)
+			fprintf(stderr, "ferry: warning: %s\n", j.warnings[i]);
+		if (!rc)
+			break;
+		/* The job file could not be had (the network, a certificate):
+		 * ferry.on_fail from the command line still decides. */
 		rc = fail();
-		goto out;
+		if (dry || !j.val[JOB_ON_FAIL] || strcmp(j.val[JOB_ON_FAIL], "retry") ||
+		    attempt >= RETRY_MAX) {
+			if (!dry && j.val[JOB_ON_FAIL] && strcmp(j.val[JOB_ON_FAIL], "retry") &&
+			    finish_with(j.val[JOB_ON_FAIL]))
+				fail();
+			goto out;
+		}
+		fprintf(stderr, "ferry: trying again in %d s (ferry.on_fail=retry, attempt %d of "
+			"%d)\n", RETRY_PAUSE, attempt + 2, RETRY_MAX + 1);
+		job_release(&j);
+		sleep(RETRY_PAUSE);
 	}
 	if (j.val[JOB_MODE] && strcmp(j.val[JOB_MODE], "auto")) {
 		printf("ferry: ferry.mode=%s: no unattended job\n", j.val[JOB_MODE]);
