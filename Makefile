@@ -56,7 +56,7 @@ LIBFERRY := $(OBJDIR)/libferry.a
 UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
-.PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean \
+.PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
 	deps check check-quick check-unit check-integration check-boot check-s3 check-asan demo bench bench-push
 
 .DEFAULT_GOAL := all
@@ -68,7 +68,8 @@ help:
 	@echo '  savedefconfig      - write the minimal defconfig ($(O)/defconfig, or DEFCONFIG=FILE)'
 	@echo '  list-defconfigs    - list configs/'
 	@echo 'Build and test:'
-	@echo '  all                - build $(O)/bin/ferry (default)'
+	@echo '  all                - build $(O)/bin/ferry and the rescue images (default)'
+	@echo '  rescue             - the rescue images in $(O)/images (ISO/USB, PXE; docs/rescue.md)'
 	@echo '  demo               - capture a generated demo server disk into $(O)/demo'
 	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
 	@echo '  check-quick        - unit and integration tests on this build only'
@@ -77,7 +78,8 @@ help:
 	@echo '  bench              - the capture benchmark (tests/bench)'
 	@echo '  bench-push         - the upload benchmark against a throwaway radosgw (tests/bench)'
 	@echo '  clean              - delete $(O)'
-	@echo 'Variables: O=DIR builds out of tree (default output/).'
+	@echo 'Variables: O=DIR builds out of tree (default output/); FERRY_DL_DIR=DIR keeps'
+	@echo '  the downloaded Debian packages (default $$(O)/dl).'
 
 list-defconfigs:
 	@ls $(TOPDIR)/configs
@@ -108,7 +110,7 @@ savedefconfig: | $(CONFIG)
 ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
-all check check-quick check-unit check-integration check-boot check-s3 demo bench bench-push:
+all rescue check check-quick check-unit check-integration check-boot check-s3 demo bench bench-push:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -135,6 +137,51 @@ $(FERRY): $(MAIN_OBJ) $(LIBFERRY)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(FERRY_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBFERRY) $(FERRY_LIBS)
+
+# The rescue images (docs/rescue.md): the board/ scripts put the static
+# ferry into a busybox initramfs around a Debian kernel, then make the
+# ISO/USB image and the PXE tree. Debian packages are downloaded once into
+# FERRY_DL_DIR; later builds are offline.
+ifeq ($(CONFIG_FERRY_RESCUE),y)
+FERRY_DL_DIR ?= $(O)/dl
+IMAGES := $(O)/images
+RESCUE_BUILD := $(O)/build/rescue
+RESCUE_ENV := FERRY_CONFIG=$(CONFIG) FERRY_BUILD_DIR=$(RESCUE_BUILD) \
+	FERRY_DL_DIR=$(abspath $(FERRY_DL_DIR)) FERRY_BIN=$(FERRY) FERRY_VERSION=$(VERSION)
+RESCUE_LIB := $(TOPDIR)/board/rescue/lib.sh
+INITRAMFS_SRCS := $(shell find $(TOPDIR)/initramfs -type f)
+
+all: rescue
+rescue: $(IMAGES)/SHA256SUMS
+
+rescue-deps:
+	@$(TOPDIR)/support/deps.sh rescue
+
+$(RESCUE_BUILD)/packages.txt: $(CONFIG) $(TOPDIR)/board/rescue/fetch.sh $(RESCUE_LIB) | rescue-deps
+	@mkdir -p $(RESCUE_BUILD)
+	@$(RESCUE_ENV) $(TOPDIR)/board/rescue/fetch.sh
+
+$(RESCUE_BUILD)/initrd.img: $(RESCUE_BUILD)/packages.txt $(FERRY) $(CONFIG) \
+		$(TOPDIR)/board/rescue/mkinitramfs.sh $(RESCUE_LIB) $(INITRAMFS_SRCS) | rescue-deps
+	@$(RESCUE_ENV) $(TOPDIR)/board/rescue/mkinitramfs.sh
+
+$(IMAGES)/ferry-rescue.iso: $(RESCUE_BUILD)/initrd.img $(CONFIG) $(RESCUE_LIB) \
+		$(wildcard $(TOPDIR)/board/pc/*) | rescue-deps
+	@$(RESCUE_ENV) $(TOPDIR)/board/pc/post-image.sh $(IMAGES)
+
+$(IMAGES)/pxe/ferry.ipxe: $(RESCUE_BUILD)/initrd.img $(CONFIG) $(RESCUE_LIB) \
+		$(wildcard $(TOPDIR)/board/pxe/*) | rescue-deps
+	@$(RESCUE_ENV) $(TOPDIR)/board/pxe/post-image.sh $(IMAGES)
+
+$(IMAGES)/SHA256SUMS: $(IMAGES)/ferry-rescue.iso $(IMAGES)/pxe/ferry.ipxe
+	@cd $(IMAGES) && find ferry-rescue.iso pxe -type f | LC_ALL=C sort | \
+		xargs sha256sum >SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+	@echo "  RESCUE  $(IMAGES): ferry-rescue.iso pxe/ SHA256SUMS"
+
+# tests/boot/rescue.t boots what `make` built.
+check-boot: rescue
+check-boot: export FERRY_IMAGES := $(IMAGES)
+endif
 
 # Unit tests link the library objects dynamically: they run on the build
 # host, not in the rescue image.

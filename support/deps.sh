@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what Ferry's build and tests need from Debian 12, only what is missing.
-# Usage: support/deps.sh [build|check|bench|s3|boot|all]   (idempotent; apt-get only)
+# Usage: support/deps.sh [build|check|bench|s3|boot|rescue|all]   (idempotent; apt-get only)
 set -eu
 
 build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
@@ -14,15 +14,20 @@ bench="$check partclone time s3cmd"
 s3="$check radosgw ceph-mon ceph-osd ceph-common python3-boto3 curl ca-certificates"
 # tests/boot: Debian trees made with mmdebstrap, booted under qemu.
 boot="$check mmdebstrap debian-archive-keyring qemu-system-x86"
+# The rescue images (board/): apt-get download of the kernel and busybox,
+# GRUB for BIOS and UEFI, xorriso; and their boot tests (OVMF, iPXE).
+rescue="apt dpkg binutils file kmod cpio zstd grub-common grub-pc-bin
+grub-efi-amd64-bin xorriso mtools qemu-system-x86 ovmf ipxe-qemu python3"
 
 case "${1:-check}" in
 build) want=$build ;;
 check) want=$check ;;
 bench) want=$bench ;;
 boot) want=$boot ;;
+rescue) want=$rescue ;;
 s3) want=$s3 ;;
-all) want="$bench $s3 $boot" ;;
-*) echo "usage: $0 [build|check|bench|s3|boot|all]" >&2; exit 2 ;;
+all) want="$bench $s3 $boot $rescue" ;;
+*) echo "usage: $0 [build|check|bench|s3|boot|rescue|all]" >&2; exit 2 ;;
 esac
 
 missing=""

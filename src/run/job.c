@@ -37,6 +37,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_BREAK] = {"break", "modules|disks|network|clock|scan|capture",
 		       "stop before this phase"},
 	[JOB_NTP] = {"ntp", NULL, "set the clock from this NTP server first"},
+	[JOB_MEDIUM] = {"medium", NULL, "the boot medium's label, for /init to wait for"},
 	[JOB_STATUS_INTERVAL] = {"status_interval", NULL, "seconds between KEY.status.json"},
 	[JOB_DEBUG] = {"debug", "0|1|no|yes", "more messages"},
 };
