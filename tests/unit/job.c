@@ -151,7 +151,7 @@ static void argv_cases(void)
 
 int main(void)
 {
-	tap_plan(40);
+	tap_plan(35);
 	cmdline_cases();
 	config_cases();
 	expand_cases();
