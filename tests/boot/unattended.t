@@ -18,7 +18,7 @@ if [ ! -f "$kernel" ] || [ ! -f "$initrd" ]; then
 	exit 0
 fi
 
-plan 16
+plan 15
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
