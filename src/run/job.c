@@ -256,7 +256,7 @@ static void read_line_of(const char *path, char *out, size_t len)
 	if (fgets(out, (int)len, f)) {
 		n = strcspn(out, "\n");
 		out[n] = '\0';
-		/* Vendors fill unset DMI fields with blanks or placeholders. */
+		/* Vendors fill unset DMI fields with blanks or filler text. */
 		while (n && out[n - 1] == ' ')
 			out[--n] = '\0';
 		if (!strcasecmp(out, "To be filled by O.E.M.") || !strcasecmp(out, "Not Specified") ||
