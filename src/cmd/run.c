@@ -22,6 +22,9 @@
 enum { EXIT_NO_JOB = 4, EXIT_BREAK = 5 };
 
 #define MEDIUM_DIR "/run/ferry/medium"
+/* The job file a site's copy of the ISO or stick carries, used when the
+ * command line names neither a target nor a job file. */
+#define MEDIUM_JOB "ferry/job.conf"
 #define RUN_DIR "/run/ferry"
 #define RETRY_PAUSE 60
 #define RETRY_MAX 5
@@ -143,10 +146,37 @@ out:
 	return err;
 }
 
-/* The command line, then the job file, then ${...} in every value. */
+/* A relative file name in ferry.credentials or ferry.ca names a file on the
+ * boot medium, as ferry.config's does. */
+static int on_medium(struct job *j, int k)
+{
+	const char *v = j->val[k];
+	char *path;
+
+	if (!v || v[0] == '/' || !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7) ||
+	    (k == JOB_CA && !strncmp(v, "sha256:", 7)) || access(MEDIUM_DIR, F_OK) != 0)
+		return 0;
+	if (asprintf(&path, "%s/%s", MEDIUM_DIR, v) < 0)
+		return ferr(-ENOMEM, "out of memory");
+	free(j->val[k]);
+	j->val[k] = path;
+	return 0;
+}
+
+/* The command line, then the job file (the one it names, or the boot
+ * medium's), then ${...} in every value. */
 static int resolve_job(struct job *j, const char *cmdline, const struct job_vars *vars)
 {
 	int err = job_parse_cmdline(j, cmdline);
+
+	if (!err && !j->val[JOB_CONFIG] && !j->val[JOB_TARGET] &&
+	    (!j->val[JOB_MODE] || !strcmp(j->val[JOB_MODE], "auto")) &&
+	    access(MEDIUM_DIR "/" MEDIUM_JOB, F_OK) == 0) {
+		j->val[JOB_CONFIG] = strdup(MEDIUM_JOB);
+		if (!j->val[JOB_CONFIG])
+			return ferr(-ENOMEM, "out of memory");
+		printf("ferry: the job file " MEDIUM_JOB " on the boot medium\n");
+	}
 
 	if (!err && j->val[JOB_CONFIG]) {
 		struct strbuf ref, text;
@@ -184,6 +214,10 @@ static int resolve_job(struct job *j, const char *cmdline, const struct job_vars
 		free(j->val[k]);
 		j->val[k] = v.s;
 	}
+	if (!err)
+		err = on_medium(j, JOB_CREDENTIALS);
+	if (!err)
+		err = on_medium(j, JOB_CA);
 	if (!err)
 		err = job_validate(j);
 	return err;

@@ -8,6 +8,9 @@
 # when complete, so an interrupted build is never used.
 
 DT_LIB=${BASH_SOURCE[0]}
+# The files a builder's bash sources (colon-separated): a library built on
+# this one adds itself.
+DT_SOURCES=${DT_SOURCES:-$DT_LIB}
 DT_CACHE=${FERRY_CACHE:-/var/cache/ferry-tests}
 DT_MIRROR=${FERRY_MIRROR:-http://deb.debian.org/debian}
 DT_SUITE=bookworm
@@ -258,7 +261,8 @@ dt_cached() {
 		t0=$SECONDS
 		dt_log "building $name-$key ($*)"
 		FERRY_CACHE=$DT_CACHE FERRY_MIRROR=$DT_MIRROR \
-			bash -euo pipefail -c '. "$1"; shift; "$@"' debtree "$DT_LIB" "$@" "$tmp" \
+			bash -euo pipefail -c 'IFS=: read -ra libs <<<"$1"; shift
+				for l in "${libs[@]}"; do . "$l"; done; "$@"' debtree "$DT_SOURCES" "$@" "$tmp" \
 			>"$DT_CACHE/.$name-$key.log" 2>&1 || rc=$?
 		if [ "$rc" != 0 ]; then
 			dt_log "building $name-$key failed (exit $rc); last lines of $DT_CACHE/.$name-$key.log:"

@@ -30,20 +30,45 @@ QM_WHY=""
 # qemu -drive interface (ide, virtio, scsi...). The disk is opened with
 # snapshot=on: nothing the guest does reaches the file.
 qm_start() {
-	local log=$1 disk=$2 ifc=$3 kernel=$4 initrd=$5 append=$6
+	qm_start_args "$1" -kernel "$4" -initrd "$5" -append "$6" \
+		-drive "file=$2,if=$3,format=raw,snapshot=on"
+}
+
+# qm_start_args LOG QEMU-ARGS...: boot a machine with these devices (and no
+# others: -nodefaults) in the background, its first serial port into LOG.
+qm_start_args() {
+	local log=$1
+	shift
 	: >"$log"
 	QM_LOG=$log
 	QM_T0=$EPOCHREALTIME
 	qemu-system-x86_64 -accel "$QM_ACCEL" -machine pc -m "$QM_MEM" \
-		-nodefaults -display none -no-reboot -serial "file:$log" \
-		-kernel "$kernel" -initrd "$initrd" -append "$append" \
-		-drive "file=$disk,if=$ifc,format=raw,snapshot=on" \
+		-nodefaults -display none -no-reboot -serial "file:$log" "$@" \
 		</dev/null >"$log.qemu" 2>&1 &
 	QM_PID=$!
 	if [ -z "$QM_STOP_ON_EXIT" ] && declare -F on_exit >/dev/null; then
 		on_exit qm_stop
 		QM_STOP_ON_EXIT=1
 	fi
+}
+
+# qm_wait_exit TIMEOUT: 0 when qemu ends by itself (the guest powered off)
+# within TIMEOUT s; 3 (after stopping it) when not. QM_SECS as qm_wait.
+qm_wait_exit() {
+	local deadline=$((SECONDS + $1))
+	while kill -0 "$QM_PID" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			QM_SECS=$(qm_elapsed)
+			QM_WHY="still running after $1 s"
+			qm_stop
+			return 3
+		fi
+		sleep 1
+	done
+	wait "$QM_PID" 2>/dev/null || :
+	QM_PID=""
+	QM_SECS=$(qm_elapsed)
+	QM_WHY="powered off after $QM_SECS s"
 }
 
 # qm_elapsed: seconds since qm_start, one decimal.
