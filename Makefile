@@ -70,7 +70,7 @@ help:
 	@echo 'Build and test:'
 	@echo '  all                - build $(O)/bin/ferry and the rescue images (default)'
 	@echo '  rescue             - the rescue images in $(O)/images (ISO/USB, PXE; docs/rescue.md)'
-	@echo '  demo               - capture a generated demo server disk into $(O)/demo'
+	@echo '  demo               - migrate a Debian server with the rescue ISO, boot it on virtio ($(O)/demo)'
 	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
 	@echo '  check-quick        - unit and integration tests on this build only'
 	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
@@ -181,6 +181,9 @@ $(IMAGES)/SHA256SUMS: $(IMAGES)/ferry-rescue.iso $(IMAGES)/pxe/ferry.ipxe
 # tests/boot/rescue.t boots what `make` built.
 check-boot: rescue
 check-boot: export FERRY_IMAGES := $(IMAGES)
+# make demo boots the rescue ISO on its server.
+demo: rescue
+demo: export FERRY_IMAGES := $(IMAGES)
 endif
 
 # Unit tests link the library objects dynamically: they run on the build
@@ -226,7 +229,8 @@ check: check-quick check-s3 check-boot
 	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick check-s3 check-boot
 
 demo: $(FERRY)
-	@$(TOPDIR)/support/deps.sh check
+	@$(TOPDIR)/support/deps.sh s3
+	@$(TOPDIR)/support/deps.sh boot
 	FERRY=$(FERRY) $(TOPDIR)/tests/demo.sh $(O)/demo
 
 bench: $(FERRY)
