@@ -217,9 +217,11 @@ check-s3: $(FERRY)
 	@$(TOPDIR)/support/deps.sh s3
 	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/s3/*.t
 
-# Real Debian systems (mmdebstrap, cached outside the tree) booted under qemu.
+# Real Debian systems (mmdebstrap, cached outside the tree) booted under qemu;
+# the migrations upload to radosgw.
 check-boot: $(FERRY)
 	@$(TOPDIR)/support/deps.sh boot
+	@$(TOPDIR)/support/deps.sh s3
 	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/boot/*.t
 
 # The full suite: this build, then the same tests against an ASan/UBSan build.

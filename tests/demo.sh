@@ -78,7 +78,8 @@ qm_start_args "$out/rescue.log" "${MG_ARGS[@]}" \
 	-device ide-cd,drive=cd,bus=ide.1,unit=0,bootindex=0
 # The console as it goes: Ferry's own lines.
 tail --pid="$QM_PID" -n +1 -F "$out/rescue.log" 2>/dev/null | tr -d '\r' |
-	grep --line-buffered -a -E '^(ferry|upload|captured|  [a-z]+ )' | sed -u 's/^/   /' &
+	grep --line-buffered -a -E '^(ferry|upload|captured|  (region|boot gap|partition) )' |
+	sed -u 's/^/   /' &
 follow=$!
 rc=0
 qm_wait_exit 1200 || rc=$?
@@ -107,21 +108,30 @@ failed=$(mg_marker "$out/cloud.log" FAILED)
 [ -z "$failed" ] || die "units failed on the image: $failed"
 
 say "Summary"
-/usr/bin/python3 - "$image.ferry.json" <<'PYEOF'
-import json, sys
+/usr/bin/python3 - "$image.ferry.json" "$out/ferry-run.log" <<'PYEOF'
+import json, re, sys, textwrap
 m = json.load(open(sys.argv[1]))
-mib = lambda b: "%.0f MiB" % (b / 1048576)
-print("Found     %s: %s, %s table" % (m["source"], mib(m["source_size"]), m["table"]))
+def mib(b):
+    return "%.0f MiB" % (b / 1048576) if b >= 1048576 else "%.0f KiB" % (b / 1024)
+def say(head, text):
+    print(textwrap.fill(text, 100, initial_indent="%-10s" % head, subsequent_indent=" " * 12))
+# What ferry scan found in the rescue system, from ferry run's log.
+for line in open(sys.argv[2], errors="replace"):
+    if re.match(r"/dev/\S+ ", line):
+        dev, size = line.split()[0], " ".join(line.split()[1:3])
+        say("Disk", "%s %s%s" % (dev, size, ": the system disk" if "[system disk" in line else ""))
+    elif re.match(r"(root|boot): ", line):
+        say("Found", line.strip())
 for p in m["partitions"]:
-    print("            %s%d %-6s %9s, copied %s (%s)" % ("part", p["number"], p["fs"] or "-",
-          mib(p["size"]), mib(p["copied_bytes"]), p["method"]))
+    say("", "partition %d %s %s, %s copied (%s)" % (p["number"], p["fs"] or "-",
+        mib(p["size"]), mib(p["copied_bytes"]), p["method"]))
 f = m["fixes"]
-print("Fixed     %d changes by %s" % (len(f["changes"]),
-      ", ".join(sorted({c["rule"] for c in f["changes"]}))))
+say("Fixed", "%d changes by %s" % (len(f["changes"]),
+    ", ".join(sorted({c["rule"] for c in f["changes"]}))))
 for c in f["changes"]:
-    print("            %-10s %s: %s" % (c["rule"], c["file"], c["what"][:90]))
+    say("", "%-10s %s: %s" % (c["rule"], c["file"], c["what"]))
 for n in f["notes"]:
-    print("  note      %-10s %s" % (n["rule"], n["text"][:90]))
+    say("Note", "%s: %s" % (n["rule"], n["text"]))
 print("Image     %s, qcow2 %s for a %s disk (%.0f%%)" % (m["object"], mib(m["file_size"]),
       mib(m["virtual_size"]), 100.0 * m["file_size"] / m["virtual_size"]))
 s = m["seconds"]

@@ -105,6 +105,7 @@ for v in "$@"; do
 	src_sha=$(sha "$T_DIR/$v-disk.img")
 	data_sha=$(sha "$T_DIR/$v-data.img")
 	key=servers/$v.qcow2
+	# shellcheck disable=SC2046 # one line per argument
 	mg_site_iso "$iso" "$T_DIR/$v-site.iso" $(mg_job "$key" format=qcow2)
 	if mg_migrate "$T_DIR/$v-rescue.log" "$T_DIR/$v-site.iso" "$T_DIR/$v-disk.img" \
 		"$T_DIR/$v-data.img" 1200; then

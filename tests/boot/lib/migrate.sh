@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The migration story on a lib/server.sh fixture, as an operator runs it:
 # the rescue ISO, with the job in ferry/job.conf on it, boots on the
 # "physical" machine (the fixture's disks on IDE, an e1000 NIC), captures
@@ -41,6 +42,7 @@ mg_site_iso() {
 # controller (megaraid_sas is not in the server's initrd, so the data disk
 # is sdb whatever order the controllers are probed in), the e1000 NIC with
 # the server's own hardware address.
+# shellcheck disable=SC2054 # qemu's commas
 mg_physical_args() {
 	local snap=${3:+,snapshot=on}
 	MG_ARGS=(-drive "file=$1,if=none,id=sys,format=raw$snap"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A "physical server" made of real Debian bookworm, never prepared for a
 # cloud: installed with mmdebstrap onto raw disk images with an msdos table
 # and GRUB in the MBR, and configured as such a server is: grub.cfg and fstab
@@ -29,6 +30,7 @@
 SV_LIB=${BASH_SOURCE[0]}
 # shellcheck source=debtree.sh
 . "$(dirname "$SV_LIB")/debtree.sh"
+# shellcheck disable=SC2034 # read by dt_cached
 DT_SOURCES=$SV_LIB
 
 SV_VARIANTS="server server-ci"
@@ -44,6 +46,7 @@ sv_packages() {
 	local base="linux-image-amd64 grub-pc initramfs-tools busybox zstd systemd
 systemd-sysv udev kmod ifupdown isc-dhcp-client iproute2 iptables openssh-server ufw
 e2fsprogs procps"
+	# shellcheck disable=SC2086 # one line, words as they are
 	case $1 in
 	server) echo $base ;;
 	server-ci) echo $base cloud-init ;;
@@ -72,6 +75,7 @@ sv_put() {
 }
 
 # The marker: what the boot tests wait for on the serial console.
+# shellcheck disable=SC2016 # the script's own expansions
 sv_marker_script() {
 	printf '%s\n' '#!/bin/sh' \
 		'# Ferry boot tests: multi-user.target is reached; say so on the console' \
@@ -140,8 +144,9 @@ sv_build_tree() {
 }
 
 # sv_configure VARIANT STAGE KVER: the server's own configuration.
+# shellcheck disable=SC2016 # GRUB's and the shell's own expansions
 sv_configure() {
-	local v=$1 r=$2 kver=$3 rootdev bootdir=/boot/grub line n start size type mnt swapdev
+	local v=$1 r=$2 kver=$3 rootdev n start size type mnt opts pass
 	: "${r:?}"
 	rootdev=$(sv_layout "$v" | awk '$5 == "/" { print "/dev/sda" $1 }')
 	{
@@ -150,7 +155,9 @@ sv_configure() {
 		echo "# <file system> <mount point>   <type>  <options>       <dump>  <pass>"
 		sv_layout "$v" | sed 1d | while read -r n start size type mnt; do
 			case $type in
-			ext4) [ "$mnt" = / ] && opts=errors=remount-ro pass=1 || opts=defaults pass=2
+			ext4)
+				opts=defaults pass=2
+				[ "$mnt" != / ] || opts=errors=remount-ro pass=1
 				printf '/dev/sda%s\t%s\text4\t%s\t0\t%s\n' "$n" "$mnt" "$opts" "$pass" ;;
 			swap) printf '/dev/sda%s\tnone\tswap\tsw\t0\t0\n' "$n" ;;
 			esac
