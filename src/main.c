@@ -12,6 +12,8 @@
 static const struct command commands[] = {
 	{"scan", cmd_scan, "[--json] [DEVICE|IMAGE...]",
 	 "show disks, partitions, filesystems and the system disk"},
+	{"check", cmd_check, "[--cloud NAME] [--json] SOURCE",
+	 "judge a system disk against a cloud's import rules, offline"},
 	{"capture", cmd_capture, "[options] SOURCE TARGET",
 	 "copy a disk's boot area and used blocks into a raw or qcow2 image"},
 	{"push", cmd_push, "[options] FILE s3://BUCKET/KEY|https://URL",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check/profile.h"
 #include "cmd/cmd.h"
 #include "disk/plan.h"
 #include "disk/probe.h"
@@ -490,10 +491,9 @@ int cmd_capture(int argc, char **argv)
 			fix_list = true;
 			break;
 		case 'C':
-			if (strcmp(optarg, "kvm") && strcmp(optarg, "tencent") &&
-			    strcmp(optarg, "alibaba") && strcmp(optarg, "huawei"))
-				return usage_error("capture", "--cloud: unknown cloud '%s' (clouds: kvm, "
-						   "tencent, alibaba, huawei)", optarg);
+			if (!cloud_profile(optarg))
+				return usage_error("capture", "--cloud: unknown cloud '%s' (clouds: %s)",
+						   optarg, cloud_profile_names());
 			o.cloud = optarg;
 			break;
 		case 'q': o.quiet = true; break;

@@ -20,6 +20,7 @@ struct command {
 
 int cmd_scan(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 

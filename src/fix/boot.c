@@ -635,7 +635,11 @@ static int edit_text(struct bedit *b, const struct bfile *f, const char *text, s
 			err = r;
 		} else if (r) {
 			char *before = strndup(line, n);
-			err = before ? fix_change(&b->chg, RULE, f->path, what.s, before, nl.s)
+			/* root=/resume= by UUID, or only the interface names */
+			const char *code = strstr(what.s, "UUID") ? "boot.devname" : "net.names";
+
+			err = before ? fix_change_code(&b->chg, code, RULE, f->path, what.s, before,
+						       nl.s)
 				     : -ENOMEM;
 			free(before);
 			if (!err)
@@ -657,9 +661,9 @@ static int edit_text(struct bedit *b, const struct bfile *f, const char *text, s
 		if (!err)
 			err = strbuf_addf(out, "%s\n", add);
 		if (!err)
-			err = fix_change(&b->chg, RULE, f->path,
-					 "added GRUB_CMDLINE_LINUX with net.ifnames=0 biosdevname=0",
-					 NULL, add);
+			err = fix_change_code(&b->chg, "net.names", RULE, f->path,
+					      "added GRUB_CMDLINE_LINUX with net.ifnames=0 "
+					      "biosdevname=0", NULL, add);
 	}
 	return err;
 }
@@ -720,7 +724,8 @@ static int edit_file(struct bedit *b, const struct bfile *f)
 	err = fix_write_if_changed(b->c, f->path, text, out.s, out.len);
 	for (size_t i = 0; err >= 0 && i < b->chg.nchanges; i++) {
 		const struct fix_change *x = &b->chg.changes[i];
-		err = fix_change(b->c->rep, x->rule, x->file, x->what, x->before, x->after);
+		err = fix_change_code(b->c->rep, x->code, x->rule, x->file, x->what, x->before,
+				      x->after);
 	}
 out:
 	strbuf_release(&out);

@@ -54,8 +54,32 @@ static int dup_or_null(char **out, const char *s)
 	return 0;
 }
 
+/* The check item (check/check.c) a rule's change answers, unless the
+ * rule names another with fix_change_code. */
+static const char *default_code(const char *rule)
+{
+	static const char *const codes[][2] = {
+		{"fstab", "fstab.devname"}, {"bootloader", "boot.devname"},
+		{"selinux", "selinux.enforcing"}, {"firewall", "firewall.enabled"},
+		{"network", "net.static"}, {"hvtools", "hv.tools"},
+		{"virtio", "virtio.missing"}, {"journal", "fs.dirty"},
+		{"cloudinit", "cloudinit.missing"},
+	};
+
+	for (size_t i = 0; rule && i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strcmp(codes[i][0], rule))
+			return codes[i][1];
+	return NULL;
+}
+
 int fix_change(struct fix_report *r, const char *rule, const char *file, const char *what,
 	       const char *before, const char *after)
+{
+	return fix_change_code(r, default_code(rule), rule, file, what, before, after);
+}
+
+int fix_change_code(struct fix_report *r, const char *code, const char *rule, const char *file,
+		    const char *what, const char *before, const char *after)
 {
 	struct fix_change *c;
 
@@ -78,6 +102,7 @@ int fix_change(struct fix_report *r, const char *rule, const char *file, const c
 		free(c->after);
 		return ferr(-ENOMEM, "out of memory");
 	}
+	c->code = code;
 	r->nchanges++;
 	return 0;
 }
@@ -107,6 +132,8 @@ int fix_note(struct fix_report *r, const char *rule, const char *file, const cha
 		free(n->text);
 		return ferr(-ENOMEM, "out of memory");
 	}
+	/* cloud-init's note is its check item; the others say what was left alone */
+	n->code = rule && !strcmp(rule, "cloudinit") ? default_code(rule) : NULL;
 	r->nnotes++;
 	return 0;
 }

@@ -16,12 +16,14 @@
  * line, a setting; NULL where there is none, e.g. a created file). */
 struct fix_change {
 	char *rule, *file, *what, *before, *after;
+	const char *code; /* the check item it answers (check/check.h), or NULL */
 };
 
 /* A finding that is reported but not changed (cloud-init missing, a device
  * name Ferry cannot map). */
 struct fix_note {
 	char *rule, *file, *text;
+	const char *code; /* the check item it raises, or NULL */
 };
 
 struct fix_report {
@@ -36,6 +38,9 @@ void fix_report_init(struct fix_report *r);
 void fix_report_release(struct fix_report *r);
 int fix_change(struct fix_report *r, const char *rule, const char *file, const char *what,
 	       const char *before, const char *after);
+/* The same, answering the check item code rather than the rule's usual one. */
+int fix_change_code(struct fix_report *r, const char *code, const char *rule, const char *file,
+		    const char *what, const char *before, const char *after);
 int fix_note(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* "fixes": {"ran": [...], "changes": [...], "notes": [...]} */

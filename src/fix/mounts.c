@@ -656,7 +656,8 @@ static int disable(struct fstab_edit *e, const char *line, size_t n, bool nl, co
 		err = strbuf_add(&e->out, line, n);
 	snprintf(what, sizeof(what), "disabled the %s entry: %s", mp, reason);
 	if (!err)
-		err = fix_change(e->c->rep, "fstab", FSTAB, what, before, e->out.s + start);
+		err = fix_change_code(e->c->rep, "fstab.other-disk", "fstab", FSTAB, what, before,
+				      e->out.s + start);
 	if (!err && nl)
 		err = strbuf_add(&e->out, "\n", 1);
 	free(before);

@@ -270,10 +270,9 @@ static int drop_persistent_net_rules(struct net_state *s)
 		snprintf(path, sizeof(path), UDEV_RULES "/%s", name);
 		err = guest_unlink(s->c->g, path);
 		if (!err)
-			err = fix_change(s->c->rep, NET_RULE, path,
-					 "removed: it names interfaces after the old server's "
-					 "MAC addresses",
-					 NULL, NULL);
+			err = fix_change_code(s->c->rep, "net.rules", NET_RULE, path,
+					      "removed: it names interfaces after the old server's "
+					      "MAC addresses", NULL, NULL);
 	}
 	dirlist_release(&l);
 	return err;

@@ -19,23 +19,26 @@
  * /boot, modules in /usr/lib/modules, and /var for completeness of paths. */
 static const char *const mounts[] = {"/boot", "/usr", "/var"};
 
-struct opened {
-	struct extfs x[1 + sizeof(mounts) / sizeof(mounts[0])];
-	size_t n;
-};
-
+/* Opens one filesystem of the system on the copy. A journal that needs
+ * recovery is replayed into the overlay first (recorded in rep). With
+ * strict, a filesystem marked with errors is refused with the reason;
+ * without, it is opened to be read. One whose journal cannot be replayed is
+ * refused either way. */
 static int open_fs(struct source *src, const struct probe_part *pp, struct extfs *x,
-		   struct fix_report *rep)
+		   struct fix_report *rep, bool strict, struct stage_fs *st)
 {
 	char name[96];
 	struct journal_stats js = {0};
 	int err;
 
 	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
+	memset(st, 0, sizeof(*st));
+	st->partnum = pp->part->num;
 	err = extfs_open_copy(x, src, pp->part->start, pp->part->size, name);
 	if (err)
 		return err;
-	if (x->fs->super->s_state & EXT2_ERROR_FS) {
+	st->errors = (x->fs->super->s_state & EXT2_ERROR_FS) != 0;
+	if (st->errors && strict) {
 		extfs_release(x);
 		return ferr(-EUCLEAN, "%s: the filesystem is marked as having errors, so Ferry will "
 			    "not edit it: run e2fsck on the server and capture again, or capture "
@@ -45,11 +48,11 @@ static int open_fs(struct source *src, const struct probe_part *pp, struct extfs
 		err = journal_replay(x->fs, name, &js);
 		if (err) {
 			extfs_release(x);
-			return ferr_ctx(err, "the filesystem was not cleanly unmounted and its "
-					"journal cannot be replayed, so Ferry will not edit it: shut "
-					"the server down cleanly and capture again, or capture with "
-					"--no-fix");
+			return ferr_ctx(err, "the filesystem was not cleanly unmounted and its journal "
+					"cannot be replayed, so Ferry will not edit it: shut the server "
+					"down cleanly and capture again, or capture with --no-fix");
 		}
+		st->replayed = true;
 		char what[160];
 		snprintf(what, sizeof(what), "replayed the journal (%u transactions, %u blocks, "
 			 "%u revoked) so the target does not replay it over the fixes",
@@ -106,7 +109,8 @@ static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_
 	snprintf(v->fs, sizeof(v->fs), "swap");
 	if (get_le32(page + 1024) == 1 && !is_zero(page + 1036, 16))
 		format_uuid(page + 1036, v->uuid);
-	return fix_change(rep, "fstab", name, "swap header: a hibernation image is not resumed "
+	return fix_change_code(rep, "swap.hibernated", "fstab", name,
+			       "swap header: a hibernation image is not resumed "
 			  "on the target; rewritten as swap with the same UUID", sig, "SWAPSPACE2");
 }
 
@@ -120,112 +124,179 @@ static void add_volume(struct fix_volume *v, const struct probe_part *pp)
 	snprintf(v->partuuid, sizeof(v->partuuid), "%s", pp->partuuid);
 }
 
-int fix_stage(struct source *src, uint32_t mask, const char *cloud, struct fix_report *rep)
+static bool known_volume(const struct fix_volume *v)
+{
+	return v->fs[0] && strcmp(v->fs, fs_type_name(FS_UNKNOWN));
+}
+
+/* Closes the guest tree and the filesystems; closing writes the
+ * superblocks and bitmaps the edits changed, unless err. */
+static int close_fs(struct stage *s, int err)
+{
+	if (s->have_root)
+		guest_release(&s->root);
+	s->have_root = false;
+	while (s->nx > 0) {
+		s->nx--;
+		if (err)
+			extfs_release(&s->x[s->nx]);
+		else
+			err = extfs_close_copy(&s->x[s->nx]);
+	}
+	return err;
+}
+
+/* Opens /boot, /usr and /var where they are filesystems of their own and
+ * mounts them in the root's tree. */
+static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
+{
+	struct probe_disk *d = &s->pr.disks[s->pr.root.disk];
+	int err = 0;
+
+	for (size_t m = 0; m < sizeof(mounts) / sizeof(mounts[0]); m++) {
+		int p = probe_mount_part(&s->pr, mounts[m]);
+		struct guest *sub;
+
+		if (p < 0 || p == s->pr.root.part || !fs_is_ext(d->parts[p].fs))
+			continue;
+		err = open_fs(s->src, &d->parts[p], &s->x[s->nx], rep, strict, &s->fs[s->nx]);
+		if (err)
+			return err;
+		s->nx++;
+		sub = calloc(1, sizeof(*sub));
+		if (!sub)
+			return ferr(-ENOMEM, "out of memory");
+		err = guest_ext_open(sub, &s->x[s->nx - 1]);
+		if (!err)
+			err = guest_mount(&s->root, mounts[m], sub);
+		if (err) {
+			free(sub);
+			return err;
+		}
+		if (!strcmp(mounts[m], "/boot"))
+			s->boot_part = d->parts[p].part->num;
+	}
+	return 0;
+}
+
+int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool strict)
 {
 	char *path = src->path;
-	struct probe pr;
 	struct probe_disk *d;
-	struct fix_volume *vols = NULL;
-	struct opened op = {0};
-	struct guest root;
-	struct fix_ctx c;
-	size_t nvols = 0;
-	int err, fix_fstab_bit = -1;
+	int err;
 
+	memset(s, 0, sizeof(*s));
+	s->src = src;
 	if (!src->cow)
-		return ferr(-EINVAL, "internal: the fix stage needs the copy-on-write overlay");
-	err = probe_disks(&pr, &path, 1);
+		return ferr(-EINVAL, "internal: the system is opened on the copy-on-write overlay");
+	err = probe_disks(&s->pr, &path, 1);
 	if (err)
 		return err;
-	d = &pr.disks[0];
-	if (pr.root.disk < 0) {
-		ferry_warn("%s: no root filesystem found (an ext2/3/4 filesystem whose /etc/fstab "
-			   "mounts it at /): nothing fixed; the image may not boot on KVM",
-			   src->path);
-		err = fix_note(rep, "", src->path, "no root filesystem found: nothing fixed");
-		goto out_probe;
+	d = &s->pr.disks[0];
+	s->vols = calloc(d->nparts ? d->nparts : 1, sizeof(*s->vols));
+	if (!s->vols) {
+		probe_release(&s->pr);
+		return ferr(-ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < fix_nrules; i++)
-		if (!strcmp(fix_rules[i].name, "fstab"))
-			fix_fstab_bit = (int)i;
+	for (size_t i = 0; i < d->nparts; i++)
+		if (d->parts[i].part->kind != PART_EXTENDED)
+			add_volume(&s->vols[s->nvols++], &d->parts[i]);
+	if (s->pr.root.disk < 0) {
+		snprintf(s->why, sizeof(s->why), "no root filesystem found (an ext2/3/4 filesystem "
+			 "whose /etc/fstab mounts it at /)");
+		return 0;
+	}
+	s->root_part = d->parts[s->pr.root.part].part->num;
+	err = open_fs(src, &d->parts[s->pr.root.part], &s->x[0], rep, strict, &s->fs[0]);
+	if (!err) {
+		s->nx = 1;
+		err = guest_ext_open(&s->root, &s->x[0]);
+	}
+	if (!err) {
+		s->have_root = true;
+		err = open_mounts(s, rep, strict);
+	}
+	if (err && !strict && err != -ENOMEM) {
+		/* To be judged, not edited: the partitions are still there, the
+		 * reason is a finding. */
+		snprintf(s->why, sizeof(s->why), "%s", ferr_msg());
+		close_fs(s, err);
+		return 0;
+	}
+	if (err)
+		stage_close(s, err);
+	return err;
+}
 
-	vols = calloc(d->nparts ? d->nparts : 1, sizeof(*vols));
-	if (!vols) {
-		err = ferr(-ENOMEM, "out of memory");
-		goto out_probe;
-	}
-	for (size_t i = 0; i < d->nparts; i++) {
+/* A hibernated swap area has no swap signature: its fs is unknown until
+ * fix_swap has rewritten it. Rewrites those (fstab in mask), then keeps
+ * only the volumes the rules can name. */
+static int fix_swaps(struct stage *s, bool rewrite, struct fix_report *rep)
+{
+	struct probe_disk *d = &s->pr.disks[0];
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0, v = 0; i < d->nparts && !err; i++) {
 		const struct probe_part *pp = &d->parts[i];
 
 		if (pp->part->kind == PART_EXTENDED)
 			continue;
-		add_volume(&vols[nvols], pp);
-		/* A hibernated swap area has no swap signature: fs is unknown. */
-		if ((pp->fs == FS_SWAP || pp->fs == FS_UNKNOWN) && fix_fstab_bit >= 0 &&
-		    (mask & (1u << fix_fstab_bit))) {
-			err = fix_swap(src, pp, rep, &vols[nvols]);
-			if (err)
-				goto out_vols;
-		}
-		if (vols[nvols].fs[0] && strcmp(vols[nvols].fs, fs_type_name(FS_UNKNOWN)))
-			nvols++;
+		if (rewrite && (pp->fs == FS_SWAP || pp->fs == FS_UNKNOWN))
+			err = fix_swap(s->src, pp, rep, &s->vols[v]);
+		v++;
 	}
+	for (size_t v = 0; v < s->nvols; v++)
+		if (known_volume(&s->vols[v]))
+			s->vols[n++] = s->vols[v];
+	s->nvols = n;
+	return err;
+}
 
-	err = open_fs(src, &d->parts[pr.root.part], &op.x[0], rep);
+int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_report *rep)
+{
+	struct fix_ctx c;
+	int fstab_bit = -1, err;
+
+	if (!s->have_root) {
+		ferry_warn("%s: %s: nothing fixed; the image may not boot on KVM", s->src->path,
+			   s->why);
+		return fix_note(rep, "", s->src->path, "%s: nothing fixed",
+				s->pr.root.disk < 0 ? "no root filesystem found" : s->why);
+	}
+	for (size_t i = 0; i < fix_nrules; i++)
+		if (!strcmp(fix_rules[i].name, "fstab"))
+			fstab_bit = (int)i;
+	err = fix_swaps(s, fstab_bit >= 0 && (mask & (1u << fstab_bit)), rep);
 	if (err)
-		goto out_vols;
-	op.n = 1;
-	err = guest_ext_open(&root, &op.x[0]);
-	if (err)
-		goto out_close;
+		return err;
 	memset(&c, 0, sizeof(c));
-	c.root_part = d->parts[pr.root.part].part->num;
-	for (size_t m = 0; m < sizeof(mounts) / sizeof(mounts[0]); m++) {
-		int p = probe_mount_part(&pr, mounts[m]);
-		struct guest *sub;
-
-		if (p < 0 || p == pr.root.part || !fs_is_ext(d->parts[p].fs))
-			continue;
-		err = open_fs(src, &d->parts[p], &op.x[op.n], rep);
-		if (err)
-			goto out_guest;
-		op.n++;
-		sub = calloc(1, sizeof(*sub));
-		if (!sub) {
-			err = ferr(-ENOMEM, "out of memory");
-			goto out_guest;
-		}
-		err = guest_ext_open(sub, &op.x[op.n - 1]);
-		if (!err)
-			err = guest_mount(&root, mounts[m], sub);
-		if (err) {
-			free(sub);
-			goto out_guest;
-		}
-		if (!strcmp(mounts[m], "/boot"))
-			c.boot_part = d->parts[p].part->num;
-	}
-
-	c.g = &root;
-	c.vols = vols;
-	c.nvols = nvols;
+	c.g = &s->root;
+	c.vols = s->vols;
+	c.nvols = s->nvols;
+	c.root_part = s->root_part;
+	c.boot_part = s->boot_part;
 	c.cloud = cloud;
 	c.rep = rep;
-	err = fix_run(&c, mask);
-out_guest:
-	guest_release(&root);
-out_close:
-	/* Closing writes the superblocks and bitmaps the edits changed. */
-	while (op.n > 0) {
-		op.n--;
-		if (err)
-			extfs_release(&op.x[op.n]);
-		else
-			err = extfs_close_copy(&op.x[op.n]);
-	}
-out_vols:
-	free(vols);
-out_probe:
-	probe_release(&pr);
+	return fix_run(&c, mask);
+}
+
+int stage_close(struct stage *s, int err)
+{
+	err = close_fs(s, err);
+	free(s->vols);
+	s->vols = NULL;
+	probe_release(&s->pr);
 	return err;
+}
+
+int fix_stage(struct source *src, uint32_t mask, const char *cloud, struct fix_report *rep)
+{
+	struct stage s;
+	int err = stage_open(&s, src, rep, true);
+
+	if (err)
+		return err;
+	err = stage_fix(&s, mask, cloud, rep);
+	return stage_close(&s, err);
 }

@@ -1,16 +1,49 @@
-/* The fix stage of a capture (see stage.c). */
+/* The system on a source, opened on its copy: the fix stage of a capture,
+ * and what ferry check reads (see stage.c). */
 #ifndef FERRY_STAGE_H
 #define FERRY_STAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "disk/probe.h"
 #include "disk/source.h"
 #include "fix/fix.h"
+#include "fs/extfs.h"
 
-/* Finds the system on src, opens its filesystems on the copy (src->cow must
- * be attached) and runs the rules in mask; every change is recorded in rep.
- * A filesystem whose journal needs recovery is replayed into the overlay
- * first, or the stage refuses with the reason. */
+/* One filesystem of the system as it was opened. */
+struct stage_fs {
+	int partnum;
+	bool errors;   /* marked as having errors (EXT2_ERROR_FS) */
+	bool replayed; /* its journal needed recovery and was replayed into the copy */
+};
+
+struct stage {
+	struct source *src;
+	struct probe pr;            /* the source's table and filesystems */
+	struct fix_volume *vols;    /* the volumes the image holds */
+	size_t nvols;
+	struct extfs x[4];          /* /, then /boot, /usr, /var where separate */
+	struct stage_fs fs[4];
+	size_t nx;
+	struct guest root;          /* the tree, the others mounted in it */
+	bool have_root;
+	int root_part, boot_part;   /* partition numbers (boot_part 0: not separate) */
+	char why[320];              /* !have_root: why the tree cannot be read */
+};
+
+/* Finds the system on src and opens its filesystems on the copy (src->cow
+ * must be attached); a journal that needs recovery is replayed into the
+ * overlay (recorded in rep). Without a root filesystem, or (not strict)
+ * when it cannot be opened, have_root is false and why says why; strict
+ * refuses a filesystem marked with errors. */
+int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool strict);
+/* Runs the rules in mask on the opened system, recording into rep. */
+int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_report *rep);
+/* Writes the edited metadata into the overlay (unless err) and releases. */
+int stage_close(struct stage *s, int err);
+
+/* stage_open (strict), stage_fix and stage_close. */
 int fix_stage(struct source *src, uint32_t mask, const char *cloud, struct fix_report *rep);
 
 #endif

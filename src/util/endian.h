@@ -22,6 +22,12 @@ static inline uint64_t get_le64(const void *p)
 	return (uint64_t)get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
 }
 
+static inline uint16_t get_be16(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
 static inline uint32_t get_be32(const void *p)
 {
 	const uint8_t *b = p;

@@ -1,0 +1,214 @@
+/* The checks of one system, opened on its copy (fix/stage.h): the disk and
+ * its partitions, the operating system, the files no capture rule changes,
+ * and, through the capture rules run on the throwaway copy, what a capture
+ * would fix. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/system.h"
+#include "fs/fstab.h"
+#include "disk/plan.h"
+#include "util/err.h"
+#include "util/size.h"
+
+#define MIB (1024ull * 1024)
+/* What the fixes may write into /boot: each initrd grows by the virtio
+ * drivers (a few hundred KiB compressed) and is written beside the old
+ * one before it replaces it. */
+#define INITRD_ROOM (8 * MIB)
+#define FIX_ROOM (1 * MIB)
+
+static enum check_sev allowed(bool ok)
+{
+	return ok ? CHECK_INFO : CHECK_BLOCKER;
+}
+
+static bool has_flag(const char *flags, const char *flag)
+{
+	return list_has(flags, flag);
+}
+
+/* The table, UEFI, encrypted and LVM partitions. */
+static int check_partitions(const struct stage *s, struct check_report *r)
+{
+	const struct cloud_profile *p = r->profile;
+	const struct probe_disk *d = &s->pr.disks[0];
+	uint8_t mbr[440];
+	int esp = 0, bios_grub = 0, err = 0;
+	bool boot_code;
+
+	if (d->table.type == TABLE_GPT)
+		err = check_raise_sev(r, "table.gpt", allowed(p->gpt), s->src->path,
+				      "GPT partition table");
+	for (size_t i = 0; !err && i < d->nparts; i++) {
+		const struct probe_part *pp = &d->parts[i];
+
+		if (has_flag(pp->part->flags, "esp") || pp->part->type_id == 0xef)
+			esp = pp->part->num;
+		if (has_flag(pp->part->flags, "bios_grub"))
+			bios_grub = pp->part->num;
+		if (pp->fs == FS_LUKS)
+			err = check_raise(r, "disk.luks", s->src->path, "partition %d is LUKS",
+					  pp->part->num);
+		else if (pp->fs == FS_LVM2)
+			err = check_raise(r, "disk.lvm", s->src->path,
+					  "partition %d is an LVM physical volume", pp->part->num);
+	}
+	if (err || !esp)
+		return err;
+	boot_code = source_pread(s->src, mbr, sizeof(mbr), 0) == 0 && !is_zero(mbr, sizeof(mbr));
+	if (d->table.type == TABLE_GPT ? bios_grub : boot_code)
+		return check_raise_sev(r, "boot.efi", CHECK_INFO, s->src->path,
+				       "EFI system partition %d, and BIOS boot code too", esp);
+	return check_raise_sev(r, "boot.efi", allowed(p->efi), s->src->path,
+			       "boots by UEFI only: EFI system partition %d, no BIOS boot code", esp);
+}
+
+/* The system's filesystems: types, state, free space. */
+static int check_filesystems(const struct stage *s, struct check_report *r)
+{
+	static const char *const mounts[] = {"/", "/boot", "/usr", "/var"};
+	const struct probe_disk *d = &s->pr.disks[0];
+	const char *root_fstab = d->parts[s->pr.root.part].fstab;
+	char spec[256];
+	int err = 0;
+
+	for (size_t m = 0; !err && m < sizeof(mounts) / sizeof(mounts[0]); m++) {
+		int i = m == 0 ? s->pr.root.part : probe_mount_part(&s->pr, mounts[m]);
+		const struct probe_part *pp;
+		const char *fs;
+
+		if (m > 0 && i < 0 && root_fstab && !fstab_find(root_fstab, mounts[m], spec,
+								 sizeof(spec)))
+			err = check_raise(r, "boot.elsewhere", "/etc/fstab", "%s is mounted from %s, "
+					  "which is not on %s", mounts[m], spec, s->src->path);
+		if (i < 0 || (m > 0 && i == s->pr.root.part))
+			continue;
+		pp = &d->parts[i];
+		fs = fs_type_name(pp->fs);
+		if (m == 0 && !list_has(r->profile->filesystems, fs))
+			err = check_raise(r, "fs.unsupported", s->src->path,
+					  "/ is %s on partition %d; the cloud takes %s", fs,
+					  pp->part->num, r->profile->filesystems);
+		if (!err && !fs_is_ext(pp->fs))
+			err = check_raise(r, "fs.noedit", s->src->path, "%s is %s on partition %d",
+					  mounts[m], fs, pp->part->num);
+	}
+	for (size_t i = 0; !err && i < s->nx; i++)
+		if (s->fs[i].errors)
+			err = check_raise(r, "fs.errors", s->src->path,
+					  "partition %d is marked as having errors", s->fs[i].partnum);
+	return err;
+}
+
+struct initrds {
+	unsigned n;
+};
+
+static int count_initrd(const char *name, uint32_t mode, void *arg)
+{
+	struct initrds *c = arg;
+
+	if (GUEST_ISREG(mode) && (!strncmp(name, "initrd", 6) || !strncmp(name, "initramfs", 9)))
+		c->n++;
+	return 0;
+}
+
+/* Room for the fixes: the initrds are rewritten in /boot, a few small
+ * files on /. */
+static int check_space(struct stage *s, struct check_report *r)
+{
+	struct initrds c = {0};
+	int err = guest_list(&s->root, "/boot", count_initrd, &c);
+
+	if (err && err != -ENOENT)
+		return err;
+	for (size_t i = 0; i < s->nx; i++) {
+		struct ext2_super_block *sb = s->x[i].fs->super;
+		uint64_t free_b = ext2fs_free_blocks_count(sb) * (uint64_t)EXT2_BLOCK_SIZE(sb);
+		bool is_boot = s->fs[i].partnum == (s->boot_part ? s->boot_part : s->root_part);
+		uint64_t need = FIX_ROOM + (is_boot ? c.n * INITRD_ROOM : 0);
+		char b1[16], b2[16];
+
+		if (i > 0 && !is_boot)
+			continue;
+		if (free_b < need) {
+			err = check_raise(r, "space.low", s->src->path,
+					  "partition %d (%s) has %s free; the fixes need about %s",
+					  s->fs[i].partnum, is_boot ? "/boot" : "/",
+					  fmt_bytes(b1, sizeof(b1), free_b), fmt_bytes(b2, sizeof(b2), need));
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* The disk's size, and the image's as the cloud measures it: the used
+ * blocks, the boot gap, whatever Ferry copies whole. */
+static int check_sizes(const struct stage *s, struct check_report *r, const char *format)
+{
+	const struct cloud_profile *p = r->profile;
+	const struct probe_disk *d = &s->pr.disks[0];
+	uint64_t virt = s->src->size, actual = 0;
+	char b1[16], b2[16], b3[16];
+	int err = 0;
+
+	if ((p->max_virtual && virt > p->max_virtual) || (p->min_virtual && virt < p->min_virtual))
+		err = check_raise(r, "size.virtual", s->src->path, "the disk is %s; the cloud takes "
+				  "%s to %s", fmt_bytes(b1, sizeof(b1), virt),
+				  fmt_bytes(b2, sizeof(b2), p->min_virtual),
+				  p->max_virtual ? fmt_bytes(b3, sizeof(b3), p->max_virtual) : "any size");
+	for (size_t i = 0; i < d->nparts; i++) {
+		const struct probe_part *pp = &d->parts[i];
+
+		if (pp->part->kind == PART_EXTENDED)
+			continue;
+		actual += pp->have_used ? pp->used : pp->fs == FS_SWAP ? 4096 : pp->part->size;
+	}
+	if (d->nparts)
+		actual += d->parts[0].part->start;
+	if (!err && p->max_actual && actual > p->max_actual) {
+		bool fast = p->max_actual_fast && actual <= p->max_actual_fast;
+
+		err = check_raise_sev(r, "size.actual", fast ? CHECK_WARNING : CHECK_BLOCKER,
+				      s->src->path, "the image would hold about %s; the import takes "
+				      "%s%s%s%s", fmt_bytes(b1, sizeof(b1), actual),
+				      fmt_bytes(b2, sizeof(b2), p->max_actual),
+				      p->actual_as ? " (measured as " : "", p->actual_as ? p->actual_as : "",
+				      p->actual_as ? ")" : "");
+		if (!err && fast && format && !list_has(p->fast_formats, format))
+			err = check_raise(r, "format.unsupported", NULL, "%s: images over %s go "
+					  "through the fast import, which takes %s", format,
+					  fmt_bytes(b1, sizeof(b1), p->max_actual), p->fast_formats);
+	}
+	if (!err && format && !list_has(p->formats, format))
+		err = check_raise(r, "format.unsupported", NULL, "%s: the import takes %s", format,
+				  p->formats);
+	return err;
+}
+
+int check_system(struct stage *s, const char *format, struct check_report *r)
+{
+	int err;
+
+	if (s->pr.root.disk < 0)
+		return check_raise(r, "root.missing", s->src->path, "%s", s->why);
+	err = check_partitions(s, r);
+	if (!err)
+		err = check_filesystems(s, r);
+	if (!err)
+		err = check_sizes(s, r, format);
+	if (err)
+		return err;
+	if (!s->have_root)
+		return check_raise(r, "fs.errors", s->src->path, "%s", s->why);
+	err = check_os(s, r);
+	if (!err)
+		err = check_space(s, r);
+	if (!err)
+		err = check_files(s, r);
+	return err;
+}
