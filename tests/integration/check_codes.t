@@ -1,0 +1,113 @@
+#!/bin/bash
+# ferry check's codes, each raised by a disk that has the problem and not by
+# one that does not. The disks are the CentOS 7-shaped server (physical.sh),
+# changed with debugfs, sfdisk and dd. The source keeps its SHA-256.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/lib/fixture.sh"
+. "$TESTS_DIR/lib/physical.sh"
+
+plan 22
+
+base=$T_DIR/base.img
+fx_physical_disk "$base"
+base_sha=$(sha "$base")
+
+# variant NAME: a copy of the base disk to change.
+variant() { cp --sparse=always "$base" "$T_DIR/$1.img"; echo "$T_DIR/$1.img"; }
+# dbg IMG PART CMD: debugfs -w on a partition.
+dbg() { debugfs -w -R "$3" "$1?offset=$(fxp_off "$2")" >/dev/null 2>&1; }
+# put IMG PART DEST TEXT: a file in a partition, replacing one there.
+put() {
+	printf '%s\n' "$4" >"$T_DIR/put.tmp"
+	dbg "$1" "$2" "rm $3"
+	dbg "$1" "$2" "write $T_DIR/put.tmp $3"
+}
+# codes IMG [OPTIONS...]: "RC code:severity..." of ferry check --json.
+codes() {
+	local img=$1 rc=0
+	shift
+	"$FERRY" check --json "$@" "$img" >"$T_DIR/out.json" 2>"$T_DIR/out.err" || rc=$?
+	echo "$rc $(/usr/bin/python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted({f["code"] + ":" + f["severity"] for f in d["findings"]})))' "$T_DIR/out.json" 2>&1)"
+}
+# raised DESC CODE:SEV "RC codes": the code is among them.
+raised() {
+	case " ${3#* } " in
+	*" $2 "*) ok "$1" ;;
+	*) not_ok "$1" "want $2 in: $3" "$(cat "$T_DIR/out.err")" ;;
+	esac
+}
+not_raised() {
+	case " ${3#* } " in
+	*" ${2%%:*}:"*) not_ok "$1" "did not want ${2%%:*} in: $3" ;;
+	*) ok "$1" ;;
+	esac
+}
+
+out=$(codes "$base")
+raised "no os-release or release file: os.unknown" os.unknown:warning "$out"
+raised "no /etc/shadow: shadow.mode" shadow.mode:warning "$out"
+not_raised "a clean filesystem: no fs.errors" fs.errors "$out"
+not_raised "msdos: no table.gpt" table.gpt "$out"
+not_raised "kvm takes any size: no size.virtual" size.virtual "$out"
+
+os=$(variant os)
+put "$os" 2 /etc/os-release $'NAME="CentOS Linux"\nVERSION_ID="7"\nID="centos"\nPRETTY_NAME="CentOS Linux 7 (Core)"'
+printf 'root:*:19000:0:99999:7:::\n' >"$T_DIR/shadow"
+dbg "$os" 2 "write $T_DIR/shadow /etc/shadow"
+dbg "$os" 2 "sif /etc/shadow mode 0100640"
+out=$(codes "$os" --cloud tencent)
+raised "os-release: os.detected" os.detected:info "$out"
+not_raised "... and no os.unknown" os.unknown "$out"
+not_raised "CentOS is on Tencent's list: no os.unsupported" os.unsupported "$out"
+not_raised "/etc/shadow 0640: no shadow.mode" shadow.mode "$out"
+check_match "... the JSON names the system" '"id": "centos"' "$(cat "$T_DIR/out.json")"
+put "$os" 2 /etc/os-release $'NAME=Gentoo\nID=gentoo\nPRETTY_NAME="Gentoo Linux"'
+dbg "$os" 2 "sif /etc/shadow mode 0100644"
+out=$(codes "$os" --cloud tencent)
+raised "Gentoo for Tencent: os.unsupported" os.unsupported:warning "$out"
+raised "/etc/shadow 0644: shadow.mode" shadow.mode:warning "$out"
+
+err=$(variant errors)
+dbg "$err" 2 "ssv state 3"
+out=$(codes "$err")
+raised "a filesystem marked with errors: fs.errors is a blocker" fs.errors:blocker "$out"
+check_eq "... exit 3" 3 "${out%% *}"
+
+# wipe IMG: the swap partition's signature page, zeroed.
+wipe() { dd if=/dev/zero of="$1" bs=512 seek="$FXP_P3_START" count=8 conv=notrunc status=none; }
+luks=$(variant luks)
+wipe "$luks"
+printf 'LUKS\272\276\000\001' | dd of="$luks" bs=512 seek="$FXP_P3_START" conv=notrunc status=none
+out=$(codes "$luks")
+raised "a LUKS header: disk.luks is a blocker" disk.luks:blocker "$out"
+
+lvm=$(variant lvm)
+wipe "$lvm"
+{ printf 'LABELONE'; head -c 16 /dev/zero; printf 'LVM2 001'; } |
+	dd of="$lvm" bs=512 seek=$((FXP_P3_START + 1)) conv=notrunc status=none
+out=$(codes "$lvm")
+raised "an LVM physical volume: disk.lvm is a warning" disk.lvm:warning "$out"
+
+out=$(codes "$base" --cloud huawei)
+raised "a disk under 1 GB for Huawei: size.virtual" size.virtual:blocker "$out"
+
+big=$(variant big)
+truncate -s 61G "$big"
+echo "start=$FXP_END, size=$((60 * 1024 * 2048)), type=83" | sfdisk -q --append --wipe never "$big"
+out=$(codes "$big" --cloud tencent)
+raised "60 GB copied whole (no filesystem) for Tencent: size.actual" size.actual:blocker "$out"
+not_raised "... and kvm has no limit" size.actual "$(codes "$big" --cloud kvm)"
+
+efi=$(variant efi)
+printf '%s\n' "label: gpt" "start=$FXP_P1_START, size=$FXP_P1_SIZE" \
+	"start=$FXP_P2_START, size=$FXP_P2_SIZE" "start=$FXP_P3_START, size=$FXP_P3_SIZE, type=U" |
+	sfdisk -q --wipe never "$efi"
+out=$(codes "$efi" --cloud tencent)
+raised "an EFI system partition and no BIOS boot: boot.efi is a blocker for Tencent" \
+	boot.efi:blocker "$out"
+raised "... kvm takes it: info" boot.efi:info "$(codes "$efi" --cloud kvm)"
+
+check_eq "the base disk is unchanged" "$base_sha" "$(sha "$base")"
+done_testing
