@@ -81,10 +81,13 @@ dt_fake_ucode() {
 	done
 }
 
-# dt_build_tree KIND DIR (runs under set -e in its own bash): DIR/root is
-# the tree, DIR/kver its kernel's version.
-dt_build_tree() {
-	local kind=$1 root=$2/root p opts=() kver
+# dt_mmdebstrap VARIANT ROOT PACKAGES: DT_SUITE into ROOT (mmdebstrap
+# --mode=root --variant=VARIANT) with the packages (words), no recommends,
+# no docs, no module trees a server disk never needs. INITRD=No: the
+# kernel's postinst hooks build no default (MODULES=most, virtio included)
+# initrd; the callers build their own.
+dt_mmdebstrap() {
+	local p opts=()
 	set -f # the patterns are for dpkg, not for this shell
 	for p in $DT_EXCLUDES; do
 		opts+=(--dpkgopt="path-exclude=$p")
@@ -94,12 +97,16 @@ dt_build_tree() {
 			--dpkgopt="path-exclude=/usr/lib/modules/*/kernel/$p/*")
 	done
 	set +f
-	# INITRD=No: the kernel's postinst hooks do not build a default
-	# (MODULES=most, virtio included) initrd; the variants are built below.
-	INITRD=No mmdebstrap --mode=root --variant=essential \
+	INITRD=No mmdebstrap --mode=root --variant="$1" \
 		--aptopt='APT::Install-Recommends "false"' "${opts[@]}" \
-		--include="$(dt_tree_packages "$kind" | tr ' ' ,)" \
-		"$DT_SUITE" "$root" "$DT_MIRROR"
+		--include="$(printf '%s' "$3" | tr -s ' \n\t' ,)" "$DT_SUITE" "$2" "$DT_MIRROR"
+}
+
+# dt_build_tree KIND DIR (runs under set -e in its own bash): DIR/root is
+# the tree, DIR/kver its kernel's version.
+dt_build_tree() {
+	local kind=$1 root=$2/root kver
+	dt_mmdebstrap essential "$root" "$(dt_tree_packages "$kind")"
 	dt_marker_script >"$root/sbin/ferry-marker"
 	chmod 755 "$root/sbin/ferry-marker"
 	case $kind in
@@ -286,7 +293,7 @@ dt_cached() {
 dt_tree_key() {
 	dt_hash "$DT_SUITE $DT_MIRROR $(dt_tree_packages "$1")
 $DT_EXCLUDES $DT_MOD_EXCLUDES $DT_PHYS_DRIVERS
-$(declare -f dt_build_tree dt_marker_script dt_fake_ucode)"
+$(declare -f dt_build_tree dt_mmdebstrap dt_marker_script dt_fake_ucode)"
 }
 
 dt_initrd_key() {

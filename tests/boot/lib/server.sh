@@ -109,21 +109,8 @@ sv_marker_unit() {
 # sv_build_tree VARIANT DIR (under set -e in its own bash): DIR/root, the
 # installed system with its initrd, and DIR/kver.
 sv_build_tree() {
-	local v=$1 root=$2/root p opts=() kver bad
-	set -f # the patterns are for dpkg, not for this shell
-	for p in $DT_EXCLUDES; do
-		opts+=(--dpkgopt="path-exclude=$p")
-	done
-	for p in $DT_MOD_EXCLUDES; do
-		opts+=(--dpkgopt="path-exclude=/lib/modules/*/kernel/$p/*"
-			--dpkgopt="path-exclude=/usr/lib/modules/*/kernel/$p/*")
-	done
-	set +f
-	# INITRD=No: no default (MODULES=most) initrd from the kernel's hooks.
-	INITRD=No mmdebstrap --mode=root --variant=minbase \
-		--aptopt='APT::Install-Recommends "false"' "${opts[@]}" \
-		--include="$(sv_packages "$v" | tr -s ' \n' ,)" \
-		"$DT_SUITE" "$root" "$DT_MIRROR"
+	local v=$1 root=$2/root p kver bad
+	dt_mmdebstrap minbase "$root" "$(sv_packages "$v")"
 	kver=$(cd "$root/boot" && ls vmlinuz-*)
 	kver=${kver#vmlinuz-}
 	# The admin listed the drivers of this server's disks.
@@ -302,7 +289,7 @@ start=$((start * 2048)), size=$((sz * 2048)), type=$t"
 
 sv_tree_key() {
 	dt_hash "$1 $DT_SUITE $DT_MIRROR $(sv_packages "$1") $DT_EXCLUDES $DT_MOD_EXCLUDES
-$DT_PHYS_DRIVERS $(declare -f sv_build_tree dt_modules_in)"
+$DT_PHYS_DRIVERS $(declare -f sv_build_tree dt_mmdebstrap dt_modules_in)"
 }
 
 sv_disk_key() {
