@@ -152,12 +152,14 @@ int check_os(struct stage *s, struct check_report *r)
 	if (err && err != -ENOENT)
 		return err;
 	if (!os->id[0])
-		return check_raise(r, "os.unknown", NULL, "no /etc/os-release, redhat-release, "
-				   "SuSE-release or debian_version");
-	err = check_raise(r, "os.detected", NULL, "%s (%s%s%s), %s, kernels %s", os->name, os->id,
-			  os->version[0] ? " " : "", os->version, os->arch[0] ? os->arch : "arch unknown",
-			  os->kernels[0] ? os->kernels : "none in /boot");
-	if (!err && !list_has(p->os, os->id))
+		err = check_raise(r, "os.unknown", NULL, "no /etc/os-release, redhat-release, "
+				  "SuSE-release or debian_version");
+	else
+		err = check_raise(r, "os.detected", NULL, "%s (%s%s%s), %s, kernels %s", os->name,
+				  os->id, os->version[0] ? " " : "", os->version,
+				  os->arch[0] ? os->arch : "arch unknown",
+				  os->kernels[0] ? os->kernels : "none in /boot");
+	if (!err && os->id[0] && !list_has(p->os, os->id))
 		err = check_raise(r, "os.unsupported", NULL, "%s: the cloud lists %s", os->id, p->os);
 	if (!err && os->arch[0] && !list_has(p->arch, os->arch))
 		err = check_raise(r, "arch.unsupported", NULL, "%s: the cloud runs %s", os->arch,

@@ -6,7 +6,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
 
-plan 22
+plan 32
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -108,6 +108,57 @@ out=$(codes "$efi" --cloud tencent)
 raised "an EFI system partition and no BIOS boot: boot.efi is a blocker for Tencent" \
 	boot.efi:blocker "$out"
 raised "... kvm takes it: info" boot.efi:info "$(codes "$efi" --cloud kvm)"
+
+# /boot mounted from a filesystem that is not on the disk.
+elsewhere=$(variant elsewhere)
+debugfs -R "cat /etc/fstab" "$base?offset=$(fxp_off 2)" 2>/dev/null |
+	sed 's|^/dev/sda1 |UUID=00000000-dead-4000-8000-000000000001 |' >"$T_DIR/fstab"
+dbg "$elsewhere" 2 "rm /etc/fstab"
+dbg "$elsewhere" 2 "write $T_DIR/fstab /etc/fstab"
+out=$(codes "$elsewhere")
+raised "/boot by a UUID not on the disk: boot.elsewhere is a blocker" boot.elsewhere:blocker "$out"
+not_raised "... the base disk's /boot is on it" boot.elsewhere "$(codes "$base")"
+
+# A journal that needs recovery (empty: nothing to replay but the flag).
+dirty=$(variant dirty)
+dbg "$dirty" 2 "feature needs_recovery"
+raised "a journal that needs recovery: fs.dirty (capture replays it)" fs.dirty:info \
+	"$(codes "$dirty")"
+
+# A swap area holding a hibernation image.
+hib=$(variant hib)
+printf 'S1SUSPEND\0' | dd of="$hib" bs=1 seek=$((FXP_P3_START * 512 + 4086)) conv=notrunc status=none
+raised "a hibernated swap area: swap.hibernated" swap.hibernated:info "$(codes "$hib")"
+
+# VMware tools and NetworkManager started at boot.
+svc=$(variant svc)
+printf '[Unit]\nDescription=a unit\n' >"$T_DIR/unit"
+dbg "$svc" 2 "write $T_DIR/unit /usr/lib/systemd/system/vmtoolsd.service"
+dbg "$svc" 2 "write $T_DIR/unit /usr/lib/systemd/system/NetworkManager.service"
+dbg "$svc" 2 "symlink /etc/systemd/system/multi-user.target.wants/vmtoolsd.service /usr/lib/systemd/system/vmtoolsd.service"
+dbg "$svc" 2 "symlink /etc/systemd/system/multi-user.target.wants/NetworkManager.service /usr/lib/systemd/system/NetworkManager.service"
+out=$(codes "$svc")
+raised "vmtoolsd enabled: hv.tools" hv.tools:warning "$out"
+raised "NetworkManager enabled: nm.enabled" nm.enabled:info "$out"
+not_raised "... neither on the base disk" hv.tools "$(codes "$base")"
+
+# An aarch64 shell for Alibaba (x86_64 only).
+arm=$(variant arm)
+{ printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf '\267\000'; head -c 44 /dev/zero; } >"$T_DIR/sh"
+dbg "$arm" 2 "mkdir /bin"
+dbg "$arm" 2 "write $T_DIR/sh /bin/sh"
+out=$(codes "$arm" --cloud alibaba --format raw)
+raised "an aarch64 system for Alibaba: arch.unsupported" arch.unsupported:blocker "$out"
+
+# An ext2 root (no journal) for Alibaba (ext3 and ext4 only).
+ext2=$(variant ext2)
+mkdir "$T_DIR/trees"
+fxp_trees "$T_DIR/trees"
+mke2fs -q -F -t ext2 -b 4096 -U "$FXP_UUID_ROOT" -E "offset=$(fxp_off 2)" -d "$T_DIR/trees/root" \
+	"$ext2" "$((FXP_P2_SIZE * FX_SECTOR / 1024))k"
+out=$(codes "$ext2" --cloud alibaba --format raw)
+raised "an ext2 root for Alibaba: fs.unsupported" fs.unsupported:blocker "$out"
+not_raised "... ext4 is fine" fs.unsupported "$(codes "$base" --cloud alibaba --format raw)"
 
 check_eq "the base disk is unchanged" "$base_sha" "$(sha "$base")"
 done_testing
