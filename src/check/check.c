@@ -289,8 +289,7 @@ void check_report_text(const struct check_report *r, FILE *out, const char *inde
 			if (f->fix)
 				fprintf(out, "%s  %-18s capture: %s\n", indent, "", f->fix);
 			else if (f->item->hint[0])
-				fprintf(out, "%s  %-18s %s%s\n", indent, "",
-					f->item->fix_rule ? "capture: " : "", f->item->hint);
+				fprintf(out, "%s  %-18s %s\n", indent, "", f->item->hint);
 		}
 	}
 }

@@ -210,5 +210,7 @@ int check_system(struct stage *s, const char *format, struct check_report *r)
 		err = check_space(s, r);
 	if (!err)
 		err = check_files(s, r);
+	if (!err)
+		err = check_network(s, r);
 	return err;
 }

@@ -16,5 +16,7 @@ int check_os(struct stage *s, struct check_report *r);
 /* The files no capture rule changes: cloud-init is a rule's note; here
  * /etc/shadow and NetworkManager. */
 int check_files(struct stage *s, struct check_report *r);
+/* The NICs, IPv6 and hardware addresses of every network configuration. */
+int check_network(struct stage *s, struct check_report *r);
 
 #endif

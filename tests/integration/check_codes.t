@@ -6,7 +6,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
 
-plan 32
+plan 39
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -159,6 +159,23 @@ mke2fs -q -F -t ext2 -b 4096 -U "$FXP_UUID_ROOT" -E "offset=$(fxp_off 2)" -d "$T
 out=$(codes "$ext2" --cloud alibaba --format raw)
 raised "an ext2 root for Alibaba: fs.unsupported" fs.unsupported:blocker "$out"
 not_raised "... ext4 is fine" fs.unsupported "$(codes "$base" --cloud alibaba --format raw)"
+
+# The network: em1 is bound to its MAC (HWADDR=); a second NIC; IPv6.
+ifcfg=/etc/sysconfig/network-scripts
+out=$(codes "$base" --cloud tencent)
+raised "HWADDR= in ifcfg-em1: net.hwaddr" net.hwaddr:warning "$out"
+not_raised "one NIC: no net.multi" net.multi "$out"
+not_raised "no IPv6 set up: no net.ipv6" net.ipv6 "$out"
+net=$(variant net)
+put "$net" 2 $ifcfg/ifcfg-em1 $'DEVICE=em1\nBOOTPROTO=none\nONBOOT=yes\nIPADDR=192.168.10.21\nPREFIX=24\nIPV6INIT=yes'
+put "$net" 2 $ifcfg/ifcfg-em2 $'DEVICE=em2\nBOOTPROTO=dhcp\nONBOOT=yes'
+out=$(codes "$net" --cloud tencent)
+raised "a second NIC for Tencent: net.multi is a warning" net.multi:warning "$out"
+raised "IPV6INIT=yes for Tencent: net.ipv6 is a warning" net.ipv6:warning "$out"
+not_raised "no HWADDR=: no net.hwaddr" net.hwaddr "$out"
+dbg "$net" 2 "mkdir /etc/sysctl.d"
+put "$net" 2 /etc/sysctl.d/90-ipv6.conf 'net.ipv6.conf.all.disable_ipv6 = 1'
+not_raised "IPv6 turned off by sysctl: no net.ipv6" net.ipv6 "$(codes "$net" --cloud tencent)"
 
 check_eq "the base disk is unchanged" "$base_sha" "$(sha "$base")"
 done_testing
