@@ -36,6 +36,9 @@ const struct check_item check_items[] = {
 	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit (only ext2/3/4 are)",
 	 "capture copies it but fixes nothing in it: make the fixes on the server first", NULL,
 	 NULL, NULL},
+	{"fs.unreadable", CHECK_WARNING, "a filesystem that cannot be opened",
+	 "run e2fsck on the server and check again: Ferry copies it whole (every non-zero "
+	 "block), fixes nothing on it, and does not know its UUID", NULL, NULL, NULL},
 	{"fs.dirty", CHECK_INFO, "a filesystem was not cleanly unmounted (its journal needs recovery)",
 	 "capture replays the journal into the copy; shut the server down cleanly if you can",
 	 "journal", NULL, "000,001"},
@@ -212,12 +215,16 @@ int check_from_fixes(struct check_report *r, const struct fix_report *fixes)
 
 	for (size_t i = 0; !err && i < fixes->nchanges; i++) {
 		const struct fix_change *c = &fixes->changes[i];
+		const struct check_item *it = c->code ? check_item(c->code) : NULL;
 
 		if (!c->code)
 			continue;
-		/* what was there (the line, the link), and what capture does */
-		err = check_raise(r, c->code, c->file, "%s", c->before ? c->before : c->what);
-		if (!err && c->before && !(r->f[r->n - 1].fix = strdup(c->what)))
+		/* what was there (the line, the link; or what is wrong, where a
+		 * rule adds something), and what capture does */
+		if (!it)
+			return ferr(-EINVAL, "internal: no check item %s", c->code);
+		err = check_raise(r, c->code, c->file, "%s", c->before ? c->before : it->title);
+		if (!err && !(r->f[r->n - 1].fix = strdup(c->what)))
 			err = ferr(-ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; !err && i < fixes->nnotes; i++) {
@@ -248,6 +255,64 @@ void check_report_json(const struct check_report *r, struct json *j, const char 
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+}
+
+void check_os_json(const struct check_report *r, struct json *j)
+{
+	json_obj_begin(j, "os");
+	json_str(j, "id", r->os.id[0] ? r->os.id : NULL);
+	json_str(j, "name", r->os.name[0] ? r->os.name : NULL);
+	json_str(j, "version", r->os.version[0] ? r->os.version : NULL);
+	json_str(j, "arch", r->os.arch[0] ? r->os.arch : NULL);
+	json_obj_end(j);
+}
+
+void check_counts_json(const struct check_report *r, struct json *j)
+{
+	json_u64(j, "blockers", check_count(r, CHECK_BLOCKER, false));
+	json_u64(j, "warnings", check_count(r, CHECK_WARNING, false));
+	json_u64(j, "info", check_count(r, CHECK_INFO, false));
+}
+
+void check_capture_json(struct json *j, const char *key, const struct check_report *before,
+			const struct check_report *after, bool forced)
+{
+	const struct check_report *half[] = {before, after};
+	static const char *const names[] = {"before", "after"};
+
+	json_obj_begin(j, key);
+	json_str(j, "cloud", before->profile->name);
+	check_os_json(before, j);
+	json_bool(j, "forced", forced);
+	for (size_t i = 0; i < 2; i++) {
+		json_obj_begin(j, names[i]);
+		check_counts_json(half[i], j);
+		check_report_json(half[i], j, "findings");
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
+const char *check_counts_text(const struct check_report *r, char *buf, size_t len)
+{
+	size_t b = check_count(r, CHECK_BLOCKER, false), w = check_count(r, CHECK_WARNING, false);
+
+	snprintf(buf, len, "%zu blocker%s, %zu warning%s, %zu info", b, b == 1 ? "" : "s", w,
+		 w == 1 ? "" : "s", check_count(r, CHECK_INFO, false));
+	return buf;
+}
+
+const char *check_codes_text(const struct check_report *r, enum check_sev sev, char *buf,
+			     size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < r->n && at < len; i++)
+		if (r->f[i].sev == sev)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "",
+					       r->f[i].item->code);
+	return buf;
 }
 
 /* One line: tabs and newlines of a quoted file line become spaces. */

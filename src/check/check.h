@@ -51,6 +51,7 @@ struct check_report {
 	struct check_finding *f;
 	size_t n, cap;
 	struct check_os os;
+	bool no_fixes; /* no fixes will be made (the image check; --no-fix): no room needed */
 };
 
 void check_report_init(struct check_report *r, const struct cloud_profile *p);
@@ -68,6 +69,19 @@ int check_from_fixes(struct check_report *r, const struct fix_report *fixes);
 
 /* "findings": [...] (with key), as docs/check-codes.md describes. */
 void check_report_json(const struct check_report *r, struct json *j, const char *key);
+/* "os": {id, name, version, arch} (null where unknown). */
+void check_os_json(const struct check_report *r, struct json *j);
+/* "blockers", "warnings", "info": the findings of each severity. */
+void check_counts_json(const struct check_report *r, struct json *j);
+/* A capture's "checks": {cloud, os, forced, before: {counts, findings},
+ * after: {...}} (docs/manifest.md). */
+void check_capture_json(struct json *j, const char *key, const struct check_report *before,
+			const struct check_report *after, bool forced);
+/* "N blockers, N warnings, N info" */
+const char *check_counts_text(const struct check_report *r, char *buf, size_t len);
+/* The codes of the findings of severity sev, comma-separated. */
+const char *check_codes_text(const struct check_report *r, enum check_sev sev, char *buf,
+			     size_t len);
 /* Findings grouped by severity, one line each with its hint. */
 void check_report_text(const struct check_report *r, FILE *f, const char *indent);
 

@@ -14,10 +14,10 @@
 #include "util/size.h"
 
 #define MIB (1024ull * 1024)
-/* What the fixes may write into /boot: each initrd grows by the virtio
- * drivers (a few hundred KiB compressed) and is written beside the old
- * one before it replaces it. */
-#define INITRD_ROOM (8 * MIB)
+/* What the fixes may write into /boot: each initrd is rewritten beside
+ * the old one before it replaces it, grown by the virtio drivers (a few
+ * hundred KiB compressed). */
+#define INITRD_GROWTH (1 * MIB)
 #define FIX_ROOM (1 * MIB)
 
 static enum check_sev allowed(bool ok)
@@ -96,6 +96,9 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 			err = check_raise(r, "fs.noedit", s->src->path, "%s is %s on partition %d",
 					  mounts[m], fs, pp->part->num);
 	}
+	for (size_t i = 0; !err && i < d->nparts; i++)
+		if (d->parts[i].why[0])
+			err = check_raise(r, "fs.unreadable", s->src->path, "%s", d->parts[i].why);
 	for (size_t i = 0; !err && i < s->nx; i++)
 		if (s->fs[i].errors)
 			err = check_raise(r, "fs.errors", s->src->path,
@@ -104,32 +107,43 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 }
 
 struct initrds {
-	unsigned n;
+	struct guest *g;
+	uint64_t bytes; /* their sizes, each with room to grow */
 };
 
 static int count_initrd(const char *name, uint32_t mode, void *arg)
 {
 	struct initrds *c = arg;
+	struct guest_stat st;
+	char path[300];
+	int err;
 
-	if (GUEST_ISREG(mode) && (!strncmp(name, "initrd", 6) || !strncmp(name, "initramfs", 9)))
-		c->n++;
-	return 0;
+	if (!GUEST_ISREG(mode) || (strncmp(name, "initrd", 6) && strncmp(name, "initramfs", 9)))
+		return 0;
+	snprintf(path, sizeof(path), "/boot/%s", name);
+	err = guest_stat(c->g, path, false, &st);
+	if (!err)
+		c->bytes += st.size + INITRD_GROWTH;
+	return err;
 }
 
 /* Room for the fixes: the initrds are rewritten in /boot, a few small
  * files on /. */
 static int check_space(struct stage *s, struct check_report *r)
 {
-	struct initrds c = {0};
-	int err = guest_list(&s->root, "/boot", count_initrd, &c);
+	struct initrds c = {&s->root, 0};
+	int err;
 
+	if (r->no_fixes)
+		return 0;
+	err = guest_list(&s->root, "/boot", count_initrd, &c);
 	if (err && err != -ENOENT)
 		return err;
 	for (size_t i = 0; i < s->nx; i++) {
 		struct ext2_super_block *sb = s->x[i].fs->super;
 		uint64_t free_b = ext2fs_free_blocks_count(sb) * (uint64_t)EXT2_BLOCK_SIZE(sb);
 		bool is_boot = s->fs[i].partnum == (s->boot_part ? s->boot_part : s->root_part);
-		uint64_t need = FIX_ROOM + (is_boot ? c.n * INITRD_ROOM : 0);
+		uint64_t need = FIX_ROOM + (is_boot ? c.bytes : 0);
 		char b1[16], b2[16];
 
 		if (i > 0 && !is_boot)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check/capture.h"
 #include "check/profile.h"
 #include "cmd/cmd.h"
 #include "disk/plan.h"
@@ -41,12 +42,17 @@ static void usage(void)
 	      "     --fix LIST     run only these fixes (comma-separated; default: all):\n", stdout);
 	for (size_t i = 0; i < fix_nrules; i++)
 		printf("                      %-11s%s\n", fix_rules[i].name, fix_rules[i].what);
-	fputs("     --cloud NAME   the target cloud: kvm (default), tencent, alibaba, huawei\n"
-	      "     --force        replace an existing TARGET file\n"
+	fputs("     --cloud NAME   the target cloud whose import rules are checked: kvm\n"
+	      "                    (default), tencent, alibaba, huawei\n"
+	      "     --force        replace an existing TARGET file, and capture even when the\n"
+	      "                    checks find a blocker the fixes do not remove\n"
 	      " -q, --quiet        no progress display and no report; warnings and errors only\n"
 	      " -j, --json         print a JSON summary on standard output\n"
 	      " -h, --help         display this help\n\n"
-	      "Exit status: 0 done, 1 failed, 2 usage error.\n", stdout);
+	      "The disk is checked against the cloud's import rules before anything is\n"
+	      "copied, and the fixed system again (the image check; see ferry check).\n\n"
+	      "Exit status: 0 done, 1 failed, 2 usage error, 3 a blocker remains that the\n"
+	      "fixes do not remove: nothing captured (see --force).\n", stdout);
 }
 
 /* The partial target is removed if a signal ends the capture. */
@@ -89,12 +95,13 @@ struct capture_opts {
 	struct sink_opts sink;
 	bool quiet, json;
 	uint32_t fixes; /* mask of fix_rules */
-	const char *cloud;
+	const struct cloud_profile *cloud;
 	const char *source, *target;
 };
 
 struct capture_result {
-	double fix_s, plan_s, write_s;
+	double fix_s, check_s, plan_s, write_s;
+	bool blocked;            /* stopped by the checks */
 	uint64_t file_size;
 	const char *target;      /* as reports show it: a presigned URL without its query */
 	bool remote;
@@ -109,7 +116,24 @@ struct capture_view {
 	const struct plan *p;
 	const struct capture_result *r;
 	const struct fix_report *rep;
+	const struct check_report *before, *after; /* the disk; the image */
 };
+
+/* ferry run's status follows the phases (capture_on_phase). */
+static void (*phase_fn)(void *ctx, const char *phase);
+static void *phase_ctx;
+
+void capture_on_phase(void (*fn)(void *ctx, const char *phase), void *ctx)
+{
+	phase_fn = fn;
+	phase_ctx = ctx;
+}
+
+static void phase(const char *name)
+{
+	if (phase_fn)
+		phase_fn(phase_ctx, name);
+}
 
 static int find_auto_source(char **path)
 {
@@ -195,10 +219,11 @@ static void report_text(FILE *f, const struct capture_view *v)
 			copy_method_name(pp->method), fmt_bytes(b2, sizeof(b2), pp->data_bytes),
 			pp->kind == PART_EXTENDED ? "extended" : fs_type_name(pp->fs));
 	}
-	fprintf(f, "  image: virtual size %s, file %s, data %s; fixed in %.1fs, planned in %.1fs, "
-		"written in %.1fs\n", fmt_bytes(b1, sizeof(b1), p->vsize),
-		fmt_bytes(b2, sizeof(b2), r->file_size), fmt_bytes(b3, sizeof(b3), p->data_bytes),
-		r->fix_s, r->plan_s, r->write_s);
+	fprintf(f, "  image: virtual size %s, file %s, data %s; checked and fixed in %.1fs, image "
+		"checked in %.1fs, planned in %.1fs, written in %.1fs\n",
+		fmt_bytes(b1, sizeof(b1), p->vsize), fmt_bytes(b2, sizeof(b2), r->file_size),
+		fmt_bytes(b3, sizeof(b3), p->data_bytes), r->fix_s, r->check_s, r->plan_s,
+		r->write_s);
 	if (r->remote) {
 		fprintf(f, "  upload: sha256 %s, %llu part%s of %s", r->stats.sha256,
 			(unsigned long long)r->stats.parts, r->stats.parts == 1 ? "" : "s",
@@ -241,10 +266,11 @@ static void capture_details(void *ctx, struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_str(j, "checks", NULL); /* ferry check's findings: not run by capture yet */
+	check_capture_json(j, "checks", v->before, v->after, v->o->sink.force && v->r->blocked);
 	fix_report_json(v->rep, j);
 	json_obj_begin(j, "seconds");
 	json_double(j, "fix", v->r->fix_s);
+	json_double(j, "check", v->r->check_s);
 	json_double(j, "plan", v->r->plan_s);
 	json_double(j, "write", v->r->write_s);
 	json_obj_end(j);
@@ -307,6 +333,94 @@ static int put_manifest(struct sink *out, const struct capture_view *v, double s
 	return err;
 }
 
+/* The disk judged (and fixed, with fixes), then the image as it will be. */
+static int run_checks(const struct capture_opts *o, struct source *src, struct cow *cow,
+		      struct capture_view *v, struct capture_result *r,
+		      struct check_report *before, struct check_report *after)
+{
+	const char *format = image_format_name(o->image.format);
+	double t0 = now_seconds();
+	int err;
+
+	phase("check");
+	if (!o->fixes) {
+		/* The image is the disk as it is: one check says both. */
+		err = check_on_copy(src, format, before);
+		v->after = before;
+		r->fix_s = now_seconds() - t0;
+		return err;
+	}
+	/* From here on every read of the source sees the edits. */
+	src->cow = cow;
+	err = check_and_fix(src, o->fixes, format, (struct fix_report *)v->rep, before);
+	r->fix_s = now_seconds() - t0;
+	t0 = now_seconds();
+	if (!err)
+		err = check_on_copy(src, format, after);
+	r->check_s = now_seconds() - t0;
+	return err;
+}
+
+/* A blocker the user chose to leave: its rule is left out by --fix or
+ * --no-fix. */
+static bool left_by_choice(const struct capture_opts *o, const struct check_finding *f)
+{
+	for (size_t i = 0; f->item->fix_rule && i < fix_nrules; i++)
+		if (!strcmp(fix_rules[i].name, f->item->fix_rule))
+			return !(o->fixes & (1u << i));
+	return false;
+}
+
+/* What the checks found, before anything is copied. A blocker the fixes
+ * cannot remove stops the capture unless --force; one whose fix was left
+ * out by --fix or --no-fix is warned about. */
+static int judge(const struct capture_opts *o, const struct capture_view *v,
+		 struct capture_result *r)
+{
+	FILE *f = strcmp(o->target, "-") ? stdout : stderr;
+	size_t blockers = 0, chosen = 0, fixed = 0;
+	char counts[96], codes[512] = "", left[512] = "";
+
+	for (size_t i = 0; i < v->before->n; i++)
+		fixed += v->before->f[i].fix != NULL;
+	for (size_t i = 0; i < v->after->n; i++) {
+		const struct check_finding *b = &v->after->f[i];
+		bool choice = left_by_choice(o, b);
+		char *list = choice ? left : codes;
+
+		if (b->sev != CHECK_BLOCKER)
+			continue;
+		choice ? chosen++ : blockers++;
+		if (strlen(list) + strlen(b->item->code) + 3 < sizeof(codes))
+			sprintf(list + strlen(list), "%s%s", list[0] ? ", " : "", b->item->code);
+	}
+	r->blocked = blockers > 0;
+	if (!o->quiet && !o->json) {
+		fprintf(f, "checks (%s): the disk: %s; the fixes answer %zu\n",
+			v->before->profile->title, check_counts_text(v->before, counts,
+								     sizeof(counts)), fixed);
+		fprintf(f, "image check: %s\n", check_counts_text(v->after, counts, sizeof(counts)));
+		check_report_text(v->after, f, "  ");
+		fflush(f);
+	} else if (blockers) {
+		check_report_text(v->after, stderr, "  ");
+	}
+	if (chosen)
+		ferry_warn("%s: %zu blocker%s left as it is (%s): %s", o->source, chosen,
+			   chosen == 1 ? "" : "s", o->fixes ? "--fix" : "--no-fix", left);
+	if (blockers && o->sink.force) {
+		ferry_warn("%s: capturing despite %zu blocker%s (--force): %s", o->source, blockers,
+			   blockers == 1 ? "" : "s", codes);
+		return 0;
+	}
+	if (blockers)
+		return ferr(-EPERM, "%s: %zu blocker%s that the fixes do not remove (%s): nothing "
+			    "captured; see ferry check --cloud %s %s, or capture with --force",
+			    o->source, blockers, blockers == 1 ? "" : "s", codes, o->cloud->name,
+			    o->source);
+	return 0;
+}
+
 /* Writes the prepared image into the target; the sink reports the upload
  * progress of a remote target, the image writer that of a local one. */
 static int write_image(const struct capture_opts *o, struct image_writer *iw,
@@ -355,14 +469,16 @@ fail: {
 	}
 }
 
-static int capture(const struct capture_opts *o, const struct warnings *w)
+/* *blocked: the checks stopped it. */
+static int capture(const struct capture_opts *o, const struct warnings *w, bool *blocked)
 {
 	struct source src;
 	struct table t;
 	struct plan p;
 	struct sink out = {.fd = -1};
 	struct capture_result r = {0};
-	struct capture_view v = {o, &src, &t, &p, &r, NULL};
+	struct capture_view v = {o, &src, &t, &p, &r, NULL, NULL, NULL};
+	struct check_report before, after;
 	struct image_input in;
 	struct image_writer iw;
 	struct fix_report rep;
@@ -371,11 +487,17 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	int err;
 
 	v.rep = &rep;
+	v.before = &before;
+	v.after = &after;
 	cow_init(&cow);
 	fix_report_init(&rep);
+	check_report_init(&before, o->cloud);
+	check_report_init(&after, o->cloud);
+	after.no_fixes = true;
+	before.no_fixes = !o->fixes;
 	err = source_open(&src, o->source);
 	if (err)
-		return err;
+		goto out_checks;
 	if (src.in_use[0]) {
 		err = ferr(-EBUSY, "%s is in use (%s): Ferry copies disks cold; boot the rescue "
 			   "image, or stop what uses the disk", o->source, src.in_use);
@@ -388,15 +510,16 @@ static int capture(const struct capture_opts *o, const struct warnings *w)
 	err = table_read(&src, &t);
 	if (err)
 		goto out_source;
-	if (o->fixes) {
-		/* From here on every read of the source sees the edits. */
-		src.cow = &cow;
-		t0 = now_seconds();
-		err = fix_stage(&src, o->fixes, o->cloud, &rep);
-		if (err)
-			goto out_table;
-		r.fix_s = now_seconds() - t0;
+	err = plan_can_copy(&src, &t);
+	if (!err)
+		err = run_checks(o, &src, &cow, &v, &r, &before, &after);
+	if (!err) {
+		err = judge(o, &v, &r);
+		*blocked = err && r.blocked;
 	}
+	if (err)
+		goto out_table;
+	phase("capture");
 	t0 = now_seconds();
 	err = plan_build(&p, &src, &t, o->quiet);
 	if (err)
@@ -435,8 +558,11 @@ out_table:
 	table_release(&t);
 out_source:
 	source_release(&src);
+out_checks:
 	cow_release(&cow);
 	fix_report_release(&rep);
+	check_report_release(&before);
+	check_report_release(&after);
 	return err; /* every message names the source or the target already */
 }
 
@@ -458,9 +584,9 @@ int cmd_capture(int argc, char **argv)
 	struct capture_opts o = {
 		.image.format = IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? IMAGE_RAW : IMAGE_QCOW2,
 		.fixes = (1u << fix_nrules) - 1,
-		.cloud = "kvm",
+		.cloud = cloud_profile("kvm"),
 	};
-	bool no_fix = false, fix_list = false;
+	bool no_fix = false, fix_list = false, blocked = false;
 	struct warnings w;
 	char *auto_path = NULL;
 	int c, err;
@@ -491,10 +617,10 @@ int cmd_capture(int argc, char **argv)
 			fix_list = true;
 			break;
 		case 'C':
-			if (!cloud_profile(optarg))
+			o.cloud = cloud_profile(optarg);
+			if (!o.cloud)
 				return usage_error("capture", "--cloud: unknown cloud '%s' (clouds: %s)",
 						   optarg, cloud_profile_names());
-			o.cloud = optarg;
 			break;
 		case 'q': o.quiet = true; break;
 		case 'j': o.json = true; break;
@@ -527,9 +653,11 @@ int cmd_capture(int argc, char **argv)
 			goto out;
 		o.source = auto_path;
 	}
-	err = capture(&o, &w);
+	err = capture(&o, &w, &blocked);
 out:
 	warnings_release(&w);
 	free(auto_path);
-	return err ? fail() : EXIT_DONE;
+	if (err)
+		fail();
+	return !err ? EXIT_DONE : blocked ? EXIT_BLOCKED : EXIT_FAILED;
 }

@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check/system.h"
+#include "check/capture.h"
 #include "cmd/cmd.h"
-#include "fs/cow.h"
 #include "util/err.h"
 
 static void usage(void)
@@ -95,50 +94,25 @@ static void print_json(const char *source, const struct check_report *r, size_t 
 	json_obj_begin(&j, NULL);
 	json_str(&j, "source", source);
 	json_str(&j, "cloud", r->profile->name);
-	json_obj_begin(&j, "os");
-	json_str(&j, "id", r->os.id[0] ? r->os.id : NULL);
-	json_str(&j, "name", r->os.name[0] ? r->os.name : NULL);
-	json_str(&j, "version", r->os.version[0] ? r->os.version : NULL);
-	json_str(&j, "arch", r->os.arch[0] ? r->os.arch : NULL);
-	json_obj_end(&j);
-	json_u64(&j, "blockers", check_count(r, CHECK_BLOCKER, false));
+	check_os_json(r, &j);
+	check_counts_json(r, &j);
 	json_u64(&j, "blockers_left", left);
-	json_u64(&j, "warnings", check_count(r, CHECK_WARNING, false));
 	check_report_json(r, &j, "findings");
 	json_obj_end(&j);
 	json_finish(&j);
 }
 
-/* The checks, then the capture rules on the overlay as findings. */
+/* The checks, then the capture rules as findings, on an overlay dropped
+ * afterwards. */
 static int check(const char *source, const char *format, struct check_report *r)
 {
 	struct source src;
-	struct fix_report rep;
-	struct stage s;
-	struct cow cow;
-	int err;
+	int err = source_open(&src, source);
 
-	cow_init(&cow);
-	fix_report_init(&rep);
-	err = source_open(&src, source);
 	if (err)
-		goto out;
-	src.cow = &cow;
-	err = stage_open(&s, &src, &rep, false);
-	if (err)
-		goto out_source;
-	err = check_system(&s, format, r);
-	if (!err && s.have_root)
-		err = stage_fix(&s, (1u << fix_nrules) - 1, r->profile->name, &rep);
-	if (!err)
-		err = check_from_fixes(r, &rep);
-	/* The overlay is dropped: nothing of the fixes is kept. */
-	stage_close(&s, -ECANCELED);
-out_source:
+		return err;
+	err = check_on_copy(&src, format, r);
 	source_release(&src);
-out:
-	cow_release(&cow);
-	fix_report_release(&rep);
 	return err;
 }
 

@@ -20,6 +20,9 @@ struct command {
 
 int cmd_scan(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+/* fn is called with each phase of the captures that follow: "check" (the
+ * disk judged and fixed, then the image check), "capture" (the copy). */
+void capture_on_phase(void (*fn)(void *ctx, const char *phase), void *ctx);
 int cmd_check(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -224,6 +224,14 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct s
 	return err;
 }
 
+int plan_can_copy(const struct source *src, const struct table *t)
+{
+	if (t->type == TABLE_NONE || t->nparts == 0)
+		return ferr(-EINVAL, "%s: no partition table (or no partitions) on the disk",
+			    src->path);
+	return 0;
+}
+
 int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet)
 {
 	struct extfs *xs = NULL;
@@ -234,9 +242,9 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t, 
 	int err;
 
 	plan_init(p);
-	if (t->type == TABLE_NONE || t->nparts == 0)
-		return ferr(-EINVAL, "%s: no partition table (or no partitions) on the disk",
-			    src->path);
+	err = plan_can_copy(src, t);
+	if (err)
+		return err;
 	p->parts = calloc(t->nparts, sizeof(*p->parts));
 	xs = calloc(t->nparts, sizeof(*xs));
 	ebrs = calloc(t->nebrs + 1, sizeof(*ebrs));

@@ -31,6 +31,7 @@ static void probe_ext(struct probe_part *pp, const struct source *src)
 	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
 	if (extfs_open(&x, src, pp->part->start, pp->part->size, name)) {
 		ferry_warn("%s", ferr_msg());
+		snprintf(pp->why, sizeof(pp->why), "%s", ferr_msg());
 		return;
 	}
 	extfs_get_info(&x, &info);
@@ -66,7 +67,7 @@ static void probe_swap(struct probe_part *pp, const struct source *src)
 	snprintf(pp->label, sizeof(pp->label), "%.16s", (const char *)hdr + 1052);
 }
 
-static int probe_one(struct probe_disk *d, const char *path)
+static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 {
 	uint8_t mbr[512];
 	uint32_t disk_id = 0;
@@ -75,6 +76,7 @@ static int probe_one(struct probe_disk *d, const char *path)
 	err = source_open(&d->src, path);
 	if (err)
 		return err;
+	d->src.cow = cow;
 	err = table_read(&d->src, &d->table);
 	if (err)
 		goto out_source;
@@ -297,7 +299,7 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		err = probe_one(&pr->disks[pr->n], paths[i]);
+		err = probe_one(&pr->disks[pr->n], paths[i], NULL);
 		if (err && listed) {
 			ferry_warn("skipping %s: %s", paths[i], ferr_msg());
 			err = 0;
@@ -316,4 +318,22 @@ out:
 		free(listed[i]);
 	free(listed);
 	return err;
+}
+
+int probe_copy(struct probe *pr, const char *path, struct cow *cow)
+{
+	int err;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->disks = calloc(1, sizeof(*pr->disks));
+	if (!pr->disks)
+		return ferr(-ENOMEM, "out of memory");
+	err = probe_one(&pr->disks[0], path, cow);
+	if (err) {
+		probe_release(pr);
+		return err;
+	}
+	pr->n = 1;
+	find_system(pr);
+	return 0;
 }

@@ -22,6 +22,7 @@ struct probe_part {
 	char *fstab; /* /etc/fstab when this filesystem has one */
 	char *grub;  /* the GRUB 2 config found on it, if any */
 	char grub_path[40];
+	char why[200]; /* an ext2/3/4 filesystem that cannot be opened: why */
 };
 
 struct probe_disk {
@@ -48,6 +49,8 @@ struct probe {
  * devices (disks that cannot be read are skipped with a warning). Named
  * disks that cannot be read are errors. */
 int probe_disks(struct probe *pr, char *const *paths, size_t n);
+/* One disk as its copy holds it: every read sees cow's edits (fs/cow.h). */
+int probe_copy(struct probe *pr, const char *path, struct cow *cow);
 void probe_release(struct probe *pr);
 /* The index of the partition on the root's disk that the root's fstab
  * mounts at mountpoint, or -1. */

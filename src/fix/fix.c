@@ -107,15 +107,13 @@ int fix_change_code(struct fix_report *r, const char *code, const char *rule, co
 	return 0;
 }
 
-int fix_note(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
+static int vnote(struct fix_report *r, const char *code, const char *rule, const char *file,
+		 const char *fmt, va_list ap)
 {
 	struct fix_note *n;
 	char text[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	if (r->nnotes == r->notes_cap) {
 		size_t cap = r->notes_cap ? r->notes_cap * 2 : 16;
 		struct fix_note *v = realloc(r->notes, cap * sizeof(*v));
@@ -132,10 +130,35 @@ int fix_note(struct fix_report *r, const char *rule, const char *file, const cha
 		free(n->text);
 		return ferr(-ENOMEM, "out of memory");
 	}
-	/* cloud-init's note is its check item; the others say what was left alone */
-	n->code = rule && !strcmp(rule, "cloudinit") ? default_code(rule) : NULL;
+	n->code = code;
 	r->nnotes++;
 	return 0;
+}
+
+int fix_note(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	/* cloud-init's note is its check item; the others say what was left
+	 * alone, or name theirs with fix_note_code */
+	err = vnote(r, rule && !strcmp(rule, "cloudinit") ? default_code(rule) : NULL, rule, file,
+		    fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int fix_note_code(struct fix_report *r, const char *code, const char *rule, const char *file,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vnote(r, code, rule, file, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 void fix_report_json(const struct fix_report *r, struct json *j)

@@ -43,6 +43,9 @@ int fix_change_code(struct fix_report *r, const char *code, const char *rule, co
 		    const char *what, const char *before, const char *after);
 int fix_note(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A note that raises the check item code (what a rule could not do). */
+int fix_note_code(struct fix_report *r, const char *code, const char *rule, const char *file,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* "fixes": {"ran": [...], "changes": [...], "notes": [...]} */
 void fix_report_json(const struct fix_report *r, struct json *j);
 

@@ -189,7 +189,8 @@ int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool
 	s->src = src;
 	if (!src->cow)
 		return ferr(-EINVAL, "internal: the system is opened on the copy-on-write overlay");
-	err = probe_disks(&s->pr, &path, 1);
+	/* What the fixes made so far counts (the image check). */
+	err = probe_copy(&s->pr, path, src->cow);
 	if (err)
 		return err;
 	d = &s->pr.disks[0];

@@ -438,9 +438,10 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		}
 	}
 	if (!initrd_path[0])
-		return fix_note(c->rep, RULE, "/boot", "kernel %s has no initrd: virtio (%s%s) "
-				"cannot be added; the kernel may not find its root disk on KVM",
-				k->kver, need[0], nneed > 1 ? ", ..." : "");
+		return fix_note_code(c->rep, "virtio.missing", RULE, "/boot", "kernel %s has no "
+				     "initrd: virtio (%s%s) cannot be added; the kernel may not "
+				     "find its root disk on KVM", k->kver, need[0],
+				     nneed > 1 ? ", ..." : "");
 
 	kmod_set_init(&j.sys);
 	kmod_set_init(&j.rd);
@@ -449,8 +450,9 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 	snprintf(path, sizeof(path), "%s/modules.dep", j.moddir);
 	err = guest_read(c->g, path, TEXT_MAX, &text, &len);
 	if (err == -ENOENT) {
-		err = fix_note(c->rep, RULE, path, "missing: the modules of kernel %s cannot be "
-			       "found, virtio not added to %s", k->kver, initrd_path);
+		err = fix_note_code(c->rep, "virtio.missing", RULE, path, "missing: the modules "
+				    "of kernel %s cannot be found, virtio not added to %s", k->kver,
+				    initrd_path);
 		goto out;
 	}
 	if (!err)
@@ -467,8 +469,9 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 	if (err == -ENOTSUP) {
 		/* An initrd Ferry cannot rebuild (LZO) is the operator's to fix,
 		 * not a reason to fail the whole capture. */
-		err = fix_note(c->rep, RULE, initrd_path, "%s: virtio not added; rebuild the "
-			       "initrd with another compression before migrating", ferr_msg());
+		err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path, "%s: virtio not "
+				    "added; rebuild the initrd with another compression before "
+				    "migrating", ferr_msg());
 		goto out;
 	}
 	if (err)

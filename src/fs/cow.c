@@ -168,3 +168,32 @@ int cow_write(struct cow *c, const void *buf, size_t len, uint64_t off, uint64_t
 	}
 	return 0;
 }
+
+int cow_clone(struct cow *dst, const struct cow *src)
+{
+	cow_init(dst);
+	if (!src->cap)
+		return 0;
+	dst->keys = calloc(src->cap, sizeof(*dst->keys));
+	dst->data = calloc(src->cap, sizeof(*dst->data));
+	if (!dst->keys || !dst->data)
+		goto nomem;
+	dst->cap = src->cap;
+	dst->lo = src->lo;
+	dst->hi = src->hi;
+	for (size_t i = 0; i < src->cap; i++) {
+		if (!src->keys[i])
+			continue;
+		dst->data[i] = malloc(COW_CHUNK);
+		if (!dst->data[i])
+			goto nomem;
+		memcpy(dst->data[i], src->data[i], COW_CHUNK);
+		dst->keys[i] = src->keys[i];
+		dst->n++;
+	}
+	return 0;
+nomem:
+	cow_release(dst);
+	return ferr(-ENOMEM, "out of memory for a copy of the overlay (%llu MiB)",
+		    (unsigned long long)(cow_bytes(src) >> 20));
+}

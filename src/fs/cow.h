@@ -19,6 +19,10 @@ struct cow {
 void cow_init(struct cow *c);
 void cow_release(struct cow *c);
 
+/* dst: a copy of src that changes apart from it (what a check writes into
+ * a copy of the fixes is dropped with it). */
+int cow_clone(struct cow *dst, const struct cow *src);
+
 /* Bytes held in memory. */
 static inline uint64_t cow_bytes(const struct cow *c)
 {

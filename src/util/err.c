@@ -9,6 +9,7 @@
 static __thread char msg[1024];
 static ferry_warn_fn warn_fn;
 static void *warn_arg;
+static int warn_muted;
 
 static void vset(const char *fmt, va_list ap)
 {
@@ -70,11 +71,18 @@ void ferry_set_warn_handler(ferry_warn_fn fn, void *arg)
 	warn_arg = arg;
 }
 
+void ferry_warn_mute(int delta)
+{
+	warn_muted += delta;
+}
+
 void ferry_warn(const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 
+	if (warn_muted > 0)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

@@ -20,5 +20,8 @@ void ferr_clear(void);
 typedef void (*ferry_warn_fn)(const char *msg, void *arg);
 void ferry_set_warn_handler(ferry_warn_fn fn, void *arg);
 void ferry_warn(const char *fmt, ...) FERRY_PRINTF(1, 2);
+/* +1: warnings are dropped until the matching -1 (work whose outcome is
+ * reported otherwise, such as the checks' trial run of the fixes). */
+void ferry_warn_mute(int delta);
 
 #endif

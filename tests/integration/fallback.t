@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 19
+plan 22
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -24,12 +24,14 @@ json_field() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-# capture_case NAME PART DAMAGE-REGEX: captures $T_DIR/NAME.img (already
-# damaged on partition PART) to raw with --json and checks the outcome.
+# capture_case NAME PART DAMAGE-REGEX [OPTION...]: captures $T_DIR/NAME.img
+# (already damaged on partition PART) to raw with --json and checks the
+# outcome.
 capture_case() {
 	local name=$1 n=$2 re=$3 img=$T_DIR/$1.img out=$T_DIR/$1.raw before rc=0
+	shift 3
 	before=$(sha "$img")
-	"$FERRY" capture --quiet --no-fix --json --format raw "$img" "$out" \
+	"$FERRY" capture --quiet --no-fix --json --format raw "$@" "$img" "$out" \
 		>"$T_DIR/$name.json" 2>"$T_DIR/$name.err" || rc=$?
 	check_eq "$name: capture exits 0" 0 "$rc"
 	check_match "$name: a warning names partition $n and the reason" \
@@ -37,7 +39,7 @@ capture_case() {
 		"$(cat "$T_DIR/$name.err")"
 	check_eq "$name: the JSON summary says non-zero-blocks and carries the warning" \
 		"non-zero-blocks True" \
-		"$(json_field "$T_DIR/$name.json" "[p['method'] for p in j['partitions'] if p['number'] == $n][0], len(j['warnings']) == 1")"
+		"$(json_field "$T_DIR/$name.json" "[p['method'] for p in j['partitions'] if p['number'] == $n][0], len([w for w in j['warnings'] if 'partition $n:' in w and 'every non-zero block' in w]) == 1")"
 	check "$name: partition $n of the copy equals the source's byte for byte" \
 		same_region "$img" "$out" "$n"
 	check_eq "$name: source SHA-256 unchanged" "$before" "$(sha "$img")"
@@ -61,7 +63,19 @@ capture_case dirty 2 "journal needs recovery"
 # A filesystem marked as having errors.
 cp "$disk" "$T_DIR/errors.img"
 debugfs -w -R "ssv state 2" "$T_DIR/errors.img?offset=$(fx_off 1)" >/dev/null 2>&1
-capture_case errors 1 "marked as having errors"
+# A blocker (fs.errors): without --force nothing is captured.
+rc=0
+"$FERRY" capture --quiet --no-fix --format raw "$T_DIR/errors.img" "$T_DIR/errors.raw" \
+	2>"$T_DIR/errors.err" || rc=$?
+check_eq "errors: a blocker: exit 3, nothing captured" "3 no" \
+	"$rc $([ -e "$T_DIR/errors.raw" ] && echo yes || echo no)"
+check_match "errors: the message names the blocker and --force" \
+	"^ferry: .*errors.img: 1 blocker that the fixes do not remove \(fs.errors\): nothing captured; .*--force" \
+	"$(cat "$T_DIR/errors.err")"
+capture_case errors 1 "marked as having errors" --force
+check_match "errors: --force is warned about, with the blocker" \
+	"^ferry: warning: .*errors.img: capturing despite 1 blocker \(--force\): fs.errors" \
+	"$(cat "$T_DIR/errors.err")"
 
 # A partition type Ferry does not read: copied whole with zero runs skipped,
 # and it says so in the summary (no warning: nothing is wrong with it).

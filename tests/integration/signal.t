@@ -6,7 +6,8 @@
 
 plan 10
 
-# A disk big enough to take a moment: 768 MiB, copied whole.
+# A disk big enough to take a moment: 768 MiB, copied whole. It holds no
+# system (root.missing): --force.
 disk=$T_DIR/big.img
 fx_filled_disk "$disk" 768
 src_sha=$(sha "$disk")
@@ -16,7 +17,7 @@ for sig in TERM INT; do
 	# With job control on, the background job keeps SIGINT (a script's
 	# background jobs otherwise ignore it, and ferry leaves it ignored).
 	set -m
-	"$FERRY" capture --quiet --format raw "$disk" "$out" &
+	"$FERRY" capture --quiet --force --format raw "$disk" "$out" &
 	pid=$!
 	set +m
 	# Wait for the partial file, then stop the capture while it writes.
@@ -35,7 +36,7 @@ for sig in TERM INT; do
 		"$(find "$T_DIR" -maxdepth 1 -name "out-$sig*")"
 done
 # nohup: an ignored SIGHUP stays ignored, so a logout does not stop it.
-nohup "$FERRY" capture --quiet --format raw "$disk" "$T_DIR/nohup.raw" >/dev/null 2>&1 &
+nohup "$FERRY" capture --quiet --force --format raw "$disk" "$T_DIR/nohup.raw" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 500); do
 	compgen -G "$T_DIR/nohup.raw.ferry-partial-*" >/dev/null && break
@@ -51,5 +52,5 @@ check "and its image is complete (the disk up to the end of its partition)" \
 	is_prefix "$T_DIR/nohup.raw" "$disk" $(((2048 + 1572864) * 512))
 check_eq "source SHA-256 unchanged" "$src_sha" "$(sha "$disk")"
 check "an uninterrupted capture of the same disk completes" \
-	"$FERRY" capture --quiet --format raw "$disk" "$T_DIR/whole.raw"
+	"$FERRY" capture --quiet --force --format raw "$disk" "$T_DIR/whole.raw"
 done_testing

@@ -1,0 +1,59 @@
+/* The checks of a capture (see capture.h). */
+#include <errno.h>
+
+#include "check/capture.h"
+#include "check/system.h"
+#include "fix/stage.h"
+#include "fs/cow.h"
+#include "util/err.h"
+
+int check_and_fix(struct source *src, uint32_t mask, const char *format, struct fix_report *rep,
+		  struct check_report *r)
+{
+	struct stage s;
+	/* strict: a filesystem marked with errors is not edited */
+	int err = stage_open(&s, src, rep, true);
+
+	if (err)
+		return err;
+	err = check_system(&s, format, r);
+	if (!err)
+		err = stage_fix(&s, mask, r->profile->name, rep);
+	if (!err)
+		err = check_from_fixes(r, rep);
+	return stage_close(&s, err);
+}
+
+int check_on_copy(struct source *src, const char *format, struct check_report *r)
+{
+	struct cow *kept = src->cow, copy;
+	struct fix_report rules;
+	struct stage s;
+	int err;
+
+	if (kept)
+		err = cow_clone(&copy, kept);
+	else
+		cow_init(&copy), err = 0;
+	if (err)
+		return err;
+	fix_report_init(&rules);
+	src->cow = &copy;
+	/* What the trial run would warn about, its findings say. */
+	ferry_warn_mute(+1);
+	err = stage_open(&s, src, &rules, false);
+	if (!err) {
+		err = check_system(&s, format, r);
+		if (!err && s.have_root)
+			err = stage_fix(&s, (1u << fix_nrules) - 1, r->profile->name, &rules);
+		if (!err)
+			err = check_from_fixes(r, &rules);
+		/* The copy is dropped: nothing of the rules' work is kept. */
+		stage_close(&s, -ECANCELED);
+	}
+	ferry_warn_mute(-1);
+	src->cow = kept;
+	cow_release(&copy);
+	fix_report_release(&rules);
+	return err;
+}

@@ -1,0 +1,24 @@
+/* The checks of a capture: the system judged as it is found, while the
+ * capture's rules fix it, and again as the image will hold it ("the image
+ * check"). ferry check is the first half on a throwaway overlay. */
+#ifndef FERRY_CHECK_CAPTURE_H
+#define FERRY_CHECK_CAPTURE_H
+
+#include <stdint.h>
+
+#include "check/check.h"
+#include "disk/source.h"
+#include "fix/fix.h"
+
+/* Opens the system on src, checks it, and runs the rules in mask (mask
+ * must not be 0) into src->cow, which keeps their edits; the changes go
+ * into rep and, as findings, into r. format: the image format, or NULL. */
+int check_and_fix(struct source *src, uint32_t mask, const char *format, struct fix_report *rep,
+		  struct check_report *r);
+
+/* Judges the system as a copy of src would hold it (src->cow: the fixes
+ * made so far, or NULL), every rule run on a copy of the overlay that is
+ * dropped: what a rule would still change is a finding. Nothing is kept. */
+int check_on_copy(struct source *src, const char *format, struct check_report *r);
+
+#endif
