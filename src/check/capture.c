@@ -1,5 +1,6 @@
 /* The checks of a capture (see capture.h). */
 #include <errno.h>
+#include <stdio.h>
 
 #include "check/capture.h"
 #include "check/system.h"
@@ -19,6 +20,13 @@ int check_and_fix(struct source *src, uint32_t mask, const char *format, struct 
 	err = check_system(&s, format, r);
 	if (!err)
 		err = stage_fix(&s, mask, r->profile->name, rep);
+	if (err == -ENOSPC) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		ferr(err, "%s: the fixes need more room than the filesystem has (space.low): "
+		     "free space on the server, or capture with --no-fix", msg);
+	}
 	if (!err)
 		err = check_from_fixes(r, rep);
 	return stage_close(&s, err);
@@ -46,6 +54,9 @@ int check_on_copy(struct source *src, const char *format, struct check_report *r
 		err = check_system(&s, format, r);
 		if (!err && s.have_root)
 			err = stage_fix(&s, (1u << fix_nrules) - 1, r->profile->name, &rules);
+		/* The fixes ran out of room: a finding, not a failed check. */
+		if (err == -ENOSPC)
+			err = check_raise(r, "space.low", src->path, "%s", ferr_msg());
 		if (!err)
 			err = check_from_fixes(r, &rules);
 		/* The copy is dropped: nothing of the rules' work is kept. */

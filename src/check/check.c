@@ -205,7 +205,7 @@ size_t check_count(const struct check_report *r, enum check_sev sev, bool unfixe
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->n; i++)
-		n += r->f[i].sev == sev && !(unfixed_only && r->f[i].item->fix_rule);
+		n += r->f[i].sev == sev && !(unfixed_only && r->f[i].fix);
 	return n;
 }
 

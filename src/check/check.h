@@ -51,7 +51,6 @@ struct check_report {
 	struct check_finding *f;
 	size_t n, cap;
 	struct check_os os;
-	bool no_fixes; /* no fixes will be made (the image check; --no-fix): no room needed */
 };
 
 void check_report_init(struct check_report *r, const struct cloud_profile *p);
@@ -62,7 +61,8 @@ int check_raise(struct check_report *r, const char *code, const char *file, cons
 /* Raises with an explicit severity (a profile's limit). */
 int check_raise_sev(struct check_report *r, const char *code, enum check_sev sev,
 		    const char *file, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Findings of severity sev; of them, those capture does not fix. */
+/* Findings of severity sev; of them, those capture does not fix (no
+ * action of a rule recorded for them). */
 size_t check_count(const struct check_report *r, enum check_sev sev, bool unfixed_only);
 /* The fixes a capture made (or would make) as findings: each change's code. */
 int check_from_fixes(struct check_report *r, const struct fix_report *fixes);

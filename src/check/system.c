@@ -13,13 +13,6 @@
 #include "util/err.h"
 #include "util/size.h"
 
-#define MIB (1024ull * 1024)
-/* What the fixes may write into /boot: each initrd is rewritten beside
- * the old one before it replaces it, grown by the virtio drivers (a few
- * hundred KiB compressed). */
-#define INITRD_GROWTH (1 * MIB)
-#define FIX_ROOM (1 * MIB)
-
 static enum check_sev allowed(bool ok)
 {
 	return ok ? CHECK_INFO : CHECK_BLOCKER;
@@ -106,59 +99,6 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 	return err;
 }
 
-struct initrds {
-	struct guest *g;
-	uint64_t bytes; /* their sizes, each with room to grow */
-};
-
-static int count_initrd(const char *name, uint32_t mode, void *arg)
-{
-	struct initrds *c = arg;
-	struct guest_stat st;
-	char path[300];
-	int err;
-
-	if (!GUEST_ISREG(mode) || (strncmp(name, "initrd", 6) && strncmp(name, "initramfs", 9)))
-		return 0;
-	snprintf(path, sizeof(path), "/boot/%s", name);
-	err = guest_stat(c->g, path, false, &st);
-	if (!err)
-		c->bytes += st.size + INITRD_GROWTH;
-	return err;
-}
-
-/* Room for the fixes: the initrds are rewritten in /boot, a few small
- * files on /. */
-static int check_space(struct stage *s, struct check_report *r)
-{
-	struct initrds c = {&s->root, 0};
-	int err;
-
-	if (r->no_fixes)
-		return 0;
-	err = guest_list(&s->root, "/boot", count_initrd, &c);
-	if (err && err != -ENOENT)
-		return err;
-	for (size_t i = 0; i < s->nx; i++) {
-		struct ext2_super_block *sb = s->x[i].fs->super;
-		uint64_t free_b = ext2fs_free_blocks_count(sb) * (uint64_t)EXT2_BLOCK_SIZE(sb);
-		bool is_boot = s->fs[i].partnum == (s->boot_part ? s->boot_part : s->root_part);
-		uint64_t need = FIX_ROOM + (is_boot ? c.bytes : 0);
-		char b1[16], b2[16];
-
-		if (i > 0 && !is_boot)
-			continue;
-		if (free_b < need) {
-			err = check_raise(r, "space.low", s->src->path,
-					  "partition %d (%s) has %s free; the fixes need about %s",
-					  s->fs[i].partnum, is_boot ? "/boot" : "/",
-					  fmt_bytes(b1, sizeof(b1), free_b), fmt_bytes(b2, sizeof(b2), need));
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
 
 /* The disk's size, and the image's as the cloud measures it: the used
  * blocks, the boot gap, whatever Ferry copies whole. */
@@ -220,8 +160,6 @@ int check_system(struct stage *s, const char *format, struct check_report *r)
 	if (!s->have_root)
 		return check_raise(r, "fs.errors", s->src->path, "%s", s->why);
 	err = check_os(s, r);
-	if (!err)
-		err = check_space(s, r);
 	if (!err)
 		err = check_files(s, r);
 	if (!err)

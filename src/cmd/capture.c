@@ -493,8 +493,6 @@ static int capture(const struct capture_opts *o, const struct warnings *w, bool 
 	fix_report_init(&rep);
 	check_report_init(&before, o->cloud);
 	check_report_init(&after, o->cloud);
-	after.no_fixes = true;
-	before.no_fixes = !o->fixes;
 	err = source_open(&src, o->source);
 	if (err)
 		goto out_checks;

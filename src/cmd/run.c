@@ -267,6 +267,15 @@ static int finish_with(const char *action)
 	return ferr_errno(-errno, "%s", action);
 }
 
+/* The capture's phases (check, capture) become the status's. */
+static void on_phase(void *ctx, const char *phase)
+{
+	printf("ferry: %s\n", phase);
+	fflush(stdout);
+	status_phase(ctx, phase);
+}
+
+/* -EPERM: the checks found a blocker (retrying will not help). */
 static int run_capture(struct job *j, struct status *st)
 {
 	char **argv = NULL;
@@ -275,13 +284,17 @@ static int run_capture(struct job *j, struct status *st)
 	err = job_capture_argv(j, &argv, &argc);
 	if (err)
 		return err;
-	status_phase(st, "capture");
 	printf("ferry: capture: ");
 	print_argv(stdout, argv);
 	fflush(stdout);
 	optind = 0; /* getopt starts over for the capture's own options */
+	capture_on_phase(on_phase, st);
 	rc = cmd_capture(argc, argv);
+	capture_on_phase(NULL, NULL);
 	job_argv_free(argv);
+	if (rc == EXIT_BLOCKED)
+		return ferr(-EPERM, "the checks found a blocker the fixes do not remove: nothing "
+			    "captured (ferry.force=1 captures anyway)");
 	return rc == EXIT_DONE ? 0 : ferr(-EIO, "the capture failed (exit %d)", rc);
 }
 
@@ -315,7 +328,7 @@ static int run_job(struct job *j, const struct job_vars *vars)
 		return fail();
 	}
 	for (;;) {
-		if (!strcmp(brk, "scan") || !strcmp(brk, "capture")) {
+		if (!strcmp(brk, "scan") || !strcmp(brk, "check") || !strcmp(brk, "capture")) {
 			printf("ferry: stopped before %s (ferry.break=%s)\n", brk, brk);
 			status_phase(&st, "break");
 			status_finish(&st, true);
@@ -336,7 +349,7 @@ static int run_job(struct job *j, const struct job_vars *vars)
 				cmd_scan(j->val[JOB_SOURCE] ? 2 : 1, scan_argv);
 		}
 		err = run_capture(j, &st);
-		if (!err || strcmp(on_fail, "retry") || ++attempt > RETRY_MAX)
+		if (!err || err == -EPERM || strcmp(on_fail, "retry") || ++attempt > RETRY_MAX)
 			break;
 		fprintf(stderr, "ferry: %s; trying again in %d s (ferry.on_fail=retry, attempt %d of "
 			"%d)\n", ferr_msg(), RETRY_PAUSE, attempt + 1, RETRY_MAX + 1);

@@ -16,6 +16,11 @@ static int ext_err(errcode_t e, const char *what, const char *name)
 	static bool table_added;
 	int err = (e > 0 && e < 4096) ? -(int)e : -EIO;
 
+	/* A full filesystem is told apart (the checks' space.low). */
+	if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL ||
+	    e == EXT2_ET_DIR_NO_SPACE)
+		err = -ENOSPC;
+
 	/* A static binary has no constructor that registers libext2fs's
 	 * messages, and "Unknown code ext2 152" helps nobody. */
 	if (!table_added) {

@@ -30,11 +30,12 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_VIRTUAL_HOST] = {"virtual_host", "0|1|no|yes", "BUCKET.host addressing"},
 	[JOB_FIX] = {"fix", NULL, "the fixes to run (comma-separated)"},
 	[JOB_NO_FIX] = {"no_fix", "0|1|no|yes", "copy as it is"},
+	[JOB_FORCE] = {"force", "0|1|no|yes", "capture despite blockers the checks find"},
 	[JOB_CONFIG] = {"config", NULL, "a job file (path or https URL)"},
 	[JOB_MODE] = {"mode", "auto|tui|shell", "what the rescue system does"},
 	[JOB_AFTER] = {"after", "poweroff|reboot|shell", "after a job that succeeded"},
 	[JOB_ON_FAIL] = {"on_fail", "shell|poweroff|reboot|retry", "after a job that failed"},
-	[JOB_BREAK] = {"break", "modules|disks|network|clock|scan|capture",
+	[JOB_BREAK] = {"break", "modules|disks|network|clock|scan|check|capture",
 		       "stop before this phase"},
 	[JOB_NTP] = {"ntp", NULL, "set the clock from this NTP server first"},
 	[JOB_MEDIUM] = {"medium", NULL, "the boot medium's label, for /init to wait for"},
@@ -466,6 +467,8 @@ int job_capture_argv(const struct job *j, char ***argv, int *argc)
 		err = push_arg(argv, argc, "--virtual-host", NULL);
 	if (!err && yes(j->val[JOB_NO_FIX]))
 		err = push_arg(argv, argc, "--no-fix", NULL);
+	if (!err && yes(j->val[JOB_FORCE]))
+		err = push_arg(argv, argc, "--force", NULL);
 	if (!err)
 		err = push_arg(argv, argc, j->val[JOB_SOURCE] ? j->val[JOB_SOURCE] : "auto",
 			       j->val[JOB_TARGET]);

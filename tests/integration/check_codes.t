@@ -6,7 +6,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
 
-plan 39
+plan 50
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -176,6 +176,48 @@ not_raised "no HWADDR=: no net.hwaddr" net.hwaddr "$out"
 dbg "$net" 2 "mkdir /etc/sysctl.d"
 put "$net" 2 /etc/sysctl.d/90-ipv6.conf 'net.ipv6.conf.all.disable_ipv6 = 1'
 not_raised "IPv6 turned off by sysctl: no net.ipv6" net.ipv6 "$(codes "$net" --cloud tencent)"
+
+# The fixes need room: / and /boot filled to the last block (and no file
+# there that a fix removes, which would make room).
+full=$(variant full)
+dbg "$full" 2 "rm /etc/udev/rules.d/70-persistent-net.rules"
+for n in 1 2; do
+	free=$(dumpe2fs -h "$full?offset=$(fxp_off $n)" 2>/dev/null | sed -n 's/^Free blocks: *//p')
+	head -c $((free * 4096)) /dev/urandom >"$T_DIR/fill"
+	dbg "$full" "$n" "write $T_DIR/fill /fill"
+done
+out=$(codes "$full")
+raised "/ and /boot full: space.low" space.low:blocker "$out"
+check_eq "... and it blocks: exit 3" 3 "${out%% *}"
+not_raised "room enough: no space.low" space.low "$(codes "$base")"
+check_fails "a capture of it stops on the full filesystem" 1 \
+	"full.img partition 2: cannot write .*: .*\(space.low\): free space on the server" \
+	"$FERRY" capture --quiet --format raw "$full" "$T_DIR/full.raw"
+
+# Virtio: the base kernel has it built in (its config); without the config,
+# and without an initrd to add the modules to, it has none.
+out=$(codes "$base" --cloud tencent)
+not_raised "virtio built into the kernel: no virtio.missing" virtio.missing "$out"
+novirtio=$(variant novirtio)
+dbg "$novirtio" 1 "rm /config-$FXP_KVER"
+out=$(codes "$novirtio" --cloud tencent)
+raised "a kernel without virtio and no initrd: virtio.missing" virtio.missing:blocker "$out"
+check_eq "... which capture cannot fix: exit 3" 3 "${out%% *}"
+
+# /boot on a filesystem Ferry does not edit (FAT, made by mtools).
+fat=$(variant fat)
+mformat -i "$fat@@$(fxp_off 1)" -T "$FXP_P1_SIZE" -h 2 -s 32 ::
+out=$(codes "$fat")
+raised "/boot on FAT: fs.noedit" fs.noedit:warning "$out"
+not_raised "ext4 everywhere: no fs.noedit" fs.noedit "$(codes "$base")"
+
+# A filesystem that cannot be opened (a damaged superblock on /srv of the
+# Debian-shaped server disk).
+fx_server_disk "$T_DIR/srv.img"
+not_raised "every filesystem opens: no fs.unreadable" fs.unreadable "$(codes "$T_DIR/srv.img")"
+printf '\377\377' | dd of="$T_DIR/srv.img" bs=1 seek=$(($(fx_off 5) + 1024 + 4)) conv=notrunc \
+	status=none
+raised "/srv's superblock damaged: fs.unreadable" fs.unreadable:warning "$(codes "$T_DIR/srv.img")"
 
 check_eq "the base disk is unchanged" "$base_sha" "$(sha "$base")"
 done_testing

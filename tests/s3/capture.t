@@ -93,14 +93,15 @@ check_fails "a presigned URL with a wrong signature: the server's words" 1 \
 	"$FERRY" capture --quiet --ca "$RGW_CA" "$disk" "$(printf '%s' "$bad" | sed 's|vm/p.qcow2|vm/q.qcow2|')"
 check_eq "nothing is stored under the refused key" "" "$(rgw_keys | grep '^vm/q.qcow2' || :)"
 
-# One PUT takes at most 5 GiB: a 6 GiB raw image is refused before any work.
+# One PUT takes at most 5 GiB: a 6 GiB raw image is refused before anything
+# is sent. (A data disk: --force past root.missing.)
 big=$T_DIR/big.img
 truncate -s 6G "$big"
 echo "start=2048, type=83" | sfdisk -q "$big"
 mke2fs -q -F -t ext4 -E offset=1048576 "$big" 1000000 >/dev/null
 check_fails "a 6 GiB image to a presigned URL: refused, pointing to multipart" 1 \
 	"one PUT takes at most 5 GiB: upload to s3://BUCKET/KEY with --endpoint instead" \
-	"$FERRY" capture --quiet --no-fix --format raw --ca "$RGW_CA" "$big" \
+	"$FERRY" capture --quiet --no-fix --force --format raw --ca "$RGW_CA" "$big" \
 	"$(rgw_presign_put vm/big.raw 3600 "$RGW_HTTPS")"
 check_eq "nothing is stored for it" "" "$(rgw_keys | grep '^vm/big' || :)"
 
