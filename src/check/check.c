@@ -50,8 +50,9 @@ const struct check_item check_items[] = {
 	{"space.low", CHECK_BLOCKER, "too little free space for the fixes",
 	 "free space on the server (old kernels in /boot, logs), then check again", NULL, NULL,
 	 NULL},
-	{"size.virtual", CHECK_BLOCKER, "the disk is larger (or smaller) than the cloud takes",
-	 "shrink the partitions and the disk, or use the cloud's offline migration", NULL,
+	{"size.virtual", CHECK_BLOCKER, "the image is larger (or smaller) than the cloud takes",
+	 "too large: shrink the partitions and the disk, or use the cloud's offline migration; "
+	 "too small: grow the image (qemu-img resize) before the import", NULL,
 	 TENCENT_SIZE, "001,002,004"},
 	{"size.actual", CHECK_BLOCKER, "the image would hold more data than the cloud's import takes",
 	 "remove data from the system disk, or use the cloud's large-image import", NULL,

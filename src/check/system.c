@@ -106,13 +106,15 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 {
 	const struct cloud_profile *p = r->profile;
 	const struct probe_disk *d = &s->pr.disks[0];
-	uint64_t virt = s->src->size, actual = 0;
+	/* what the image's virtual size will be */
+	uint64_t virt = d->nparts ? plan_image_size(&d->table) : s->src->size, actual = 0;
 	char b1[16], b2[16], b3[16];
 	int err = 0;
 
 	if ((p->max_virtual && virt > p->max_virtual) || (p->min_virtual && virt < p->min_virtual))
-		err = check_raise(r, "size.virtual", s->src->path, "the disk is %s; the cloud takes "
-				  "%s to %s", fmt_bytes(b1, sizeof(b1), virt),
+		err = check_raise(r, "size.virtual", s->src->path, "the image will be %s (the disk "
+				  "to the end of its last partition); the cloud takes %s to %s",
+				  fmt_bytes(b1, sizeof(b1), virt),
 				  fmt_bytes(b2, sizeof(b2), p->min_virtual),
 				  p->max_virtual ? fmt_bytes(b3, sizeof(b3), p->max_virtual) : "any size");
 	for (size_t i = 0; i < d->nparts; i++) {

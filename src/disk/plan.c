@@ -224,6 +224,16 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct s
 	return err;
 }
 
+uint64_t plan_image_size(const struct table *t)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < t->nparts; i++)
+		if (t->parts[i].start + t->parts[i].size > end)
+			end = t->parts[i].start + t->parts[i].size;
+	return end;
+}
+
 int plan_can_copy(const struct source *src, const struct table *t)
 {
 	if (t->type == TABLE_NONE || t->nparts == 0)
@@ -259,9 +269,8 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t, 
 		pp->kind = t->parts[i].kind;
 		pp->start = t->parts[i].start;
 		pp->size = t->parts[i].size;
-		if (pp->start + pp->size > p->vsize)
-			p->vsize = pp->start + pp->size;
 	}
+	p->vsize = plan_image_size(t);
 	qsort(p->parts, p->nparts, sizeof(*p->parts), cmp_part);
 	if (t->nebrs)
 		memcpy(ebrs, t->ebrs, t->nebrs * sizeof(*ebrs));

@@ -54,6 +54,8 @@ int plan_add_range(struct plan *p, uint64_t off, uint64_t len);
 /* Builds the plan for a whole disk. Partitions of unknown content are read
  * whole to find their non-zero blocks, with progress unless quiet. */
 int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet);
+/* The image's virtual size: the disk up to the end of its last partition. */
+uint64_t plan_image_size(const struct table *t);
 /* 0, or the error plan_build gives a disk it cannot copy (no partitions). */
 int plan_can_copy(const struct source *src, const struct table *t);
 
