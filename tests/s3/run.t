@@ -8,7 +8,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 27
+plan 35
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -117,6 +117,35 @@ rgw_get run/f.qcow2.status.json "$T_DIR/f.json"
 check_eq "its status says failed, with the reason" "failed failed" \
 	"$(json_field "$T_DIR/f.json" state) $(json_field "$T_DIR/f.json" phase)"
 check_match "the reason" "the capture failed \(exit 2\)" "$(json_field "$T_DIR/f.json" error)"
+# A disk with no system on it: the checks stop the job at once (no retry),
+# and ferry.force=1 captures it anyway.
+fx_filled_disk "$T_DIR/data.img" 8
+rc=0
+"$FERRY" run --cmdline "$common ferry.source=$T_DIR/data.img ferry.target=s3://$RGW_BUCKET/run/data.raw ferry.format=raw ferry.on_fail=retry ferry.status_interval=1" \
+	>"$T_DIR/blk.out" 2>&1 || rc=$?
+check_eq "a blocker (root.missing): exit 1, without a retry" "1 0" \
+	"$rc $(grep -c 'trying again' "$T_DIR/blk.out")"
+check_match "the console shows the check phase and the blocker" \
+	"ferry: check.*root.missing.*the checks found a blocker" "$(tr '\n' ' ' <"$T_DIR/blk.out")"
+rgw_get run/data.raw.status.json "$T_DIR/blk.json"
+check_match "its status: failed, with the reason" "failed: .*ferry.force=1" \
+	"$(json_field "$T_DIR/blk.json" state): $(json_field "$T_DIR/blk.json" error)"
+check_eq "nothing stored" "" "$(rgw_keys | grep '^run/data.raw ' || :)"
+rc=0
+"$FERRY" run --cmdline "$common ferry.source=$T_DIR/data.img ferry.target=s3://$RGW_BUCKET/run/data.raw ferry.format=raw ferry.force=1" \
+	>"$T_DIR/force.out" 2>&1 || rc=$?
+check_eq "ferry.force=1: exits 0" "0" "$(rc_err "$rc" "$T_DIR/force.out")"
+rgw_get run/data.raw.ferry.json "$T_DIR/data.ferry.json"
+check "its manifest's checks are valid against docs/check.schema.json" \
+	/usr/bin/python3 "$TESTS_DIR/lib/schema.py" "$T_DIR/data.ferry.json" capture_checks checks
+check_eq "and say forced, with root.missing in the image check" "True root.missing" \
+	"$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"]; print(c["forced"], " ".join(f["code"] for f in c["after"]["findings"] if f["severity"] == "blocker"))' "$T_DIR/data.ferry.json")"
+check "the first job's manifest: checks valid, the image check without a blocker" \
+	/usr/bin/python3 -c 'import json,sys,subprocess
+c = json.load(open(sys.argv[1]))["checks"]
+subprocess.run(["/usr/bin/python3", sys.argv[2], sys.argv[1], "capture_checks", "checks"], check=True)
+sys.exit(c["after"]["blockers"] != 0 or c["forced"])' "$T_DIR/m.json" "$TESTS_DIR/lib/schema.py"
+
 check_eq "no output, log or status shows the secret or the access key" "" \
 	"$(cat "$T_DIR"/*.out "$T_DIR"/*.log "$T_DIR"/*.json | grep -F -e "$RGW_SECRET_KEY" -e "$RGW_ACCESS_KEY" || :)"
 done_testing
