@@ -303,19 +303,6 @@ const char *check_counts_text(const struct check_report *r, char *buf, size_t le
 	return buf;
 }
 
-const char *check_codes_text(const struct check_report *r, enum check_sev sev, char *buf,
-			     size_t len)
-{
-	size_t at = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < r->n && at < len; i++)
-		if (r->f[i].sev == sev)
-			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "",
-					       r->f[i].item->code);
-	return buf;
-}
-
 /* One line: tabs and newlines of a quoted file line become spaces. */
 static void put_flat(FILE *out, const char *s)
 {

@@ -79,9 +79,6 @@ void check_capture_json(struct json *j, const char *key, const struct check_repo
 			const struct check_report *after, bool forced);
 /* "N blockers, N warnings, N info" */
 const char *check_counts_text(const struct check_report *r, char *buf, size_t len);
-/* The codes of the findings of severity sev, comma-separated. */
-const char *check_codes_text(const struct check_report *r, enum check_sev sev, char *buf,
-			     size_t len);
 /* Findings grouped by severity, one line each with its hint. */
 void check_report_text(const struct check_report *r, FILE *f, const char *indent);
 
