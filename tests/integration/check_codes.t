@@ -6,7 +6,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
 
-plan 50
+plan 55
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -29,7 +29,11 @@ codes() {
 	"$FERRY" check --json "$@" "$img" >"$T_DIR/out.json" 2>"$T_DIR/out.err" || rc=$?
 	echo "$rc $(/usr/bin/python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
-print(" ".join(sorted({f["code"] + ":" + f["severity"] for f in d["findings"]})))' "$T_DIR/out.json" 2>&1)"
+print(" ".join(sorted({f["code"] + ":" + f["severity"] for f in d["findings"]})))' "$T_DIR/out.json" 2>&1)" |
+		tee -a "$T_DIR/all.codes"
+	# every output is valid against the documented schema
+	/usr/bin/python3 "$TESTS_DIR/lib/schema.py" "$T_DIR/out.json" 2>>"$T_DIR/schema.err" ||
+		echo "$img $*" >>"$T_DIR/schema.err"
 }
 # raised DESC CODE:SEV "RC codes": the code is among them.
 raised() {
@@ -218,6 +222,27 @@ not_raised "every filesystem opens: no fs.unreadable" fs.unreadable "$(codes "$T
 printf '\377\377' | dd of="$T_DIR/srv.img" bs=1 seek=$(($(fx_off 5) + 1024 + 4)) conv=notrunc \
 	status=none
 raised "/srv's superblock damaged: fs.unreadable" fs.unreadable:warning "$(codes "$T_DIR/srv.img")"
+
+# A data disk (no system); a GPT disk made by sgdisk; a qcow2 for Alibaba.
+fx_filled_disk "$T_DIR/data.img" 8
+raised "a data disk: root.missing" root.missing:blocker "$(codes "$T_DIR/data.img")"
+gpt=$(variant gpt)
+sgdisk -g "$gpt" >/dev/null
+raised "a GPT table (sgdisk): table.gpt, a blocker for Tencent" table.gpt:blocker \
+	"$(codes "$gpt" --cloud tencent)"
+raised "a qcow2 image for Alibaba (RAW, VHD): format.unsupported" format.unsupported:blocker \
+	"$(codes "$base" --cloud alibaba --format qcow2)"
+
+# Every code of ferry check --codes was raised by one of the disks above
+# and not by another; every output was valid against docs/check.schema.json.
+missing=""
+for code in $("$FERRY" check --codes | sed -n 's/^| `\([^`]*\)`.*/\1/p'); do
+	grep -q " $code:" "$T_DIR/all.codes" || missing="$missing $code(never)"
+	grep -vq " $code:" "$T_DIR/all.codes" || missing="$missing $code(always)"
+done
+check_eq "every code: raised by one disk here and not by another" "" "$missing"
+check_eq "every ferry check --json here is valid against the schema" "" \
+	"$(cat "$T_DIR/schema.err" 2>/dev/null)"
 
 check_eq "the base disk is unchanged" "$base_sha" "$(sha "$base")"
 done_testing
