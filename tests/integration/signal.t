@@ -36,9 +36,11 @@ catch_writing() {
 for sig in TERM INT; do
 	out=$T_DIR/out-$sig.raw
 	# With job control on, the background job keeps SIGINT (a script's
-	# background jobs otherwise ignore it, and ferry leaves it ignored).
+	# background jobs otherwise ignore it, and ferry leaves it ignored);
+	# env resets it where the test itself was started with it ignored
+	# (a run under nohup from a background job).
 	set -m
-	"$FERRY" capture --quiet --force --format raw "$disk" "$out" &
+	env --default-signal=INT,TERM "$FERRY" capture --quiet --force --format raw "$disk" "$out" &
 	pid=$!
 	set +m
 	seen=no
