@@ -691,7 +691,7 @@ static int dep_edges(const struct kmod_set *s, size_t *start, size_t *edges, siz
 				return ferr(-ENOENT, "%s needs %s, which is not in the module set",
 					    m->name, m->deps.v[d]);
 			if (j == i)
-				return ferr(-ELOOP, "%s depends on itself", m->name);
+				return ferr(-ELOOP, "%s depends on itself", m->path);
 			if (stamp[j] != i) {
 				stamp[j] = i;
 				edges[e++] = j;
@@ -723,10 +723,13 @@ int kmod_dep_lines(const struct kmod_set *s, struct kmod_strv *lines)
 	edges = closure + n;
 	strbuf_init(&line);
 	err = dep_edges(s, start, edges, stamp);
-	if (!err)
+	if (!err) {
 		err = rank_modules(s, start, edges, true, rank, by_rank);
-	if (err == -ELOOP) /* the lists disagree: keep only what is needed */
-		err = rank_modules(s, start, edges, false, rank, by_rank);
+		/* Only the lists' order can disagree here (dep_edges took out
+		 * self-dependencies): keep only the order that is needed. */
+		if (err == -ELOOP)
+			err = rank_modules(s, start, edges, false, rank, by_rank);
+	}
 	for (size_t i = 0; i < n; i++)
 		stamp[i] = SIZE_MAX;
 	for (size_t i = 0; !err && i < n; i++) {

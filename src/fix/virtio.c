@@ -471,7 +471,7 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		 * not a reason to fail the whole capture. */
 		err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path, "%s: virtio not "
 				    "added; rebuild the initrd with another compression before "
-				    "migrating", ferr_msg());
+				    "initrd before migrating", ferr_msg());
 		goto out;
 	}
 	if (err)
@@ -485,6 +485,14 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		goto out_ctx;
 	if (j.nadded) {
 		err = write_indexes(&j, softdep);
+		if (err == -ELOOP) {
+			/* A module list that loops (no depmod writes one) cannot be
+			 * indexed again; as with LZO, the operator rebuilds it. */
+			err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path,
+					    "its modules.dep: %s: virtio not added; rebuild the "
+					    "initrd before migrating", ferr_msg());
+			goto out;
+		}
 		if (err)
 			goto out_ctx;
 	}

@@ -106,7 +106,7 @@ int main(void)
 {
 	char here[512], script[600];
 
-	tap_plan(3 * 17 + 4);
+	tap_plan(3 * 17 + 6);
 	if (!mkdtemp(tmp))
 		return 1;
 	snprintf(here, sizeof(here), "%s", __FILE__);
@@ -135,6 +135,22 @@ int main(void)
 		is_int(run_rule(root, &rep), 0, "an LZO initrd: the rule does not fail");
 		ok(rep.nchanges == 0 && rep.nnotes >= 1 && strstr(rep.notes[0].text, "LZO"),
 		   "an LZO initrd: noted (%s)", rep.nnotes ? rep.notes[0].text : "no note");
+		fix_report_release(&rep);
+
+		/* An initrd whose modules.dep has a self-dependency after a
+		 * module with dependencies (once a heap overflow). */
+		sh("d=%s/selfdep/usr/lib/modules/" KVER " && mkdir -p $d && "
+		   "printf '%%s\\n' 'kernel/x.ko: kernel/y.ko kernel/z.ko' kernel/y.ko: kernel/z.ko: "
+		   "'kernel/a.ko: kernel/a.ko' >$d/modules.dep && "
+		   "(cd %s/selfdep && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n "
+		   ">%s/boot/initrd.img-" KVER, tmp, tmp, root);
+		fix_report_init(&rep);
+		is_int(run_rule(root, &rep), 0, "a self-dependency in the initrd: the rule does not fail");
+		ok(rep.nchanges == 0 && rep.nnotes >= 1 &&
+			   strstr(rep.notes[0].text, "kernel/a.ko depends on itself") &&
+			   !strcmp(rep.notes[0].code, "virtio.missing"),
+		   "a self-dependency: noted as virtio.missing (%s)",
+		   rep.nnotes ? rep.notes[0].text : "no note");
 		fix_report_release(&rep);
 	}
 	sh("rm -rf %s", tmp);

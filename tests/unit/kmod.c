@@ -342,6 +342,23 @@ static void test_sets(void)
 	ok(kmod_resolve(&small, "virtio_net", &order, &n) == -ELOOP, "a cycle: %s", ferr_msg());
 	ok(kmod_write_dep_bin(&small, &out) == -ELOOP, "a cycle cannot be written");
 	is_int(kmod_resolve(&small, "nvme", &order, &n), -ENOENT, "an unknown module");
+	{
+		/* A self-dependency after a module with dependencies: the
+		 * edges were cut short and the retry wrote past them. */
+		static const char selfdep[] = "kernel/x.ko: kernel/y.ko kernel/z.ko\n"
+					      "kernel/y.ko:\nkernel/z.ko:\n"
+					      "kernel/a.ko: kernel/a.ko\n";
+		struct kmod_set self;
+
+		kmod_set_init(&self);
+		is_int(kmod_set_parse_dep(&self, selfdep, strlen(selfdep)), 0,
+		       "a modules.dep with a self-dependency parses");
+		out.len = 0;
+		ok(kmod_write_dep_text(&self, &out) == -ELOOP && strstr(ferr_msg(), "kernel/a.ko depends on itself"),
+		   "writing it names the module that depends on itself: %s", ferr_msg());
+		ok(kmod_write_dep_bin(&self, &out) == -ELOOP, "so does the binary index");
+		kmod_set_release(&self);
+	}
 	is_int(kmod_set_add(&small, "updates/virtio_blk.ko", &m), 1, "a name already there");
 	is_str(m->path, "kernel/drivers/block/virtio_blk.ko.xz", "keeps its first path");
 
@@ -729,7 +746,7 @@ int main(void)
 	bool have_kmod;
 	char path[300];
 
-	tap_plan(70);
+	tap_plan(73);
 	if (!mkdtemp(tmp) || sh(NULL, "mkdir %s/empty.d", tmp)) {
 		printf("Bail out! cannot make a scratch directory in /tmp\n");
 		return 1;
