@@ -1,6 +1,7 @@
 /* The clouds' import rules, from their own guides (shared/seeds/: 000
  * Tencent service migration, 001 Huawei IMS, 002 Alibaba image migration,
  * 004 Tencent image import). Where a guide is silent the field allows. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check/profile.h"
@@ -64,11 +65,9 @@ const char *cloud_profile_names(void)
 	static char names[128];
 
 	if (!names[0])
-		for (unsigned i = 0; i < cloud_nprofiles; i++) {
-			if (i)
-				strcat(names, ", ");
-			strcat(names, cloud_profiles[i].name);
-		}
+		for (unsigned i = 0, n = 0; i < cloud_nprofiles && n < sizeof(names); i++)
+			n += (unsigned)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+						cloud_profiles[i].name);
 	return names;
 }
 

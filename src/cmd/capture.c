@@ -391,8 +391,11 @@ static int judge(const struct capture_opts *o, const struct capture_view *v,
 		if (b->sev != CHECK_BLOCKER)
 			continue;
 		choice ? chosen++ : blockers++;
-		if (strlen(list) + strlen(b->item->code) + 3 < sizeof(codes))
-			sprintf(list + strlen(list), "%s%s", list[0] ? ", " : "", b->item->code);
+		size_t used = strlen(list);
+
+		if (used + strlen(b->item->code) + 3 < sizeof(codes))
+			snprintf(list + used, sizeof(codes) - used, "%s%s", used ? ", " : "",
+				 b->item->code);
 	}
 	r->blocked = blockers > 0;
 	if (!o->quiet && !o->json) {

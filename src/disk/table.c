@@ -105,7 +105,7 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 	if (!type) {
 		if (!have_mbr) {
 			t->type = TABLE_NONE;
-			strcpy(t->type_name, "none");
+			snprintf(t->type_name, sizeof(t->type_name), "none");
 		}
 		goto out_dev;
 	}
@@ -113,7 +113,7 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 		/* libparted's name for a filesystem on the whole disk. */
 		if (!have_mbr) {
 			t->type = TABLE_NONE;
-			strcpy(t->type_name, "none");
+			snprintf(t->type_name, sizeof(t->type_name), "none");
 		}
 		goto out_dev;
 	}
@@ -202,6 +202,7 @@ static int in_use_no_mbr(const struct source *src, struct table *t)
 
 int table_read(const struct source *src, struct table *t)
 {
+	bool have_mbr;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -217,7 +218,10 @@ int table_read(const struct source *src, struct table *t)
 			return in_use_no_mbr(src, t);
 		return 0;
 	}
-	err = read_with_parted(src, t, err == 0);
+	have_mbr = err == 0;
+	err = gpt_bound(src);
+	if (!err)
+		err = read_with_parted(src, t, have_mbr);
 	if (err)
 		goto out_release;
 	return 0;

@@ -39,6 +39,11 @@ void table_release(struct table *t);
 /* Byte offset of the first partition (the end of the boot gap). */
 uint64_t table_first_start(const struct table *t);
 
+/* Refuses a disk whose GPT headers (primary, backup) claim an entry array
+ * larger than any real table, before libparted would allocate and read it
+ * (gpt.c). A disk without GPT headers passes. */
+int gpt_bound(const struct source *src);
+
 /* Ferry's own MBR and EBR chain walk (mbr.c): -ENOENT when sector 0 holds
  * no msdos table; loops, out-of-range links and partitions past the end of
  * the disk are errors. */

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 27
+plan 32
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -26,6 +26,46 @@ echo "linux /boot/vmlinuz root=LABEL=rootfs ro" >"$T_DIR/onetree/boot/grub/grub.
 truncate -s 40M "$one"
 echo 'start=2048, type=83, bootable' | sfdisk -q "$one"
 mke2fs -q -F -t ext4 -L rootfs -E offset=1048576 -d "$T_DIR/onetree" "$one" 38M
+
+# A GPT header claiming 0xffffffff entries (the header CRC made right, and
+# left wrong): libparted would allocate and read them all, up to the size
+# of the disk (on an 8 GiB disk: 6 GB, 30 s; on this one, 300 MB).
+gpt=$T_DIR/gpt.img
+truncate -s 256M "$gpt"
+sgdisk -n1:2048:+10M "$gpt" >/dev/null
+# gpt_count IMG LBA COUNT FIXCRC: sets a header's entry count.
+gpt_count() {
+	/usr/bin/python3 -c 'import struct, sys, zlib
+path, lba, count, fix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0), sys.argv[4] == "1"
+with open(path, "r+b") as f:
+    f.seek(lba * 512)
+    h = bytearray(f.read(92))
+    struct.pack_into("<I", h, 80, count)
+    if fix:
+        struct.pack_into("<I", h, 16, 0)
+        struct.pack_into("<I", h, 16, zlib.crc32(bytes(h)))
+    f.seek(lba * 512)
+    f.write(h)' "$@"
+}
+cp --sparse=always "$gpt" "$T_DIR/gpt1.img"
+gpt_count "$T_DIR/gpt1.img" 1 0xffffffff 1
+cp --sparse=always "$gpt" "$T_DIR/gpt2.img"
+gpt_count "$T_DIR/gpt2.img" $((256 * 1024 * 2 - 1)) 0xffffffff 0
+gpt2_sha=$(sha "$T_DIR/gpt2.img")
+for n in 1 2; do
+	/usr/bin/time -f '%M' -o "$T_DIR/gpt$n.rss" timeout 60 "$FERRY" scan "$T_DIR/gpt$n.img" \
+		>/dev/null 2>"$T_DIR/gpt$n.err" || true
+done
+check_match "a primary GPT header claiming 4294967295 entries is refused" \
+	"gpt1.img: the GPT header at sector 1 claims 4294967295 partition entries of 128 bytes.*the table is damaged" \
+	"$(cat "$T_DIR/gpt1.err")"
+check_match "so is a backup header (bad CRC) at the last sector" \
+	"gpt2.img: the GPT header at sector 524287 claims 4294967295 partition entries" \
+	"$(cat "$T_DIR/gpt2.err")"
+rss=$(sort -n "$T_DIR"/gpt?.rss | tail -n 1)
+check "... within 64 MB, not the gigabytes the claim asks (peak ${rss} KB)" [ "$rss" -lt 65536 ]
+check_eq "the damaged disk is unchanged" "$gpt2_sha" "$(sha "$T_DIR/gpt2.img")"
+check_match "a sound GPT disk still scans" "gpt" "$("$FERRY" scan "$gpt" 2>&1)"
 
 rc=0
 text=$("$FERRY" scan "$data" "$disk" 2>&1) || rc=$?
