@@ -17,6 +17,7 @@
 #include "run/job.h"
 #include "run/status.h"
 #include "util/err.h"
+#include "util/url.h"
 
 /* Exit statuses /init acts on (besides 0, 1 and 2). */
 enum { EXIT_NO_JOB = 4, EXIT_BREAK = 5 };
@@ -192,7 +193,7 @@ static int resolve_job(struct job *j, const char *cmdline, const struct job_vars
 			struct strbuf shown;
 
 			strbuf_init(&shown);
-			job_redact(ref.s, &shown);
+			url_redact(ref.s, &shown);
 			err = job_parse_config(j, text.s ? text.s : "", text.len, shown.s);
 			strbuf_release(&shown);
 		}
@@ -231,9 +232,17 @@ static void print_argv(FILE *f, char **argv)
 	strbuf_add(&s, "ferry", 5);
 	for (char **a = argv; *a; a++) {
 		bool quote = strpbrk(*a, " \t'\"$") != NULL;
+		/* The values that are URLs or proxy addresses, and the target,
+		 * are hidden by their structure, whatever they hold. */
+		bool url = !a[1] || (a > argv && (!strcmp(a[-1], "--endpoint") ||
+						  !strcmp(a[-1], "--credentials") ||
+						  !strcmp(a[-1], "--ca") || !strcmp(a[-1], "--proxy")));
 
 		strbuf_add(&s, quote ? " '" : " ", quote ? 2 : 1);
-		job_redact(*a, &s);
+		if (url)
+			url_redact(*a, &s);
+		else
+			job_redact(*a, &s);
 		if (quote)
 			strbuf_add(&s, "'", 1);
 	}

@@ -6,6 +6,7 @@
 #include "run/fetch.h"
 #include "run/job.h"
 #include "util/err.h"
+#include "util/url.h"
 
 int fetch_url(const char *url, const struct sink_opts *o, struct strbuf *out)
 {
@@ -18,7 +19,7 @@ int fetch_url(const char *url, const struct sink_opts *o, struct strbuf *out)
 	int err;
 
 	strbuf_init(&shown);
-	job_redact(url, &shown);
+	url_redact(url, &shown);
 	err = http_url_parse(&u, url, shown.s ? shown.s : "URL", NULL);
 	if (!err && !u.tls)
 		err = ferr(-EINVAL, "%s: only https:// URLs are fetched (the job and its "

@@ -10,20 +10,23 @@
 
 #include "run/job.h"
 #include "util/err.h"
+#include "util/url.h"
 
 const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_SOURCE] = {"source", NULL, "the disk to capture (default auto: the disk holding /)"},
-	[JOB_TARGET] = {"target", NULL, "s3://BUCKET/KEY, an https:// presigned URL, or a path"},
+	[JOB_TARGET] = {"target", NULL, "s3://BUCKET/KEY, an https:// presigned URL, or a path",
+			true},
 	[JOB_FORMAT] = {"format", "raw|qcow2", "image format"},
 	[JOB_COMPRESS] = {"compress", "none|zlib|zstd", "qcow2 compression"},
 	[JOB_CLOUD] = {"cloud", "kvm|tencent|alibaba|huawei", "the target cloud"},
-	[JOB_ENDPOINT] = {"endpoint", NULL, "the S3 endpoint URL"},
+	[JOB_ENDPOINT] = {"endpoint", NULL, "the S3 endpoint URL", true},
 	[JOB_REGION] = {"region", NULL, "the SigV4 region"},
-	[JOB_CREDENTIALS] = {"credentials", NULL, "AWS shared-credentials file, or an https URL"},
+	[JOB_CREDENTIALS] = {"credentials", NULL, "AWS shared-credentials file, or an https URL",
+			     true},
 	[JOB_PROFILE] = {"profile", NULL, "the section of the credentials file"},
-	[JOB_CA] = {"ca", NULL, "a PEM file of CA certificates, or sha256:HEX of the server's"},
+	[JOB_CA] = {"ca", NULL, "a PEM file of CA certificates, or sha256:HEX of the server's", true},
 	[JOB_RESOLVE] = {"resolve", NULL, "HOST:IP"},
-	[JOB_PROXY] = {"proxy", NULL, "http://[USER:PASS@]HOST[:PORT]"},
+	[JOB_PROXY] = {"proxy", NULL, "http://[USER:PASS@]HOST[:PORT]", true},
 	[JOB_RATE] = {"rate", NULL, "upload limit, bytes/s (k, M, G)"},
 	[JOB_PARALLEL] = {"parallel", NULL, "parts uploading at once"},
 	[JOB_PART_SIZE] = {"part_size", NULL, "at least this per part"},
@@ -31,7 +34,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_FIX] = {"fix", NULL, "the fixes to run (comma-separated)"},
 	[JOB_NO_FIX] = {"no_fix", "0|1|no|yes", "copy as it is"},
 	[JOB_FORCE] = {"force", "0|1|no|yes", "capture despite blockers the checks find"},
-	[JOB_CONFIG] = {"config", NULL, "a job file (path or https URL)"},
+	[JOB_CONFIG] = {"config", NULL, "a job file (path or https URL)", true},
 	[JOB_MODE] = {"mode", "auto|tui|shell", "what the rescue system does"},
 	[JOB_AFTER] = {"after", "poweroff|reboot|shell", "after a job that succeeded"},
 	[JOB_ON_FAIL] = {"on_fail", "shell|poweroff|reboot|retry", "after a job that failed"},
@@ -419,7 +422,10 @@ int job_describe(const struct job *j, struct strbuf *out)
 		if (!j->val[k])
 			continue;
 		strbuf_addf(out, "  ferry.%s=", job_keys[k].name);
-		job_redact(j->val[k], out);
+		if (job_keys[k].url)
+			url_redact(j->val[k], out);
+		else
+			job_redact(j->val[k], out);
 		if (strbuf_addf(out, "  (%s)\n", j->from[k]))
 			return -ENOMEM;
 	}

@@ -21,6 +21,7 @@ struct job_key_info {
 	const char *name;   /* without "ferry." */
 	const char *values; /* the accepted words, "|"-separated, or NULL for any */
 	const char *help;
+	bool url; /* a URL or a proxy address: shown with url_redact */
 };
 
 extern const struct job_key_info job_keys[JOB_NKEYS];

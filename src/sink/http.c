@@ -16,6 +16,7 @@
 
 #include "sink/http.h"
 #include "util/err.h"
+#include "util/url.h"
 
 /* Bodies go out in steps this large (and a rate limit is asked for each). */
 #define SEND_STEP (64u << 10)
@@ -374,24 +375,33 @@ int http_url_parse(struct http_url *u, const char *url, const char *what,
 
 int http_proxy_parse(struct http_proxy *p, const char *url)
 {
+	const char *user = url + url_scheme_len(url), *at = url_userinfo_at(url);
+	size_t user_len = at ? (size_t)(at - user) : 0, olen;
+	struct strbuf hostport;
 	struct http_url u;
-	size_t olen;
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	if (strstr(url, "://") && strncmp(url, "http://", 7))
 		return ferr(-EINVAL, "proxy: only http:// proxies are supported (they tunnel TLS "
 			    "with CONNECT)");
-	err = http_url_parse(&u, url, "proxy", "http");
+	/* A proxy address has no path: its userinfo runs to the last '@', so
+	 * a password may hold '/', '@', blanks or quotes, and no part of it
+	 * is ever taken for the host (which error messages show). */
+	strbuf_init(&hostport);
+	err = strbuf_add(&hostport, at ? at + 1 : user, strlen(at ? at + 1 : user));
+	if (!err)
+		err = http_url_parse(&u, hostport.s, "proxy", "http");
+	if (!err && u.rest[0] && strcmp(u.rest, "/"))
+		err = ferr(-EINVAL, "proxy %s: a path has no place in a proxy address", u.host);
+	strbuf_release(&hostport);
 	if (err)
 		return err;
-	if (u.rest[0] && strcmp(u.rest, "/"))
-		return ferr(-EINVAL, "proxy %s: a path has no place in a proxy address", u.host);
-	if (u.user) {
-		if (u.user_len >= 300 || !memchr(u.user, ':', u.user_len))
+	if (at) {
+		if (user_len >= 300 || !memchr(user, ':', user_len))
 			return ferr(-EINVAL, "proxy %s: the user part must be USER:PASSWORD", u.host);
 		mbedtls_base64_encode((unsigned char *)p->auth, sizeof(p->auth), &olen,
-				      (const unsigned char *)u.user, u.user_len);
+				      (const unsigned char *)user, user_len);
 		p->auth[olen] = '\0';
 	}
 	snprintf(p->host, sizeof(p->host), "%s", u.host);

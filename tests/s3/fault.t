@@ -9,7 +9,7 @@
 . "$TESTS_DIR/s3/lib/rgw.sh"
 . "$TESTS_DIR/s3/lib/faultproxy.sh"
 
-plan 23
+plan 27
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
@@ -109,6 +109,25 @@ rc=0
 push --quiet --proxy "http://ferry:s3cret-pw@127.0.0.1:$FP_PORT" "$img" "s3://$RGW_BUCKET/f/c.img" \
 	2>"$T_DIR/c.err" || rc=$?
 check_eq "the right one: exits 0" "0" "$(rc_err "$rc" "$T_DIR/c.err")"
+
+# 4b. ferry run with the proxy given without a scheme, its password holding a
+# blank, a quote and an '@': the proxy takes it, and neither the console nor
+# the job's log in the bucket shows it.
+pw="s3 cret'p@w"
+fp_start --map s3.test=127.0.0.1 --require-auth "ferry:$pw"
+fx_server_disk "$T_DIR/disk.img"
+disk_sha=$(sha "$T_DIR/disk.img")
+rc=0
+"$FERRY" run --cmdline "ferry.source=$T_DIR/disk.img ferry.target=s3://$RGW_BUCKET/f/run.img \
+ferry.endpoint=$RGW_HOST_HTTPS ferry.region=$RGW_REGION ferry.ca=$RGW_CA ferry.after=shell \
+\"ferry.proxy=ferry:$pw@127.0.0.1:$FP_PORT\"" >"$T_DIR/run.out" 2>&1 || rc=$?
+check_eq "ferry run through it: exits 0" "0" "$(rc_err "$rc" "$T_DIR/run.out")"
+check_match "the console shows the proxy without its userinfo" "--proxy '?\.\.\.@127\.0\.0\.1:$FP_PORT" \
+	"$(cat "$T_DIR/run.out")"
+rgw_get f/run.img.log "$T_DIR/run.log"
+check_eq "neither the console nor the job's log shows the password" "" \
+	"$(cat "$T_DIR/run.out" "$T_DIR/run.log" | grep -F -e "cret" -e "p@w" || :)"
+check_eq "the source is unchanged" "$disk_sha" "$(sha "$T_DIR/disk.img")"
 
 # 5. no_proxy and --proxy "" go direct (https_proxy names a dead port).
 dead=http://127.0.0.1:9

@@ -54,6 +54,14 @@ static void proxy_cases(void)
 	ok(!strstr(ferr_msg(), "onlyuser"), "without showing it: %s", ferr_msg());
 	is_int(http_proxy_parse(&p, "http://u:topsecret@squid.lan:0"), -EINVAL, "port 0");
 	ok(!strstr(ferr_msg(), "topsecret"), "the password is not in the message: %s", ferr_msg());
+	/* The userinfo runs to the last '@': any character in a password. */
+	is_int(http_proxy_parse(&p, "ferry:p a'ss/w@rd@10.0.0.3:3130"), 0,
+	       "a password with a blank, a quote, a '/' and an '@', without a scheme");
+	is_str(p.auth, "ZmVycnk6cCBhJ3NzL3dAcmQ=", "all of it is the password");
+	ok(p.port == 3130 && !strcmp(p.host, "10.0.0.3"), "host 10.0.0.3, port 3130");
+	is_int(http_proxy_parse(&p, "http://u:w@rd@squid.lan:0"), -EINVAL, "port 0 again");
+	ok(!strstr(ferr_msg(), "rd@"), "no part of the password is taken for the host: %s",
+	   ferr_msg());
 }
 
 static const char *env_for(const char *https_proxy, const char *no_proxy, const char *host)
@@ -123,7 +131,7 @@ static void resolve_cases(void)
 
 int main(void)
 {
-	tap_plan(44);
+	tap_plan(49);
 	url_cases();
 	proxy_cases();
 	env_cases();

@@ -9,6 +9,7 @@
 #include "run/job.h"
 #include "tap.h"
 #include "util/err.h"
+#include "util/url.h"
 
 static const char *val(const struct job *j, enum job_key k)
 {
@@ -121,6 +122,20 @@ static void redact_cases(void)
 	out.s[0] = '\0';
 	job_redact("--proxy http://user:pw@px:3128 then s3://b/k", &out);
 	is_str(out.s, "--proxy http://...@px:3128 then s3://b/k", "userinfo hidden, the rest kept");
+	/* One value, by its structure. */
+	static const char *const urls[][2] = {
+		{"user:pass@host:3128", "...@host:3128"},
+		{"http://u:p a'ss@w\"d@px:3128", "http://...@px:3128"},
+		{"https://h/b/k?X-Amz-Signature=a b", "https://h/b/k?..."},
+		{"https://u:p?w@h/k?sig", "https://...@h/k?..."},
+		{"sha256:0011", "sha256:0011"},
+	};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		out.len = 0;
+		out.s[0] = '\0';
+		url_redact(urls[i][0], &out);
+		is_str(out.s, urls[i][1], "url_redact %s", urls[i][1]);
+	}
 	strbuf_release(&out);
 }
 
@@ -151,7 +166,7 @@ static void argv_cases(void)
 
 int main(void)
 {
-	tap_plan(35);
+	tap_plan(40);
 	cmdline_cases();
 	config_cases();
 	expand_cases();
