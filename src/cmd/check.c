@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check/capture.h"
+#include "check/trial.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 

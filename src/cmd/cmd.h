@@ -3,10 +3,13 @@
 #define FERRY_CMD_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include "capture/capture.h"
 #include "sink/sink.h"
+#include "ui/progress.h"
 #include "util/json.h"
 
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_BLOCKED = 3 };
@@ -20,9 +23,6 @@ struct command {
 
 int cmd_scan(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
-/* fn is called with each phase of the captures that follow: "check" (the
- * disk judged and fixed, then the image check), "capture" (the copy). */
-void capture_on_phase(void (*fn)(void *ctx, const char *phase), void *ctx);
 int cmd_check(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -64,13 +64,24 @@ int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o);
 int upload_options_done(const char *cmd, const char *target, struct sink_opts *o);
 void upload_usage(FILE *f);
 
-/* Warnings go to stderr as they happen and are kept for --json output. */
-struct warnings {
-	char **v;
-	size_t n;
+/* A capture shown on the console (console.c), for ferry capture and ferry
+ * run: the capture_hooks of console_hooks print warnings and progress on
+ * stderr (no progress when quiet) and the checks on report (unless quiet
+ * or json: then only blockers, on stderr). */
+struct console {
+	bool quiet, json;
+	FILE *report;
+	struct progress_line line;
 };
-void warnings_capture(struct warnings *w);
-void warnings_json(const struct warnings *w, struct json *j);
-void warnings_release(struct warnings *w);
+void console_init(struct console *c, bool quiet, bool json, FILE *report);
+void console_release(struct console *c);
+void console_hooks(struct console *c, struct capture_hooks *h);
+/* The hooks one by one (ctx: the console), for front ends that add theirs. */
+void console_warn(void *ctx, const char *msg);
+void console_progress(void *ctx, const struct progress *p, bool final);
+void console_checked(void *ctx, const struct capture_result *r);
+void console_partial(void *ctx, const char *path);
+/* A signal that ends the process removes the partial target first. */
+void console_catch_signals(void);
 
 #endif

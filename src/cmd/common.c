@@ -28,81 +28,36 @@ int fail(void)
 
 void upload_options_init(struct sink_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->retries = -1;
+	sink_opts_init(o);
 }
 
 int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o)
 {
-	char *end;
-	unsigned long n;
-	const char *colon;
+	static const char *const names[] = {
+		[OPT_ENDPOINT - OPT_ENDPOINT] = "endpoint", [OPT_REGION - OPT_ENDPOINT] = "region",
+		[OPT_CREDENTIALS - OPT_ENDPOINT] = "credentials",
+		[OPT_PROFILE - OPT_ENDPOINT] = "profile",
+		[OPT_VIRTUAL_HOST - OPT_ENDPOINT] = "virtual-host",
+		[OPT_PART_SIZE - OPT_ENDPOINT] = "part-size",
+		[OPT_PARALLEL - OPT_ENDPOINT] = "parallel", [OPT_RATE - OPT_ENDPOINT] = "rate",
+		[OPT_CA - OPT_ENDPOINT] = "ca", [OPT_RESOLVE - OPT_ENDPOINT] = "resolve",
+		[OPT_PROXY - OPT_ENDPOINT] = "proxy", [OPT_INSECURE - OPT_ENDPOINT] = "insecure",
+		[OPT_RETRIES - OPT_ENDPOINT] = "retries",
+	};
+	int r;
 
-	switch (c) {
-	case OPT_ENDPOINT: o->endpoint = arg; break;
-	case OPT_REGION: o->region = arg; break;
-	case OPT_CREDENTIALS: o->cred_file = arg; break;
-	case OPT_PROFILE: o->profile = arg; break;
-	case OPT_VIRTUAL_HOST: o->virtual_host = true; break;
-	case OPT_CA: o->ca = arg; break;
-	case OPT_INSECURE: o->insecure = true; break;
-	case OPT_PROXY:
-		o->proxy = arg;
-		o->no_proxy = !*arg;
-		break;
-	case OPT_PART_SIZE:
-		if (parse_bytes("--part-size", arg, &o->part_size))
-			return usage_error(cmd, "%s", ferr_msg());
-		break;
-	case OPT_RATE:
-		if (parse_bytes("--rate", arg, &o->rate))
-			return usage_error(cmd, "%s", ferr_msg());
-		break;
-	case OPT_RETRIES:
-		n = strtoul(arg, &end, 10);
-		if (*end || end == arg || n > 100)
-			return usage_error(cmd, "--retries %s: expected a number from 0 to 100", arg);
-		o->retries = (int)n;
-		break;
-	case OPT_PARALLEL:
-		n = strtoul(arg, &end, 10);
-		if (*end || end == arg || n < 1 || n > 32)
-			return usage_error(cmd, "--parallel %s: expected a number from 1 to 32", arg);
-		o->parallel = (unsigned)n;
-		break;
-	case OPT_RESOLVE:
-		colon = strrchr(arg, ':');
-		if (!colon || colon == arg || !colon[1] ||
-		    (size_t)(colon - arg) >= sizeof(o->resolve_host) ||
-		    strlen(colon + 1) >= sizeof(o->resolve_ip) || !http_is_ip(colon + 1))
-			return usage_error(cmd, "--resolve %s: expected HOST:IP", arg);
-		snprintf(o->resolve_host, sizeof(o->resolve_host), "%.*s", (int)(colon - arg), arg);
-		snprintf(o->resolve_ip, sizeof(o->resolve_ip), "%s", colon + 1);
-		break;
-	default:
+	if (c < OPT_ENDPOINT || c > OPT_RETRIES)
 		return 0;
-	}
-	return 1;
+	r = sink_opts_set(o, names[c - OPT_ENDPOINT], arg);
+	return r < 0 ? usage_error(cmd, "%s", ferr_msg()) : r;
 }
 
 int upload_options_done(const char *cmd, const char *target, struct sink_opts *o)
 {
-	bool s3 = !strncmp(target, "s3://", 5);
-
-	if (s3 && !o->endpoint)
-		return usage_error(cmd, "--endpoint URL is needed for %s", target);
-	if (!s3 && (o->endpoint || o->cred_file || o->profile || o->virtual_host || o->part_size ||
-		    o->parallel || o->region || o->retries >= 0))
-		return usage_error(cmd, "--endpoint, --region, --credentials, --profile, "
-				   "--virtual-host, --part-size, --parallel and --retries are for "
-				   "s3:// targets");
-	if (!sink_is_remote(target) && (o->rate || o->ca || o->insecure || o->resolve_host[0] ||
-					o->proxy))
-		return usage_error(cmd, "--rate, --ca, --insecure, --resolve and --proxy are for "
-				   "s3:// and https:// targets");
+	if (sink_opts_check(target, o))
+		return usage_error(cmd, "%s", ferr_msg());
 	if (o->insecure)
-		fputs("ferry: warning: --insecure: the server's certificate is not checked; anyone "
-		      "on the path can read and change the upload\n", stderr);
+		fputs("ferry: warning: " SINK_INSECURE_WARNING "\n", stderr);
 	return 0;
 }
 
@@ -128,47 +83,4 @@ void upload_usage(FILE *f)
 	      "     --proxy URL          tunnel through this HTTP proxy (http://[USER:PASS@]HOST:PORT;\n"
 	      "                          default: https_proxy; \"\" for none)\n"
 	      "     --insecure           do not check the server's certificate (warned about)\n", f);
-}
-
-static void on_warning(const char *msg, void *arg)
-{
-	struct warnings *w = arg;
-	char **v;
-
-	/* The fix stage and the plan may both look at a damaged filesystem:
-	 * say it once. */
-	for (size_t i = 0; i < w->n; i++)
-		if (!strcmp(w->v[i], msg))
-			return;
-	fprintf(stderr, "ferry: warning: %s\n", msg);
-	v = realloc(w->v, (w->n + 1) * sizeof(*v));
-	if (!v)
-		return;
-	w->v = v;
-	w->v[w->n] = strdup(msg);
-	if (w->v[w->n])
-		w->n++;
-}
-
-void warnings_capture(struct warnings *w)
-{
-	memset(w, 0, sizeof(*w));
-	ferry_set_warn_handler(on_warning, w);
-}
-
-void warnings_json(const struct warnings *w, struct json *j)
-{
-	json_arr_begin(j, "warnings");
-	for (size_t i = 0; i < w->n; i++)
-		json_str(j, NULL, w->v[i]);
-	json_arr_end(j);
-}
-
-void warnings_release(struct warnings *w)
-{
-	ferry_set_warn_handler(NULL, NULL);
-	for (size_t i = 0; i < w->n; i++)
-		free(w->v[i]);
-	free(w->v);
-	memset(w, 0, sizeof(*w));
 }

@@ -77,6 +77,8 @@ static int push(const char *file, const char *target, struct sink_opts *so, bool
 {
 	struct sink out;
 	struct progress prog;
+	struct progress_line line;
+	struct progress_view view = {progress_line_update, &line};
 	struct manifest m = {0};
 	struct stat st;
 	uint8_t *buf;
@@ -97,7 +99,8 @@ static int push(const char *file, const char *target, struct sink_opts *so, bool
 		return ferr(-ENOMEM, "out of memory");
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	progress_init(&prog, "push", (uint64_t)st.st_size, quiet);
+	progress_line_init(&line);
+	progress_init(&prog, "push", (uint64_t)st.st_size, quiet ? NULL : &view);
 	so->length = (uint64_t)st.st_size;
 	so->prog = &prog;
 	err = sink_open(&out, target, so);
@@ -158,6 +161,7 @@ static int push(const char *file, const char *target, struct sink_opts *so, bool
 out_close:
 	sink_close(&out);
 out:
+	progress_line_release(&line);
 	free(buf);
 	close(fd);
 	return err;

@@ -12,7 +12,9 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "capture/capture.h"
 #include "cmd/cmd.h"
+#include "disk/probe.h"
 #include "run/fetch.h"
 #include "run/job.h"
 #include "run/status.h"
@@ -224,29 +226,14 @@ static int resolve_job(struct job *j, const char *cmdline, const struct job_vars
 	return err;
 }
 
-static void print_argv(FILE *f, char **argv)
+/* "ferry capture ..." as the job stands for it, redacted. */
+static void print_command(FILE *f, const struct job *j)
 {
 	struct strbuf s;
 
 	strbuf_init(&s);
-	strbuf_add(&s, "ferry", 5);
-	for (char **a = argv; *a; a++) {
-		bool quote = strpbrk(*a, " \t'\"$") != NULL;
-		/* The values that are URLs or proxy addresses, and the target,
-		 * are hidden by their structure, whatever they hold. */
-		bool url = !a[1] || (a > argv && (!strcmp(a[-1], "--endpoint") ||
-						  !strcmp(a[-1], "--credentials") ||
-						  !strcmp(a[-1], "--ca") || !strcmp(a[-1], "--proxy")));
-
-		strbuf_add(&s, quote ? " '" : " ", quote ? 2 : 1);
-		if (url)
-			url_redact(*a, &s);
-		else
-			job_redact(*a, &s);
-		if (quote)
-			strbuf_add(&s, "'", 1);
-	}
-	fprintf(f, "%s\n", s.s);
+	if (job_capture_command(j, &s) == 0)
+		fprintf(f, "ferry %s\n", s.s);
 	strbuf_release(&s);
 }
 
@@ -276,35 +263,98 @@ static int finish_with(const char *action)
 	return ferr_errno(-errno, "%s", action);
 }
 
-/* The capture's phases (check, capture) become the status's. */
-static void on_phase(void *ctx, const char *phase)
+/* The capture on the console, as ferry capture shows it, and in the
+ * status reports: its phases (check, capture) and its progress. */
+struct run_view {
+	struct console con;
+	struct status *st;
+};
+
+static void run_phase(void *ctx, const char *phase)
 {
+	struct run_view *v = ctx;
+
 	printf("ferry: %s\n", phase);
 	fflush(stdout);
-	status_phase(ctx, phase);
+	status_phase(v->st, phase);
+}
+
+static void run_progress(void *ctx, const struct progress *p, bool final)
+{
+	struct run_view *v = ctx;
+
+	console_progress(&v->con, p, final);
+	status_progress(v->st, p, final);
+}
+
+static void run_warn(void *ctx, const char *msg)
+{
+	console_warn(&((struct run_view *)ctx)->con, msg);
+}
+
+static void run_checked(void *ctx, const struct capture_result *r)
+{
+	console_checked(&((struct run_view *)ctx)->con, r);
+}
+
+static void run_partial(void *ctx, const char *path)
+{
+	console_partial(&((struct run_view *)ctx)->con, path);
 }
 
 /* -EPERM: the checks found a blocker (retrying will not help). */
-static int run_capture(struct job *j, struct status *st)
+static int run_capture(const struct job *j, struct status *st)
 {
-	char **argv = NULL;
-	int argc, err, rc;
+	struct run_view v = {.st = st};
+	struct capture_hooks hooks = {
+		.ctx = &v, .phase = run_phase, .warn = run_warn, .progress = run_progress,
+		.checked = run_checked, .partial = run_partial,
+	};
+	struct capture_opts o;
+	struct capture_result r;
+	int err;
 
-	err = job_capture_argv(j, &argv, &argc);
-	if (err)
-		return err;
 	printf("ferry: capture: ");
-	print_argv(stdout, argv);
+	print_command(stdout, j);
 	fflush(stdout);
-	optind = 0; /* getopt starts over for the capture's own options */
-	capture_on_phase(on_phase, st);
-	rc = cmd_capture(argc, argv);
-	capture_on_phase(NULL, NULL);
-	job_argv_free(argv);
-	if (rc == EXIT_BLOCKED)
-		return ferr(-EPERM, "the checks found a blocker the fixes do not remove: nothing "
-			    "captured (ferry.force=1 captures anyway)");
-	return rc == EXIT_DONE ? 0 : ferr(-EIO, "the capture failed (exit %d)", rc);
+	err = job_capture_opts(j, &o);
+	if (err) {
+		fail();
+		/* The exit status ferry capture gives a bad option. */
+		return ferr(err, "the capture failed (exit %d): %s", EXIT_USAGE, ferr_msg());
+	}
+	console_init(&v.con, false, false, stdout);
+	err = capture_run(&o, &hooks, &r);
+	if (!err)
+		capture_report_text(stdout, &r);
+	else
+		fail();
+	if (err && r.blocked)
+		err = ferr(-EPERM, "the checks found a blocker the fixes do not remove: nothing "
+			   "captured (ferry.force=1 captures anyway)");
+	else if (err)
+		err = ferr(err, "the capture failed (exit %d): %s", EXIT_FAILED, ferr_msg());
+	capture_result_release(&r);
+	console_release(&v.con);
+	return err;
+}
+
+/* What ferry scan would show of the job's disk (or every disk), for the
+ * log; the capture finds the disk again. */
+static void show_scan(const struct job *j)
+{
+	char *path = j->val[JOB_SOURCE];
+	struct probe pr;
+	int err = probe_disks(&pr, &path, path ? 1 : 0);
+
+	for (size_t i = 0; i < pr.warnings.n; i++)
+		fprintf(stderr, "ferry: warning: %s\n", pr.warnings.v[i]);
+	if (err)
+		fail();
+	else
+		probe_report_text(stdout, &pr);
+	fflush(stdout);
+	probe_release(&pr);
 }
 
 static int run_job(struct job *j, const struct job_vars *vars)
@@ -348,15 +398,8 @@ static int run_job(struct job *j, const struct job_vars *vars)
 		status_phase(&st, "scan");
 		printf("ferry: scan\n");
 		fflush(stdout);
-		{
-			char *scan_argv[] = {"scan", j->val[JOB_SOURCE], NULL};
-
-			/* Shown for the log; the capture finds the disk again. getopt
-			 * starts over for each command. */
-			optind = 0;
-			if (!j->val[JOB_SOURCE] || strcmp(j->val[JOB_SOURCE], "auto"))
-				cmd_scan(j->val[JOB_SOURCE] ? 2 : 1, scan_argv);
-		}
+		if (!j->val[JOB_SOURCE] || strcmp(j->val[JOB_SOURCE], "auto"))
+			show_scan(j);
 		err = run_capture(j, &st);
 		if (!err || err == -EPERM || strcmp(on_fail, "retry") || ++attempt > RETRY_MAX)
 			break;
@@ -458,8 +501,6 @@ int cmd_run(int argc, char **argv)
 		rc = EXIT_NO_JOB;
 	} else if (dry) {
 		struct strbuf d;
-		char **cargv;
-		int cargc;
 
 		strbuf_init(&d);
 		job_describe(&j, &d);
@@ -467,11 +508,8 @@ int cmd_run(int argc, char **argv)
 		strbuf_release(&d);
 		printf("variables: mac=%s serial=%s uuid=%s\n", vars.mac[0] ? vars.mac : "(none)",
 		       vars.serial[0] ? vars.serial : "(none)", vars.uuid[0] ? vars.uuid : "(none)");
-		if (job_capture_argv(&j, &cargv, &cargc) == 0) {
-			printf("would run: ");
-			print_argv(stdout, cargv);
-			job_argv_free(cargv);
-		}
+		printf("would run: ");
+		print_command(stdout, &j);
 		printf("then: %s; on failure: %s\n", j.val[JOB_AFTER] ? j.val[JOB_AFTER] : "poweroff",
 		       j.val[JOB_ON_FAIL] ? j.val[JOB_ON_FAIL] : "shell");
 		rc = EXIT_DONE;

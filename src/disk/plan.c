@@ -242,7 +242,8 @@ int plan_can_copy(const struct source *src, const struct table *t)
 	return 0;
 }
 
-int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet)
+int plan_build(struct plan *p, const struct source *src, const struct table *t,
+	       const struct progress_view *view)
 {
 	struct extfs *xs = NULL;
 	uint64_t *ebrs = NULL;
@@ -288,7 +289,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t, 
 		if (p->parts[i].method == COPY_NONZERO)
 			scan_total += p->parts[i].size;
 	}
-	progress_init(&prog, "scan", scan_total, quiet || scan_total == 0);
+	progress_init(&prog, "scan", scan_total, scan_total ? view : NULL);
 
 	gap = table_first_start(t);
 	p->gap_bytes = gap;

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 #include "disk/table.h"
 #include "fs/detect.h"
-#include "ui/progress.h"
+#include "util/progress.h"
 
 enum copy_method {
 	COPY_EXACT,   /* every byte (boot gap, EBRs) */
@@ -52,8 +52,9 @@ void plan_release(struct plan *p);
 int plan_add_range(struct plan *p, uint64_t off, uint64_t len);
 
 /* Builds the plan for a whole disk. Partitions of unknown content are read
- * whole to find their non-zero blocks, with progress unless quiet. */
-int plan_build(struct plan *p, const struct source *src, const struct table *t, bool quiet);
+ * whole to find their non-zero blocks, with their progress shown to view (may be NULL). */
+int plan_build(struct plan *p, const struct source *src, const struct table *t,
+	       const struct progress_view *view);
 /* The image's virtual size: the disk up to the end of its last partition. */
 uint64_t plan_image_size(const struct table *t);
 /* 0, or the error plan_build gives a disk it cannot copy (no partitions). */

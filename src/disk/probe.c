@@ -126,12 +126,30 @@ static void release_disk(struct probe_disk *d)
 	source_release(&d->src);
 }
 
-void probe_release(struct probe *pr)
+static void release_disks(struct probe *pr)
 {
 	for (size_t i = 0; i < pr->n; i++)
 		release_disk(&pr->disks[i]);
 	free(pr->disks);
+	pr->disks = NULL;
+	pr->n = 0;
+}
+
+void probe_release(struct probe *pr)
+{
+	release_disks(pr);
+	warn_list_release(&pr->warnings);
 	memset(pr, 0, sizeof(*pr));
+}
+
+/* Keeps the probe's warnings, and passes them on to whoever listened
+ * before (a capture's own handler). */
+static void keep_warning(const char *msg, void *arg)
+{
+	struct probe *pr = arg;
+
+	if (warn_list_add(&pr->warnings, msg))
+		ferry_warn_pass(&pr->scope, msg);
 }
 
 /* Finds the partition an fstab spec or root= value names. A kernel device
@@ -285,10 +303,11 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n)
 	int err = 0;
 
 	memset(pr, 0, sizeof(*pr));
+	ferry_warn_push(&pr->scope, keep_warning, pr);
 	if (n == 0) {
 		err = list_sysblock(&listed, &nlisted);
 		if (err)
-			return err;
+			goto out;
 		qsort(listed, nlisted, sizeof(*listed), cmp_str);
 		paths = listed;
 		n = nlisted;
@@ -312,8 +331,9 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n)
 	if (!err)
 		find_system(pr);
 	else
-		probe_release(pr);
+		release_disks(pr);
 out:
+	ferry_warn_pop(&pr->scope);
 	for (size_t i = 0; i < nlisted; i++)
 		free(listed[i]);
 	free(listed);

@@ -5,10 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 #include "disk/table.h"
 #include "fs/detect.h"
+#include "util/err.h"
+#include "util/json.h"
 
 struct probe_part {
 	const struct part *part;
@@ -43,15 +46,22 @@ struct probe {
 	struct probe_disk *disks;
 	size_t n;
 	struct probe_loc root, boot;
+	struct warn_list warnings; /* what the probe warned about, each once */
+	struct ferry_warn_scope scope;
 };
 
 /* With n == 0, every disk in /sys/block except loop, ram, zram and sr
  * devices (disks that cannot be read are skipped with a warning). Named
- * disks that cannot be read are errors. */
+ * disks that cannot be read are errors. The warnings are kept in
+ * pr->warnings, after a failure too: probe_release in either case. */
 int probe_disks(struct probe *pr, char *const *paths, size_t n);
 /* One disk as its copy holds it: every read sees cow's edits (fs/cow.h). */
 int probe_copy(struct probe *pr, const char *path, struct cow *cow);
 void probe_release(struct probe *pr);
+/* ferry scan's table of disks, partitions and the system (report.c). */
+void probe_report_text(FILE *f, const struct probe *pr);
+/* The same as JSON fields of the object j is in, warnings included. */
+void probe_report_json(struct json *j, const struct probe *pr);
 /* The index of the partition on the root's disk that the root's fstab
  * mounts at mountpoint, or -1. */
 int probe_mount_part(const struct probe *pr, const char *mountpoint);

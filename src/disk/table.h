@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 
 enum table_type { TABLE_NONE, TABLE_MSDOS, TABLE_GPT, TABLE_OTHER };
 enum part_kind { PART_PRIMARY, PART_EXTENDED, PART_LOGICAL };

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "disk/probe.h"
-#include "disk/source.h"
+#include "blk/source.h"
 #include "fix/fix.h"
 #include "fs/extfs.h"
 

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fix/cpio.h"
+#include "initrd/cpio.h"
 #include "fix/fix.h"
-#include "fix/initrd.h"
-#include "fix/kmod.h"
-#include "util/compress.h"
+#include "initrd/initrd.h"
+#include "initrd/kmod.h"
+#include "initrd/compress.h"
 #include "util/err.h"
 
 #define RULE "virtio"

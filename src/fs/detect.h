@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 
 enum fs_type {
 	FS_UNKNOWN, FS_EXT2, FS_EXT3, FS_EXT4, FS_SWAP, FS_XFS, FS_BTRFS, FS_VFAT,

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 
 struct extfs {
 	ext2_filsys fs;

@@ -6,7 +6,7 @@
 #include <ext2fs/ext2fs.h>
 #include <stdint.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 
 extern io_manager partio_manager;
 

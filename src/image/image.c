@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/qcow2.h"
 #include "util/config.h"
 #include "util/err.h"
 
@@ -42,7 +42,7 @@ const char *image_compress_name(enum image_compress c)
 	return compress_names[c];
 }
 
-int image_copy_range(const struct image_input *in, struct sink *out, uint64_t off,
+int image_copy_range(const struct image_input *in, struct image_out *out, uint64_t off,
 		     uint64_t len, struct progress *prog)
 {
 	size_t cap = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
@@ -55,7 +55,7 @@ int image_copy_range(const struct image_input *in, struct sink *out, uint64_t of
 		size_t n = len < cap ? (size_t)len : cap;
 		err = in->pread(in->ctx, buf, n, off);
 		if (!err)
-			err = sink_write(out, buf, n);
+			err = image_out_write(out, buf, n);
 		if (prog)
 			progress_add(prog, n);
 		off += n;
@@ -65,19 +65,19 @@ int image_copy_range(const struct image_input *in, struct sink *out, uint64_t of
 	return err;
 }
 
-int raw_write(const struct plan *p, const struct image_input *in, struct sink *out,
+int raw_write(const struct plan *p, const struct image_input *in, struct image_out *out,
 	      struct progress *prog)
 {
 	int err = 0;
 
 	for (size_t i = 0; i < p->n && !err; i++) {
 		const struct extent *e = &p->ext[i];
-		err = sink_skip(out, e->off - out->pos);
+		err = image_out_skip(out, e->off - out->pos);
 		if (!err)
 			err = image_copy_range(in, out, e->off, e->len, prog);
 	}
 	if (!err && out->pos < p->vsize)
-		err = sink_skip(out, p->vsize - out->pos);
+		err = image_out_skip(out, p->vsize - out->pos);
 	return err;
 }
 
@@ -107,7 +107,7 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	return 0;
 }
 
-int image_write(struct image_writer *w, struct sink *out, struct progress *prog)
+int image_write(struct image_writer *w, struct image_out *out, struct progress *prog)
 {
 	if (w->o.format == IMAGE_RAW)
 		return raw_write(w->p, w->in, out, prog);

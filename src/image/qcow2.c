@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/qcow2.h"
 #include "util/config.h"
 #include "util/endian.h"
 #include "util/err.h"
@@ -91,7 +91,7 @@ void qcow2_layout_finish(struct qcow2_layout *l)
 }
 
 int qcow2_write_header(const struct qcow2_layout *l, uint64_t vsize, enum image_compress c,
-		       struct sink *out, uint8_t *buf)
+		       struct image_out *out, uint8_t *buf)
 {
 	memset(buf, 0, l->cluster);
 	put_be32(buf + 0, QCOW2_MAGIC);
@@ -113,10 +113,10 @@ int qcow2_write_header(const struct qcow2_layout *l, uint64_t vsize, enum image_
 		buf[104] = 1;
 	}
 	/* The zeros after the header are the end-of-extensions marker. */
-	return sink_write(out, buf, l->cluster);
+	return image_out_write(out, buf, l->cluster);
 }
 
-int qcow2_write_reftable(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+int qcow2_write_reftable(const struct qcow2_layout *l, struct image_out *out, uint8_t *buf)
 {
 	int err = 0;
 
@@ -127,12 +127,12 @@ int qcow2_write_reftable(const struct qcow2_layout *l, struct sink *out, uint8_t
 			if (rb < l->rb_clusters)
 				put_be64(buf + e * 8, l->rb_off + rb * l->cluster);
 		}
-		err = sink_write(out, buf, l->cluster);
+		err = image_out_write(out, buf, l->cluster);
 	}
 	return err;
 }
 
-static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+static int write_refcounts(const struct qcow2_layout *l, struct image_out *out, uint8_t *buf)
 {
 	uint64_t per_rb = l->cluster / 2, done = 0;
 	int err = qcow2_write_reftable(l, out, buf);
@@ -141,12 +141,12 @@ static int write_refcounts(const struct qcow2_layout *l, struct sink *out, uint8
 		memset(buf, 0, l->cluster);
 		for (uint64_t e = 0; e < per_rb && done < l->total_clusters; e++, done++)
 			put_be16(buf + e * 2, 1);
-		err = sink_write(out, buf, l->cluster);
+		err = image_out_write(out, buf, l->cluster);
 	}
 	return err;
 }
 
-int qcow2_write_l1(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
+int qcow2_write_l1(const struct qcow2_layout *l, struct image_out *out, uint8_t *buf)
 {
 	uint64_t next_l2 = l->l2_off;
 	int err = 0;
@@ -160,12 +160,12 @@ int qcow2_write_l1(const struct qcow2_layout *l, struct sink *out, uint8_t *buf)
 				next_l2 += l->cluster;
 			}
 		}
-		err = sink_write(out, buf, l->cluster);
+		err = image_out_write(out, buf, l->cluster);
 	}
 	return err;
 }
 
-static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct sink *out,
+static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct image_out *out,
 		    uint8_t *buf)
 {
 	struct qcow2_runs it = {p, l->cluster_bits, 0};
@@ -178,7 +178,7 @@ static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct s
 		uint64_t c = c0;
 		if (c / l2_entries != region) {
 			if (region != UINT64_MAX)
-				err = sink_write(out, buf, l->cluster);
+				err = image_out_write(out, buf, l->cluster);
 			region = c / l2_entries;
 			memset(buf, 0, l->cluster);
 			if (err)
@@ -194,7 +194,7 @@ static int write_l2(const struct qcow2_layout *l, const struct plan *p, struct s
 			more = qcow2_next_run(&it, &c0, &c1);
 	}
 	if (!err && region != UINT64_MAX)
-		err = sink_write(out, buf, l->cluster);
+		err = image_out_write(out, buf, l->cluster);
 	return err;
 }
 
@@ -229,7 +229,7 @@ int image_fill(const struct plan *p, size_t *ei, const struct image_input *in, u
 }
 
 static int write_data(const struct qcow2_layout *l, const struct plan *p,
-		      const struct image_input *in, struct sink *out, struct progress *prog)
+		      const struct image_input *in, struct image_out *out, struct progress *prog)
 {
 	struct qcow2_runs it = {p, l->cluster_bits, 0};
 	uint64_t batch = DATA_BATCH > l->cluster ? DATA_BATCH / l->cluster : 1;
@@ -250,14 +250,14 @@ static int write_data(const struct qcow2_layout *l, const struct plan *p,
 			memset(buf + in_len, 0, len - in_len);
 			err = image_fill(p, &ei, in, buf, start, in_len, prog);
 			if (!err)
-				err = sink_write(out, buf, len);
+				err = image_out_write(out, buf, len);
 		}
 	}
 	free(buf);
 	return err;
 }
 
-int qcow2_write(const struct plan *p, const struct image_input *in, struct sink *out,
+int qcow2_write(const struct plan *p, const struct image_input *in, struct image_out *out,
 		struct progress *prog)
 {
 	struct qcow2_layout l;

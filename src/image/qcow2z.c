@@ -10,7 +10,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "image/image.h"
+#include "image/qcow2.h"
 #include "image/pool.h"
 #include "util/config.h"
 #include "util/endian.h"
@@ -220,7 +220,7 @@ struct pipe {
 	size_t ei;
 	int (*take)(struct pipe *pp, struct slot *s);
 	/* the writing pass */
-	struct sink *out;
+	struct image_out *out;
 	uint64_t base;
 	struct place pl;
 };
@@ -450,7 +450,7 @@ static void add_ref(uint8_t *e)
 	put_be16(e, (uint16_t)(((unsigned)e[0] << 8 | e[1]) + 1));
 }
 
-static int write_refblocks(const struct qz *z, struct sink *out, uint8_t *buf)
+static int write_refblocks(const struct qz *z, struct image_out *out, uint8_t *buf)
 {
 	const struct qcow2_layout *l = &z->l;
 	uint64_t cs = l->cluster, per_rb = cs / 2, meta = l->data_off / cs;
@@ -484,12 +484,12 @@ static int write_refblocks(const struct qz *z, struct sink *out, uint8_t *buf)
 			}
 			have = false;
 		}
-		err = sink_write(out, buf, cs);
+		err = image_out_write(out, buf, cs);
 	}
 	return err;
 }
 
-static int write_l2(const struct qz *z, const struct plan *p, struct sink *out, uint8_t *buf)
+static int write_l2(const struct qz *z, const struct plan *p, struct image_out *out, uint8_t *buf)
 {
 	const struct qcow2_layout *l = &z->l;
 	struct qcow2_runs it = {p, l->cluster_bits, 0};
@@ -507,7 +507,7 @@ static int write_l2(const struct qz *z, const struct plan *p, struct sink *out, 
 				continue;
 			if (c / l2_entries != region) {
 				if (region != UINT64_MAX)
-					err = sink_write(out, buf, l->cluster);
+					err = image_out_write(out, buf, l->cluster);
 				region = c / l2_entries;
 				memset(buf, 0, l->cluster);
 			}
@@ -523,7 +523,7 @@ static int write_l2(const struct qz *z, const struct plan *p, struct sink *out, 
 		}
 	}
 	if (!err && region != UINT64_MAX)
-		err = sink_write(out, buf, l->cluster);
+		err = image_out_write(out, buf, l->cluster);
 	return err;
 }
 
@@ -563,14 +563,14 @@ static int take_write(struct pipe *pp, struct slot *s)
 			return ferr(-EIO, "internal: compressed qcow2 data at %llu overlaps %llu",
 				    (unsigned long long)off,
 				    (unsigned long long)(pp->out->pos - pp->base));
-		err = sink_skip(pp->out, off - (pp->out->pos - pp->base));
+		err = image_out_skip(pp->out, off - (pp->out->pos - pp->base));
 		if (!err)
-			err = sink_write(pp->out, j->code == stored_code(z) ? j->in : j->out, len);
+			err = image_out_write(pp->out, j->code == stored_code(z) ? j->in : j->out, len);
 	}
 	return err;
 }
 
-int qcow2z_write(struct image_writer *w, struct sink *out, struct progress *prog)
+int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress *prog)
 {
 	struct qz *z = w->priv;
 	uint64_t base = out->pos;
@@ -606,7 +606,7 @@ int qcow2z_write(struct image_writer *w, struct sink *out, struct progress *prog
 	pipe_release(&pp);
 	/* The last host cluster is padded to its end. */
 	if (!err && out->pos - base <= w->length)
-		err = sink_skip(out, w->length - (out->pos - base));
+		err = image_out_skip(out, w->length - (out->pos - base));
 	if (!err && out->pos - base != w->length)
 		err = ferr(-EIO, "internal: compressed qcow2 writer wrote %llu bytes, expected %llu",
 			   (unsigned long long)(out->pos - base), (unsigned long long)w->length);

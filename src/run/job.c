@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "capture/capture.h"
 #include "run/job.h"
 #include "util/err.h"
 #include "util/url.h"
@@ -432,64 +433,88 @@ int job_describe(const struct job *j, struct strbuf *out)
 	return 0;
 }
 
-static int push_arg(char ***argv, int *argc, const char *a, const char *b)
+/* The job's keys that are ferry capture options, in the order the command
+ * shows them; a flag's value is a yes/no word. */
+static const struct {
+	enum job_key key;
+	const char *opt;
+	bool flag;
+} capture_map[] = {
+	{JOB_FORMAT, "format", false},
+	{JOB_COMPRESS, "compress", false},
+	{JOB_CLOUD, "cloud", false},
+	{JOB_ENDPOINT, "endpoint", false},
+	{JOB_REGION, "region", false},
+	{JOB_CREDENTIALS, "credentials", false},
+	{JOB_PROFILE, "profile", false},
+	{JOB_CA, "ca", false},
+	{JOB_RESOLVE, "resolve", false},
+	{JOB_PROXY, "proxy", false},
+	{JOB_RATE, "rate", false},
+	{JOB_PARALLEL, "parallel", false},
+	{JOB_PART_SIZE, "part-size", false},
+	{JOB_FIX, "fix", false},
+	{JOB_VIRTUAL_HOST, "virtual-host", true},
+	{JOB_NO_FIX, "no-fix", true},
+	{JOB_FORCE, "force", true},
+};
+
+int job_capture_opts(const struct job *j, struct capture_opts *o)
 {
-	char **v = realloc(*argv, (size_t)(*argc + 3) * sizeof(*v));
+	int err = 0;
 
-	if (!v)
-		return ferr(-ENOMEM, "out of memory");
-	*argv = v;
-	if (!(v[(*argc)++] = strdup(a)))
-		return ferr(-ENOMEM, "out of memory");
-	if (b && !(v[(*argc)++] = strdup(b)))
-		return ferr(-ENOMEM, "out of memory");
-	v[*argc] = NULL;
-	return 0;
-}
-
-int job_capture_argv(const struct job *j, char ***argv, int *argc)
-{
-	static const struct {
-		enum job_key key;
-		const char *opt;
-	} map[] = {
-		{JOB_FORMAT, "--format"}, {JOB_COMPRESS, "--compress"}, {JOB_CLOUD, "--cloud"},
-		{JOB_ENDPOINT, "--endpoint"}, {JOB_REGION, "--region"},
-		{JOB_CREDENTIALS, "--credentials"}, {JOB_PROFILE, "--profile"}, {JOB_CA, "--ca"},
-		{JOB_RESOLVE, "--resolve"}, {JOB_PROXY, "--proxy"}, {JOB_RATE, "--rate"},
-		{JOB_PARALLEL, "--parallel"}, {JOB_PART_SIZE, "--part-size"}, {JOB_FIX, "--fix"},
-	};
-	int err;
-
-	*argv = NULL;
-	*argc = 0;
+	capture_opts_init(o);
 	if (!j->val[JOB_TARGET])
 		return ferr(-EINVAL, "no ferry.target: nothing to do");
-	err = push_arg(argv, argc, "capture", NULL);
-	for (size_t i = 0; !err && i < sizeof(map) / sizeof(map[0]); i++)
-		if (j->val[map[i].key])
-			err = push_arg(argv, argc, map[i].opt, j->val[map[i].key]);
-	if (!err && yes(j->val[JOB_VIRTUAL_HOST]))
-		err = push_arg(argv, argc, "--virtual-host", NULL);
-	if (!err && yes(j->val[JOB_NO_FIX]))
-		err = push_arg(argv, argc, "--no-fix", NULL);
-	if (!err && yes(j->val[JOB_FORCE]))
-		err = push_arg(argv, argc, "--force", NULL);
-	if (!err)
-		err = push_arg(argv, argc, j->val[JOB_SOURCE] ? j->val[JOB_SOURCE] : "auto",
-			       j->val[JOB_TARGET]);
-	if (err) {
-		job_argv_free(*argv);
-		*argv = NULL;
+	for (size_t i = 0; !err && i < sizeof(capture_map) / sizeof(capture_map[0]); i++) {
+		const char *v = j->val[capture_map[i].key];
+
+		if (!v || (capture_map[i].flag && !yes(v)))
+			continue;
+		err = capture_opts_set(o, capture_map[i].opt, capture_map[i].flag ? NULL : v);
+		if (err < 0)
+			return ferr_ctx(err, "ferry.%s", job_keys[capture_map[i].key].name);
+		err = err == 1 ? 0 : ferr(-EINVAL, "ferry.%s: not a capture option",
+					  job_keys[capture_map[i].key].name);
 	}
-	return err;
+	o->source = j->val[JOB_SOURCE] ? j->val[JOB_SOURCE] : "auto";
+	o->target = j->val[JOB_TARGET];
+	return err ? err : capture_opts_done(o);
 }
 
-void job_argv_free(char **argv)
+/* One word of the command as shown: quoted when it holds a blank, a quote
+ * or a '$'; URLs and proxy addresses hidden by their structure. */
+static int show_word(struct strbuf *out, const char *w, bool url)
 {
-	for (char **a = argv; a && *a; a++) {
-		memset(*a, 0, strlen(*a));
-		free(*a);
+	bool quote = strpbrk(w, " \t'\"$") != NULL;
+
+	strbuf_add(out, quote ? " '" : " ", quote ? 2 : 1);
+	if (url)
+		url_redact(w, out);
+	else
+		job_redact(w, out);
+	return quote ? strbuf_add(out, "'", 1) : 0;
+}
+
+int job_capture_command(const struct job *j, struct strbuf *out)
+{
+	int err;
+
+	if (!j->val[JOB_TARGET])
+		return ferr(-EINVAL, "no ferry.target: nothing to do");
+	err = strbuf_add(out, "capture", 7);
+	for (size_t i = 0; !err && i < sizeof(capture_map) / sizeof(capture_map[0]); i++) {
+		enum job_key k = capture_map[i].key;
+
+		if (!j->val[k] || (capture_map[i].flag && !yes(j->val[k])))
+			continue;
+		err = strbuf_addf(out, " --%s", capture_map[i].opt);
+		if (!err && !capture_map[i].flag)
+			err = show_word(out, j->val[k], job_keys[k].url);
 	}
-	free(argv);
+	if (!err)
+		err = show_word(out, j->val[JOB_SOURCE] ? j->val[JOB_SOURCE] : "auto", false);
+	if (!err)
+		err = show_word(out, j->val[JOB_TARGET], true);
+	return err;
 }

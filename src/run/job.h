@@ -8,6 +8,8 @@
 
 #include "util/strbuf.h"
 
+struct capture_opts;
+
 /* The keys, in the order a job is printed. */
 enum job_key {
 	JOB_SOURCE, JOB_TARGET, JOB_FORMAT, JOB_COMPRESS, JOB_CLOUD, JOB_ENDPOINT, JOB_REGION,
@@ -64,9 +66,11 @@ int job_validate(const struct job *j);
 void job_redact(const char *s, struct strbuf *out);
 /* The job, one "ferry.key=value (from)" line each, redacted. */
 int job_describe(const struct job *j, struct strbuf *out);
-/* The ferry capture arguments the job stands for (argv[0] = "capture"),
- * NULL-terminated; freed with job_argv_free. */
-int job_capture_argv(const struct job *j, char ***argv, int *argc);
-void job_argv_free(char **argv);
+/* The capture the job stands for, its values through the same checks as
+ * ferry capture's options; messages name the key. */
+int job_capture_opts(const struct job *j, struct capture_opts *o);
+/* The same capture as a ferry capture command line ("capture --cloud ...
+ * SOURCE TARGET"), to show: redacted, words with blanks quoted. */
+int job_capture_command(const struct job *j, struct strbuf *out);
 
 #endif

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "run/status.h"
-#include "ui/progress.h"
+#include "util/progress.h"
 #include "util/err.h"
 #include "util/json.h"
 
@@ -86,7 +86,7 @@ static void tee_stop(struct status *s)
 	s->teeing = false;
 }
 
-static void observe(void *arg, const struct progress *p, bool final)
+void status_progress(void *arg, const struct progress *p, bool final)
 {
 	struct status *s = arg;
 
@@ -198,7 +198,6 @@ int status_init(struct status *s, const char *target, const struct sink_opts *o,
 	snprintf(s->mac, sizeof(s->mac), "%s", mac);
 	snprintf(s->serial, sizeof(s->serial), "%s", serial);
 	snprintf(s->phase, sizeof(s->phase), "start");
-	progress_observe(observe, s);
 	if (strncmp(target, "s3://", 5) || !o->endpoint)
 		return 0;
 	err = s3_target_parse(&s->t, target, o->endpoint, o->virtual_host);
@@ -261,7 +260,6 @@ int status_finish(struct status *s, bool ok)
 
 	stop_reports(s);
 	tee_stop(s);
-	progress_observe(NULL, NULL);
 	/* The last step's numbers stay: a finished upload shows 100 %. */
 	pthread_mutex_lock(&s->lock);
 	snprintf(s->phase, sizeof(s->phase), "%s", ok ? "done" : "failed");
@@ -279,7 +277,6 @@ void status_release(struct status *s)
 {
 	stop_reports(s);
 	tee_stop(s);
-	progress_observe(NULL, NULL);
 	if (s->cl) {
 		s3_client_release(s->cl);
 		free(s->cl);

@@ -10,6 +10,7 @@
 
 #include "sink/s3.h"
 #include "sink/sink.h"
+#include "util/progress.h"
 #include "util/strbuf.h"
 
 struct status {
@@ -41,6 +42,9 @@ int status_tee_start(struct status *s);
 int status_init(struct status *s, const char *target, const struct sink_opts *o,
 		unsigned interval, const char *mac, const char *serial);
 void status_phase(struct status *s, const char *phase);
+/* A progress_view's update (arg is the status): the work's label, bytes
+ * and rate go into the next report. */
+void status_progress(void *arg, const struct progress *p, bool final);
 void status_error(struct status *s, const char *msg);
 /* The last report ("done" or "failed") and KEY.log; then stops. */
 int status_finish(struct status *s, bool ok);

@@ -9,7 +9,7 @@
 
 #include "sink/remote.h"
 #include "sink/s3conf.h"
-#include "ui/progress.h"
+#include "util/progress.h"
 #include "util/err.h"
 #include "util/sha256.h"
 #include "util/size.h"

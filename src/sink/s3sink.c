@@ -10,7 +10,7 @@
 
 #include "sink/remote.h"
 #include "sink/s3.h"
-#include "ui/progress.h"
+#include "util/progress.h"
 #include "util/err.h"
 #include "util/sha256.h"
 

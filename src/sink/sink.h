@@ -32,6 +32,20 @@ struct sink_opts {
 	struct progress *prog; /* advanced as bytes are stored remotely */
 };
 
+/* Said on every run with --insecure. */
+#define SINK_INSECURE_WARNING                                                          \
+	"--insecure: the server's certificate is not checked; anyone on the path can read " \
+	"and change the upload"
+
+/* The defaults the options start from. */
+void sink_opts_init(struct sink_opts *o);
+/* Sets an upload option by its long name ("endpoint", "rate", "resolve",
+ * "virtual-host" (value ignored)...); value stays referenced. 1: set; 0:
+ * not an upload option; -EINVAL with a message naming the option. */
+int sink_opts_set(struct sink_opts *o, const char *name, const char *value);
+/* What only makes sense together with the target: -EINVAL and why. */
+int sink_opts_check(const char *target, const struct sink_opts *o);
+
 /* After a remote sink finished or failed. */
 struct sink_stats {
 	uint64_t parts, part_size, parts_reused;

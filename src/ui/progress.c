@@ -1,42 +1,26 @@
 /* Progress display (see progress.h). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ui/progress.h"
 #include "util/config.h"
 #include "util/size.h"
 
-static void (*observer)(void *arg, const struct progress *p, bool final);
-static void *observer_arg;
-
-void progress_observe(void (*fn)(void *arg, const struct progress *p, bool final), void *arg)
+void progress_line_init(struct progress_line *l)
 {
-	observer = fn;
-	observer_arg = arg;
+	memset(l, 0, sizeof(*l));
+	l->tty = isatty(STDERR_FILENO);
+	l->interval = l->tty ? 0.25 : CONFIG_FERRY_PROGRESS_INTERVAL;
+	pthread_mutex_init(&l->lock, NULL);
 }
 
-double now_seconds(void)
+void progress_line_release(struct progress_line *l)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pthread_mutex_destroy(&l->lock);
 }
 
-void progress_init(struct progress *p, const char *label, uint64_t total, bool quiet)
-{
-	memset(p, 0, sizeof(*p));
-	snprintf(p->label, sizeof(p->label), "%s", label);
-	p->total = total;
-	p->quiet = quiet;
-	p->tty = isatty(STDERR_FILENO);
-	p->start = p->last = now_seconds();
-	p->interval = p->tty ? 0.25 : CONFIG_FERRY_PROGRESS_INTERVAL;
-}
-
-static void draw(struct progress *p, double now, bool final)
+static void draw(const struct progress_line *l, const struct progress *p, double now, bool final)
 {
 	char done[16], total[16], rate[16], eta[24] = "";
 	double el = now - p->start;
@@ -52,34 +36,23 @@ static void draw(struct progress *p, double now, bool final)
 		unsigned s = (unsigned)((double)(p->total - p->done) / bps + 0.999); /* never 0:00:00 */
 		snprintf(eta, sizeof(eta), "ETA %u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
 	}
-	fprintf(stderr, "%s%-8s %3u%%  %s / %s  %s/s  %s%s", p->tty ? "\r" : "", p->label, pct,
-		done, total, rate, eta, p->tty ? "\033[K" : "\n");
-	p->drawn = true;
-}
-
-void progress_add(struct progress *p, uint64_t n)
-{
-	double now;
-
-	p->done += n;
-	if (observer)
-		observer(observer_arg, p, false);
-	if (p->quiet)
-		return;
-	now = now_seconds();
-	if (now - p->last < p->interval)
-		return;
-	p->last = now;
-	draw(p, now, false);
-}
-
-void progress_finish(struct progress *p)
-{
-	if (observer)
-		observer(observer_arg, p, true);
-	if (p->quiet)
-		return;
-	draw(p, now_seconds(), true);
-	if (p->tty)
+	fprintf(stderr, "%s%-8s %3u%%  %s / %s  %s/s  %s%s", l->tty ? "\r" : "", p->label, pct,
+		done, total, rate, eta, l->tty ? "\033[K" : "\n");
+	if (final && l->tty)
 		fputc('\n', stderr);
+}
+
+void progress_line_update(void *arg, const struct progress *p, bool final)
+{
+	struct progress_line *l = arg;
+	double now = now_seconds();
+
+	pthread_mutex_lock(&l->lock);
+	/* A line every interval, counted from the work's start or the last
+	 * line, and the final state always. */
+	if (final || now - (l->last > p->start ? l->last : p->start) >= l->interval) {
+		l->last = now;
+		draw(l, p, now, final);
+	}
+	pthread_mutex_unlock(&l->lock);
 }

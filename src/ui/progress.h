@@ -1,26 +1,22 @@
 /* Progress on stderr: percent, bytes done/total, rate, ETA; redrawn in
  * place on a terminal, a line every few seconds otherwise. */
-#ifndef FERRY_PROGRESS_H
-#define FERRY_PROGRESS_H
+#ifndef FERRY_UI_PROGRESS_H
+#define FERRY_UI_PROGRESS_H
 
+#include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 
-struct progress {
-	char label[24];
-	uint64_t total, done;
-	bool quiet, tty, drawn;
-	double start, last;
-	double interval;
+#include "util/progress.h"
+
+struct progress_line {
+	bool tty;
+	double last, interval;
+	pthread_mutex_t lock;
 };
 
-void progress_init(struct progress *p, const char *label, uint64_t total, bool quiet);
-/* fn sees every progress update, quiet or not (ferry run's status reports);
- * NULL stops it. It may be called from several threads at once. */
-void progress_observe(void (*fn)(void *arg, const struct progress *p, bool final), void *arg);
-void progress_add(struct progress *p, uint64_t n);
-/* Draws the final state and ends the line. */
-void progress_finish(struct progress *p);
-double now_seconds(void);
+void progress_line_init(struct progress_line *l);
+void progress_line_release(struct progress_line *l);
+/* Draws p (a progress_view's update: arg is the progress_line). */
+void progress_line_update(void *arg, const struct progress *p, bool final);
 
 #endif

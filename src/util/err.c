@@ -1,6 +1,7 @@
 /* Error context and warning routing (see err.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -65,10 +66,53 @@ void ferr_clear(void)
 	msg[0] = '\0';
 }
 
-void ferry_set_warn_handler(ferry_warn_fn fn, void *arg)
+void ferry_warn_push(struct ferry_warn_scope *s, ferry_warn_fn fn, void *arg)
 {
+	s->fn = fn;
+	s->arg = arg;
+	s->prev_fn = warn_fn;
+	s->prev_arg = warn_arg;
 	warn_fn = fn;
 	warn_arg = arg;
+}
+
+void ferry_warn_pop(struct ferry_warn_scope *s)
+{
+	warn_fn = s->prev_fn;
+	warn_arg = s->prev_arg;
+}
+
+void ferry_warn_pass(const struct ferry_warn_scope *s, const char *text)
+{
+	if (s->prev_fn)
+		s->prev_fn(text, s->prev_arg);
+}
+
+int warn_list_add(struct warn_list *w, const char *text)
+{
+	char **v, *copy;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i], text))
+			return 0;
+	copy = strdup(text);
+	v = copy ? realloc(w->v, (w->n + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(copy);
+		return 0;
+	}
+	w->v = v;
+	w->v[w->n++] = copy;
+	return 1;
+}
+
+void warn_list_release(struct warn_list *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
 }
 
 void ferry_warn_mute(int delta)

@@ -12,7 +12,7 @@
 
 #include "tap.h"
 #include "testsh.h"
-#include "util/compress.h"
+#include "initrd/compress.h"
 #include "util/endian.h"
 #include "util/err.h"
 

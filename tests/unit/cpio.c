@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "fix/cpio.h"
+#include "initrd/cpio.h"
 #include "tap.h"
 #include "testsh.h"
 #include "util/err.h"

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "disk/source.h"
-#include "fs/cow.h"
+#include "blk/source.h"
+#include "blk/cow.h"
 #include "fs/extfs.h"
 #include "fs/guest.h"
 #include "tap.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "fix/initrd.h"
+#include "initrd/initrd.h"
 #include "tap.h"
 #include "testsh.h"
 #include "util/err.h"

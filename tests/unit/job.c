@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/capture.h"
 #include "run/job.h"
 #include "tap.h"
 #include "util/err.h"
@@ -142,31 +143,38 @@ static void redact_cases(void)
 static void argv_cases(void)
 {
 	struct job j;
-	char **argv;
-	int argc;
+	struct capture_opts o;
 	struct strbuf all;
 
 	job_init(&j);
 	job_parse_cmdline(&j, "ferry.target=s3://b/k ferry.endpoint=https://e ferry.rate=20M "
 			      "ferry.virtual_host=yes ferry.no_fix=1 ferry.cloud=tencent");
-	is_int(job_capture_argv(&j, &argv, &argc), 0, "the capture command of a job");
 	strbuf_init(&all);
-	for (int i = 0; i < argc; i++)
-		strbuf_addf(&all, "%s%s", i ? " " : "", argv[i]);
+	is_int(job_capture_command(&j, &all), 0, "the capture command of a job");
 	is_str(all.s, "capture --cloud tencent --endpoint https://e --rate 20M --virtual-host "
 		      "--no-fix auto s3://b/k", "options in order, source auto, then the target");
-	ok(argv[argc] == NULL, "NULL-terminated");
-	job_argv_free(argv);
+	ok(job_capture_opts(&j, &o) == 0 && o.sink.rate == 20000000 && o.sink.virtual_host &&
+		   o.fixes == 0 && !strcmp(o.cloud->name, "tencent") && !strcmp(o.source, "auto") &&
+		   !strcmp(o.target, "s3://b/k"),
+	   "the same capture's options, through ferry capture's checks");
 	strbuf_release(&all);
 	job_release(&j);
 	job_init(&j);
-	is_int(job_capture_argv(&j, &argv, &argc), -EINVAL, "no target: no command");
+	strbuf_init(&all);
+	is_int(job_capture_command(&j, &all), -EINVAL, "no target: no command");
+	is_int(job_capture_opts(&j, &o), -EINVAL, "and no capture");
+	strbuf_release(&all);
+	job_release(&j);
+	job_init(&j);
+	job_parse_cmdline(&j, "ferry.target=s3://b/k ferry.endpoint=https://e ferry.rate=fast");
+	ok(job_capture_opts(&j, &o) == -EINVAL && strstr(ferr_msg(), "ferry.rate: --rate: 'fast' is not a byte count"),
+	   "a bad value is refused by the capture's own check, naming the key: %s", ferr_msg());
 	job_release(&j);
 }
 
 int main(void)
 {
-	tap_plan(40);
+	tap_plan(42);
 	cmdline_cases();
 	config_cases();
 	expand_cases();

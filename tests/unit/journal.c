@@ -759,7 +759,9 @@ static void refusal_cases(void)
 
 int main(void)
 {
-	ferry_set_warn_handler(on_warn, NULL);
+	struct ferry_warn_scope scope;
+
+	ferry_warn_push(&scope, on_warn, NULL);
 	if (!mkdtemp(dir)) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "fix/kmod.h"
+#include "initrd/kmod.h"
 #include "tap.h"
 #include "util/err.h"
 
@@ -172,7 +172,7 @@ static int build_tree(const char *root, const char *objs)
 }
 
 /* A module's ELF bytes, decompressed with the CLI tools as Ferry's caller
- * would with util/compress. */
+ * would with initrd/compress. */
 static int module_elf(const char *file, const char *scratch, struct strbuf *elf)
 {
 	size_t n = strlen(file);
@@ -369,14 +369,16 @@ static void test_sets(void)
 	kmod_set_init(&s);
 	kmod_set_copy(&s, &small, "virtio_blk");
 	out.len = 0;
-	ferry_set_warn_handler(warned, NULL);
+	struct ferry_warn_scope scope;
+
+	ferry_warn_push(&scope, warned, NULL);
 	/* Each key's first character is a child arc of the root: the rest is
 	 * a node's prefix. */
 	ok(kmod_write_alias_bin(&s, &out) == 0 && !memmem(out.s, out.len, "ad]x", 4) &&
 		   memmem(out.s, out.len, "k_[a-b]_1", 10) && strstr(last_warning, "bad]x"),
 	   "modules.alias.bin: '-' stored as '_' outside brackets, an unmatched ']' left out "
 	   "with a warning");
-	ferry_set_warn_handler(NULL, NULL);
+	ferry_warn_pop(&scope);
 
 	{
 		struct kmod_index_entry e[] = { { "ok", "a", 0 }, { "caf\xc3\xa9", "b", 1 } };

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "disk/plan.h"
-#include "image/image.h"
+#include "image/qcow2.h"
 #include "tap.h"
 #include "util/json.h"
 #include "util/size.h"

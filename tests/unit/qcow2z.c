@@ -151,6 +151,16 @@ static int write_raw(struct disk *d, const char *path)
 	return err || !buf ? -1 : 0;
 }
 
+static int out_write(void *ctx, const void *buf, size_t len)
+{
+	return sink_write(ctx, buf, len);
+}
+
+static int out_skip(void *ctx, uint64_t len)
+{
+	return sink_skip(ctx, len);
+}
+
 /* Writes the image of d to path; *length is what image_prepare promised,
  * *sizing and *writing what each pass counted on its progress. */
 static int write_image(struct disk *d, enum image_compress c, unsigned threads, const char *path,
@@ -163,8 +173,8 @@ static int write_image(struct disk *d, enum image_compress c, unsigned threads, 
 	struct sink s;
 	int err;
 
-	progress_init(&p1, "sizing", d->plan.data_bytes, true);
-	progress_init(&p2, "capture", d->plan.data_bytes, true);
+	progress_init(&p1, "sizing", d->plan.data_bytes, NULL);
+	progress_init(&p2, "capture", d->plan.data_bytes, NULL);
 	err = image_prepare(&w, &o, &d->plan, &d->in, &p1);
 	if (length)
 		*length = w.length;
@@ -173,7 +183,7 @@ static int write_image(struct disk *d, enum image_compress c, unsigned threads, 
 	if (!err) {
 		err = sink_open(&s, path, &so);
 		if (!err)
-			err = image_write(&w, &s, &p2);
+			err = image_write(&w, &(struct image_out){out_write, out_skip, &s, 0}, &p2);
 		if (!err)
 			err = sink_finish(&s);
 		if (err)

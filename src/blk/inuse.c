@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "disk/source.h"
+#include "blk/source.h"
 
 #define MAX_DEVS 256
 

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check/capture.h"
+#include "check/trial.h"
 #include "check/system.h"
 #include "fix/stage.h"
-#include "fs/cow.h"
+#include "blk/cow.h"
 #include "util/err.h"
 
 /* The findings of r from first on that the system, judged again after the

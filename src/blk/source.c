@@ -10,8 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "disk/source.h"
-#include "fs/cow.h"
+#include "blk/source.h"
+#include "blk/cow.h"
 #include "util/err.h"
 
 static void read_sysfs(const struct stat *st, const char *attr, char *buf, size_t len)

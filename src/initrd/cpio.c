@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "fix/cpio.h"
+#include "initrd/cpio.h"
 #include "util/err.h"
 
 #define HDR_LEN 110

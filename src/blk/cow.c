@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/cow.h"
+#include "blk/cow.h"
 #include "util/err.h"
 
 void cow_init(struct cow *c)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fix/initrd.h"
+#include "initrd/initrd.h"
 #include "util/err.h"
 
 void initrd_init(struct initrd *rd)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fix/kmod.h"
+#include "initrd/kmod.h"
 #include "util/endian.h"
 #include "util/err.h"
 

@@ -15,7 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "util/compress.h"
+#include "initrd/compress.h"
 #include "util/endian.h"
 #include "util/err.h"
 

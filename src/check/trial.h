@@ -1,13 +1,13 @@
 /* The checks of a capture: the system judged as it is found, while the
  * capture's rules fix it, and again as the image will hold it ("the image
  * check"). ferry check is the first half on a throwaway overlay. */
-#ifndef FERRY_CHECK_CAPTURE_H
-#define FERRY_CHECK_CAPTURE_H
+#ifndef FERRY_CHECK_TRIAL_H
+#define FERRY_CHECK_TRIAL_H
 
 #include <stdint.h>
 
 #include "check/check.h"
-#include "disk/source.h"
+#include "blk/source.h"
 #include "fix/fix.h"
 
 /* Opens the system on src, checks it, and runs the rules in mask (mask

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "fix/cpio.h"
-#include "util/compress.h"
+#include "initrd/cpio.h"
+#include "initrd/compress.h"
 
 struct initrd {
 	/* The uncompressed archives in front and the zero fill after them,

@@ -1,0 +1,359 @@
+/* The capture pipeline (see capture.h): source, checks and fixes, plan,
+ * image, sink, manifest. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "capture/capture.h"
+#include "check/trial.h"
+#include "disk/probe.h"
+#include "sink/manifest.h"
+#include "util/err.h"
+
+static void phase(const struct capture_result *r, const char *name)
+{
+	if (r->hooks->phase)
+		r->hooks->phase(r->hooks->ctx, name);
+}
+
+/* Every progress of the capture goes to the front end's hook. */
+static void on_progress(void *arg, const struct progress *p, bool final)
+{
+	const struct capture_hooks *h = arg;
+
+	h->progress(h->ctx, p, final);
+}
+
+static void on_warning(const char *msg, void *arg)
+{
+	struct capture_result *r = arg;
+
+	/* The fix stage and the plan may both look at a damaged filesystem:
+	 * it is said once. */
+	if (warn_list_add(&r->warnings, msg) && r->hooks->warn)
+		r->hooks->warn(r->hooks->ctx, msg);
+}
+
+static void partial(const struct capture_result *r, const char *path)
+{
+	if (r->hooks->partial)
+		r->hooks->partial(r->hooks->ctx, path);
+}
+
+static int find_auto_source(char **path)
+{
+	struct probe pr;
+	int err = probe_disks(&pr, NULL, 0);
+
+	if (!err && pr.root.disk < 0)
+		err = ferr(-ENOENT, "auto: no disk holds a root filesystem (an ext2/3/4 "
+			   "filesystem whose /etc/fstab mounts it at /); name the disk");
+	else if (!err && !(*path = strdup(pr.disks[pr.root.disk].src.path)))
+		err = ferr(-ENOMEM, "out of memory");
+	probe_release(&pr);
+	return err;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return false;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The disk judged (and fixed, with fixes), then the image as it will be. */
+static int run_checks(struct capture_result *r)
+{
+	const struct capture_opts *o = r->o;
+	const char *format = image_format_name(o->image.format);
+	double t0 = now_seconds();
+	int err;
+
+	phase(r, "check");
+	if (!o->fixes) {
+		/* The image is the disk as it is: one check says both. */
+		err = check_on_copy(&r->src, format, &r->before);
+		r->after = &r->before;
+		r->fix_s = now_seconds() - t0;
+		return err;
+	}
+	/* From here on every read of the source sees the edits. */
+	r->src.cow = &r->cow;
+	err = check_and_fix(&r->src, o->fixes, format, &r->fixes, &r->before);
+	r->fix_s = now_seconds() - t0;
+	t0 = now_seconds();
+	if (!err)
+		err = check_on_copy(&r->src, format, &r->image);
+	r->check_s = now_seconds() - t0;
+	return err;
+}
+
+/* A blocker the user chose to leave: its rule is left out by --fix or
+ * --no-fix. */
+static bool left_by_choice(const struct capture_opts *o, const struct check_finding *f)
+{
+	for (size_t i = 0; f->item->fix_rule && i < fix_nrules; i++)
+		if (!strcmp(fix_rules[i].name, f->item->fix_rule))
+			return !(o->fixes & (1u << i));
+	return false;
+}
+
+static void add_code(char *list, size_t size, const char *code)
+{
+	size_t used = strlen(list);
+
+	if (used + strlen(code) + 3 < size)
+		snprintf(list + used, size - used, "%s%s", used ? ", " : "", code);
+}
+
+/* What the checks found, before anything is copied. A blocker the fixes
+ * cannot remove stops the capture unless --force; one whose fix was left
+ * out by --fix or --no-fix is warned about. */
+static int judge(struct capture_result *r)
+{
+	const struct capture_opts *o = r->o;
+	const struct check_report *after = r->after;
+	size_t blockers = 0, chosen = 0;
+	char codes[512] = "", left[512] = "";
+
+	for (size_t i = 0; i < after->n; i++) {
+		const struct check_finding *b = &after->f[i];
+
+		if (b->sev != CHECK_BLOCKER)
+			continue;
+		if (left_by_choice(o, b)) {
+			chosen++;
+			add_code(left, sizeof(left), b->item->code);
+		} else {
+			blockers++;
+			add_code(codes, sizeof(codes), b->item->code);
+		}
+	}
+	r->blocked = blockers > 0;
+	if (r->hooks->checked)
+		r->hooks->checked(r->hooks->ctx, r);
+	if (chosen)
+		ferry_warn("%s: %zu blocker%s left as it is (%s): %s", r->source, chosen,
+			   chosen == 1 ? "" : "s", o->fixes ? "--fix" : "--no-fix", left);
+	if (blockers && o->sink.force) {
+		ferry_warn("%s: capturing despite %zu blocker%s (--force): %s", r->source, blockers,
+			   blockers == 1 ? "" : "s", codes);
+		return 0;
+	}
+	if (blockers)
+		return ferr(-EPERM, "%s: %zu blocker%s that the fixes do not remove (%s): nothing "
+			    "captured; see ferry check --cloud %s %s, or capture with --force",
+			    r->source, blockers, blockers == 1 ? "" : "s", codes, o->cloud->name,
+			    r->source);
+	return 0;
+}
+
+static int source_input(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	return source_pread(ctx, buf, len, off);
+}
+
+static int sink_out_write(void *ctx, const void *buf, size_t len)
+{
+	return sink_write(ctx, buf, len);
+}
+
+static int sink_out_skip(void *ctx, uint64_t len)
+{
+	return sink_skip(ctx, len);
+}
+
+/* Writes the prepared image into the target; the sink reports the upload
+ * progress of a remote target, the image writer that of a local one. */
+static int write_image(struct capture_result *r, struct image_writer *iw, struct sink *out,
+		       const struct progress_view *view, double *t0)
+{
+	const struct capture_opts *o = r->o;
+	struct sink_opts so = o->sink;
+	struct image_out io = {sink_out_write, sink_out_skip, out, 0};
+	struct progress prog;
+	int err;
+
+	r->remote = sink_is_remote(o->target);
+	if (r->remote) {
+		progress_init(&prog, "upload", iw->length, view);
+		so.prog = &prog;
+	} else {
+		progress_init(&prog, "capture", iw->p->data_bytes, view);
+	}
+	so.length = iw->length;
+	err = sink_open(out, o->target, &so);
+	/* A presigned URL is shown without its signature (the sink's path). */
+	r->target = r->remote && out->path ? out->path : o->target;
+	if (err)
+		goto fail;
+	partial(r, out->tmp);
+	*t0 = now_seconds();
+	err = image_write(iw, &io, r->remote ? NULL : &prog);
+	if (!err) {
+		r->file_size = out->pos;
+		err = sink_finish(out);
+	}
+	if (err)
+		goto fail;
+	partial(r, NULL);
+	r->stats = out->stats;
+	progress_finish(&prog);
+	return 0;
+fail: {
+		char msg[1024];
+
+		sink_abort(out);
+		partial(r, NULL);
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		if (out->stats.kept)
+			ferr(err, "%s (the unfinished upload is kept: run the same command again to "
+			     "resume it)", msg);
+		return err;
+	}
+}
+
+/* KEY.ferry.json beside an image captured to s3://. */
+static int put_manifest(struct sink *out, struct capture_result *r, double seconds)
+{
+	struct manifest m = {
+		.object = r->target,
+		.format = image_format_name(r->o->image.format),
+		.virtual_size = r->plan.vsize,
+		.file_size = r->file_size,
+		.source = r->source,
+		.parts = r->stats.parts,
+		.part_size = r->stats.part_size,
+		.parts_reused = r->stats.parts_reused,
+		.upload_seconds = seconds,
+		.details = capture_report_details,
+		.ctx = r,
+	};
+	struct strbuf doc;
+	int err;
+
+	memcpy(m.sha256, r->stats.sha256, sizeof(m.sha256));
+	strbuf_init(&doc);
+	err = manifest_json(&m, &doc);
+	if (!err)
+		err = sink_put_beside(out, ".ferry.json", doc.s, doc.len, "application/json");
+	strbuf_release(&doc);
+	if (err)
+		ferr_ctx(err, "the image is uploaded, but not its manifest");
+	return err;
+}
+
+/* From the plan on: the image prepared, written and, for s3://, its
+ * manifest beside it. */
+static int encode(struct capture_result *r, const struct progress_view *view, double t_start)
+{
+	const struct capture_opts *o = r->o;
+	struct image_input in = {source_input, &r->src};
+	struct sink out = {.fd = -1};
+	struct image_writer iw;
+	double t0 = now_seconds();
+	int err = plan_build(&r->plan, &r->src, &r->table, view);
+
+	if (err)
+		return err;
+	r->have_plan = true;
+	r->plan_s = now_seconds() - t0;
+	if (o->image.compress != IMAGE_COMPRESS_NONE) {
+		/* The first pass compresses everything once to learn the sizes. */
+		struct progress sizing;
+
+		progress_init(&sizing, "sizing", r->plan.data_bytes, view);
+		err = image_prepare(&iw, &o->image, &r->plan, &in, &sizing);
+		if (!err)
+			progress_finish(&sizing);
+	} else {
+		err = image_prepare(&iw, &o->image, &r->plan, &in, NULL);
+	}
+	if (!err)
+		err = write_image(r, &iw, &out, view, &t0);
+	if (!err) {
+		r->write_s = now_seconds() - t0;
+		if (r->remote && !strncmp(o->target, "s3://", 5))
+			err = put_manifest(&out, r, now_seconds() - t_start);
+		sink_close(&out);
+	}
+	image_writer_release(&iw);
+	return err;
+}
+
+int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
+		struct capture_result *r)
+{
+	static const struct capture_hooks none;
+	struct progress_view view = {on_progress, (void *)h};
+	double t_start = now_seconds();
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->hooks = h ? h : &none;
+	r->target = o->target;
+	r->after = &r->image;
+	cow_init(&r->cow);
+	fix_report_init(&r->fixes);
+	check_report_init(&r->before, o->cloud);
+	check_report_init(&r->image, o->cloud);
+	ferry_warn_push(&r->scope, on_warning, r);
+	if (o->sink.insecure && r->hooks->warn)
+		r->hooks->warn(r->hooks->ctx, SINK_INSECURE_WARNING);
+	if (!strcmp(o->source, "auto"))
+		err = find_auto_source(&r->source);
+	else
+		err = (r->source = strdup(o->source)) ? 0 : ferr(-ENOMEM, "out of memory");
+	if (!err)
+		err = source_open(&r->src, r->source);
+	if (err)
+		goto out;
+	r->have_src = true;
+	if (r->src.in_use[0]) {
+		err = ferr(-EBUSY, "%s is in use (%s): Ferry copies disks cold; boot the rescue "
+			   "image, or stop what uses the disk", r->source, r->src.in_use);
+		goto out;
+	}
+	if (same_file(r->source, strncmp(o->target, "file://", 7) ? o->target : o->target + 7)) {
+		err = ferr(-EINVAL, "target %s is the source disk", o->target);
+		goto out;
+	}
+	err = table_read(&r->src, &r->table);
+	if (err)
+		goto out;
+	r->have_table = true;
+	err = plan_can_copy(&r->src, &r->table);
+	if (!err)
+		err = run_checks(r);
+	if (!err)
+		err = judge(r);
+	if (err)
+		goto out;
+	phase(r, "capture");
+	err = encode(r, h && h->progress ? &view : NULL, t_start);
+out:
+	ferry_warn_pop(&r->scope);
+	return err; /* every message names the source or the target already */
+}
+
+void capture_result_release(struct capture_result *r)
+{
+	if (r->have_plan)
+		plan_release(&r->plan);
+	if (r->have_table)
+		table_release(&r->table);
+	if (r->have_src)
+		source_release(&r->src);
+	cow_release(&r->cow);
+	fix_report_release(&r->fixes);
+	check_report_release(&r->before);
+	check_report_release(&r->image);
+	warn_list_release(&r->warnings);
+	free(r->source);
+	memset(r, 0, sizeof(*r));
+}

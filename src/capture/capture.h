@@ -1,0 +1,113 @@
+/* A capture as one call: the source checked and fixed in an overlay, the
+ * fixed system checked again, the plan, the image encoded into the target
+ * (a file, an upload), the manifest beside an upload. ferry capture, ferry
+ * run and the TUI are front ends of this call: they fill capture_opts (by
+ * option name, with the same checks), watch through capture_hooks, and
+ * show the capture_result.
+ *
+ * The source is never written: it is opened read-only and every fix lands
+ * in the capture's copy-on-write overlay (blk/cow.h). */
+#ifndef FERRY_CAPTURE_H
+#define FERRY_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "blk/cow.h"
+#include "blk/source.h"
+#include "check/check.h"
+#include "disk/plan.h"
+#include "disk/table.h"
+#include "fix/fix.h"
+#include "image/image.h"
+#include "sink/sink.h"
+#include "util/err.h"
+#include "util/progress.h"
+
+struct capture_opts {
+	const char *source; /* a device, an image file, or "auto" (the disk holding /) */
+	const char *target; /* a path, file://PATH, -, s3://BUCKET/KEY or https://... */
+	struct image_opts image;
+	struct sink_opts sink; /* sink.force: replace a file, and capture despite blockers */
+	uint32_t fixes;        /* mask of fix_rules; 0: --no-fix */
+	const struct cloud_profile *cloud;
+	bool no_fix_given, fix_given; /* for capture_opts_done's check */
+};
+
+struct capture_result;
+
+/* How a front end watches a capture. Every member may be NULL. The calls
+ * come from the thread that called capture_run, but progress, which the
+ * upload's workers report too. */
+struct capture_hooks {
+	void *ctx;
+	/* "check" (the disk judged and fixed, then the image check), then
+	 * "capture" (the copy). */
+	void (*phase)(void *ctx, const char *phase);
+	/* A warning, as it happens (each text once per capture). */
+	void (*warn)(void *ctx, const char *msg);
+	/* The work under way: "scan" (filesystems read whole), "sizing"
+	 * (compressed qcow2's first pass), "capture" (a local target) or
+	 * "upload" (a remote one). */
+	void (*progress)(void *ctx, const struct progress *p, bool final);
+	/* The checks' findings, once judged and before a byte is copied;
+	 * r->blocked says whether they stop the capture. */
+	void (*checked)(void *ctx, const struct capture_result *r);
+	/* The temporary file the target is being written to (to remove if a
+	 * signal ends the process), then NULL once it is in place or gone. */
+	void (*partial)(void *ctx, const char *path);
+};
+
+/* Everything a report or the manifest says about one capture; valid after
+ * capture_run returned (as far as it got), until capture_result_release. */
+struct capture_result {
+	const struct capture_opts *o;
+	char *source;      /* the disk captured ("auto" resolved) */
+	const char *target; /* as reports show it: a presigned URL without its query */
+	struct source src;
+	struct table table;
+	struct plan plan;
+	struct fix_report fixes;
+	struct check_report before, image; /* the disk; the image check */
+	const struct check_report *after;  /* &image, or &before when nothing is fixed */
+	struct warn_list warnings;
+	double fix_s, check_s, plan_s, write_s;
+	bool blocked; /* stopped (or, with --force, not stopped) by the checks */
+	bool remote;
+	uint64_t file_size;
+	struct sink_stats stats; /* of an upload */
+	/* private */
+	bool have_src, have_table, have_plan;
+	struct cow cow;
+	const struct capture_hooks *hooks;
+	struct ferry_warn_scope scope;
+};
+
+void capture_opts_init(struct capture_opts *o);
+/* Sets one option by its long name, as ferry capture spells it ("format",
+ * "compress", "cloud", "fix", "no-fix", "force", and the upload options of
+ * sink_opts_set); value is kept, NULL for a flag. 1: set; 0: no such
+ * option; -EINVAL with a message that names the option. */
+int capture_opts_set(struct capture_opts *o, const char *name, const char *value);
+/* What only makes sense together, once source and target are set. */
+int capture_opts_done(struct capture_opts *o);
+
+/* Runs the capture. -EPERM (r->blocked) when the checks found a blocker
+ * the fixes do not remove and sink.force is not set: nothing is written.
+ * r is filled as far as the capture got; release it in every case. */
+int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
+		struct capture_result *r);
+void capture_result_release(struct capture_result *r);
+
+/* The reports (report.c). The checks before the copy: the disk's counts,
+ * the image check's findings. */
+void capture_report_checks(FILE *f, const struct capture_result *r);
+/* What was captured: regions, sizes, times, the upload, the fixes. */
+void capture_report_text(FILE *f, const struct capture_result *r);
+/* ferry capture --json (docs/capture-json.md). */
+void capture_report_json(FILE *f, const struct capture_result *r);
+/* The fields the JSON report and the manifest share (manifest details). */
+void capture_report_details(void *r, struct json *j);
+
+#endif

@@ -1,0 +1,162 @@
+/* What ferry scan shows of a probe, as text and as JSON (the schema is
+ * docs/scan-json.md); ferry run shows the same text in its log. */
+#include <stdio.h>
+#include <string.h>
+
+#include "disk/probe.h"
+#include "util/size.h"
+
+static bool is_loc(const struct probe_loc *l, size_t d, size_t p)
+{
+	return l->disk == (int)d && l->part == (int)p;
+}
+
+void probe_report_text(FILE *f, const struct probe *pr)
+{
+	char b1[16], b2[16];
+
+	for (size_t d = 0; d < pr->n; d++) {
+		const struct probe_disk *pd = &pr->disks[d];
+		const struct source *s = &pd->src;
+
+		fprintf(f, "%s  %s (%llu bytes)  table %s  sectors %u/%u", s->path,
+		       fmt_bytes(b1, sizeof(b1), s->size), (unsigned long long)s->size,
+		       pd->table.type_name, s->lsec, s->psec);
+		if (s->model[0])
+			fprintf(f, "  model \"%s\"", s->model);
+		if (s->serial[0])
+			fprintf(f, "  serial \"%s\"", s->serial);
+		if (s->in_use[0])
+			fprintf(f, "  [in use: %s]", s->in_use);
+		if (pr->root.disk == (int)d || pr->boot.disk == (int)d)
+			fprintf(f, "  [system disk:%s%s]", pr->root.disk == (int)d ? " /" : "",
+			       pr->boot.disk == (int)d ? " /boot" : "");
+		fputc('\n', f);
+		if (pd->table.type == TABLE_NONE) {
+			fprintf(f, "  no partition table; content: %s\n\n", fs_type_name(pd->whole_fs));
+			continue;
+		}
+		fprintf(f, "  %-3s %12s %12s %10s %-8s %-5s %-12s %-6s %-12s %-36s %10s\n", "#",
+		       "start", "end", "size", "kind", "type", "flags", "fs", "label", "uuid",
+		       "used");
+		for (size_t p = 0; p < pd->nparts; p++) {
+			const struct probe_part *pp = &pd->parts[p];
+			const struct part *pt = pp->part;
+			char type[12] = "-";
+			unsigned sec = pd->table.sector ? pd->table.sector : 512;
+
+			if (pt->type_id)
+				snprintf(type, sizeof(type), "0x%02x", pt->type_id);
+			fprintf(f, "  %-3d %12llu %12llu %10s %-8s %-5s %-12s %-6s %-12s %-36s %10s%s%s%s\n",
+			       pt->num, (unsigned long long)(pt->start / sec),
+			       (unsigned long long)((pt->start + pt->size) / sec - 1),
+			       fmt_bytes(b1, sizeof(b1), pt->size), part_kind_name(pt->kind), type,
+			       pt->flags[0] ? pt->flags : "-",
+			       pt->kind == PART_EXTENDED ? "-" : fs_type_name(pp->fs),
+			       pp->label[0] ? pp->label : "-", pp->uuid[0] ? pp->uuid : "-",
+			       pp->have_used ? fmt_bytes(b2, sizeof(b2), pp->used) : "-",
+			       is_loc(&pr->root, d, p) ? "  [/]" : "",
+			       is_loc(&pr->boot, d, p) ? "  [/boot]" : "",
+			       pp->needs_recovery ? "  (journal needs recovery)" : "");
+		}
+		fputc('\n', f);
+	}
+	if (pr->root.disk < 0) {
+		fprintf(f, "root: not found (no ext2/3/4 filesystem with an /etc/fstab that mounts "
+		       "itself at /)\n");
+		return;
+	}
+	fprintf(f, "root: %s partition %d: %s\n", pr->disks[pr->root.disk].src.path,
+	       pr->disks[pr->root.disk].parts[pr->root.part].part->num, pr->root.reason);
+	if (pr->boot.disk >= 0)
+		fprintf(f, "boot: %s partition %d: %s\n", pr->disks[pr->boot.disk].src.path,
+		       pr->disks[pr->boot.disk].parts[pr->boot.part].part->num, pr->boot.reason);
+	else
+		fprintf(f, "boot: not found: %s\n", pr->boot.reason);
+}
+
+static void json_loc(struct json *j, const char *key, const struct probe *pr,
+		     const struct probe_loc *l)
+{
+	if (l->disk < 0 && !l->reason[0]) {
+		json_str(j, key, NULL);
+		return;
+	}
+	json_obj_begin(j, key);
+	json_str(j, "disk", l->disk >= 0 ? pr->disks[l->disk].src.path : NULL);
+	if (l->disk >= 0)
+		json_u64(j, "partition", (uint64_t)pr->disks[l->disk].parts[l->part].part->num);
+	json_str(j, "reason", l->reason);
+	json_obj_end(j);
+}
+
+void probe_report_json(struct json *j, const struct probe *pr)
+{
+	json_arr_begin(j, "disks");
+	for (size_t d = 0; d < pr->n; d++) {
+		const struct probe_disk *pd = &pr->disks[d];
+		const struct source *s = &pd->src;
+		unsigned sec = pd->table.sector ? pd->table.sector : s->lsec;
+
+		json_obj_begin(j, NULL);
+		json_str(j, "path", s->path);
+		json_u64(j, "size", s->size);
+		json_u64(j, "logical_sector_size", s->lsec);
+		json_u64(j, "physical_sector_size", s->psec);
+		json_str(j, "model", s->model[0] ? s->model : NULL);
+		json_str(j, "serial", s->serial[0] ? s->serial : NULL);
+		json_str(j, "table", pd->table.type_name);
+		json_str(j, "in_use", s->in_use[0] ? s->in_use : NULL);
+		json_bool(j, "holds_root", pr->root.disk == (int)d);
+		json_bool(j, "holds_boot", pr->boot.disk == (int)d);
+		if (pd->table.type == TABLE_NONE)
+			json_str(j, "fs", fs_type_name(pd->whole_fs));
+		json_arr_begin(j, "partitions");
+		for (size_t p = 0; p < pd->nparts; p++) {
+			const struct probe_part *pp = &pd->parts[p];
+			const struct part *pt = pp->part;
+			char type[12];
+
+			json_obj_begin(j, NULL);
+			json_u64(j, "number", (uint64_t)pt->num);
+			json_u64(j, "start", pt->start);
+			json_u64(j, "end", pt->start + pt->size);
+			json_u64(j, "size", pt->size);
+			json_u64(j, "start_sector", pt->start / sec);
+			json_u64(j, "end_sector", (pt->start + pt->size) / sec - 1);
+			json_str(j, "kind", part_kind_name(pt->kind));
+			snprintf(type, sizeof(type), "0x%02x", pt->type_id);
+			json_str(j, "type", pd->table.type == TABLE_MSDOS ? type : NULL);
+			json_str(j, "name", pt->name[0] ? pt->name : NULL);
+			json_arr_begin(j, "flags");
+			for (const char *f = pt->flags; *f;) {
+				char flag[40];
+				size_t n = strcspn(f, ",");
+				snprintf(flag, sizeof(flag), "%.*s", (int)n, f);
+				json_str(j, NULL, flag);
+				f += n + (f[n] == ',');
+			}
+			json_arr_end(j);
+			json_str(j, "fs", pt->kind == PART_EXTENDED ? NULL : fs_type_name(pp->fs));
+			json_str(j, "label", pp->label[0] ? pp->label : NULL);
+			json_str(j, "uuid", pp->uuid[0] ? pp->uuid : NULL);
+			json_str(j, "partuuid", pp->partuuid[0] ? pp->partuuid : NULL);
+			if (pp->have_used)
+				json_u64(j, "used_bytes", pp->used);
+			else
+				json_str(j, "used_bytes", NULL);
+			json_bool(j, "needs_recovery", pp->needs_recovery);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_loc(j, "root", pr, &pr->root);
+	json_loc(j, "boot", pr, &pr->boot);
+	json_arr_begin(j, "warnings");
+	for (size_t i = 0; i < pr->warnings.n; i++)
+		json_str(j, NULL, pr->warnings.v[i]);
+	json_arr_end(j);
+}
+
