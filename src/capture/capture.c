@@ -144,6 +144,7 @@ static int judge(struct capture_result *r)
 			   blockers == 1 ? "" : "s", codes);
 		return 0;
 	}
+	r->stopped = blockers > 0;
 	if (blockers)
 		return ferr(-EPERM, "%s: %zu blocker%s that the fixes do not remove (%s): nothing "
 			    "captured; see ferry check --cloud %s %s, or capture with --force",
@@ -188,7 +189,12 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	so.length = iw->length;
 	err = sink_open(out, o->target, &so);
 	/* A presigned URL is shown without its signature (the sink's path). */
-	r->target = r->remote && out->path ? out->path : o->target;
+	if (r->remote && out->path) {
+		free(r->target);
+		r->target = strdup(out->path);
+		if (!r->target && !err)
+			err = ferr(-ENOMEM, "out of memory");
+	}
 	if (err)
 		goto fail;
 	partial(r, out->tmp);
@@ -296,7 +302,7 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->hooks = h ? h : &none;
-	r->target = o->target;
+	r->target = strdup(o->target);
 	r->after = &r->image;
 	cow_init(&r->cow);
 	fix_report_init(&r->fixes);
@@ -305,7 +311,9 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 	ferry_warn_push(&r->scope, on_warning, r);
 	if (o->sink.insecure && r->hooks->warn)
 		r->hooks->warn(r->hooks->ctx, SINK_INSECURE_WARNING);
-	if (!strcmp(o->source, "auto"))
+	if (!r->target)
+		err = ferr(-ENOMEM, "out of memory");
+	else if (!strcmp(o->source, "auto"))
 		err = find_auto_source(&r->source);
 	else
 		err = (r->source = strdup(o->source)) ? 0 : ferr(-ENOMEM, "out of memory");
@@ -355,5 +363,6 @@ void capture_result_release(struct capture_result *r)
 	check_report_release(&r->image);
 	warn_list_release(&r->warnings);
 	free(r->source);
+	free(r->target);
 	memset(r, 0, sizeof(*r));
 }

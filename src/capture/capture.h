@@ -64,7 +64,7 @@ struct capture_hooks {
 struct capture_result {
 	const struct capture_opts *o;
 	char *source;      /* the disk captured ("auto" resolved) */
-	const char *target; /* as reports show it: a presigned URL without its query */
+	char *target;      /* as reports show it: a presigned URL without its query */
 	struct source src;
 	struct table table;
 	struct plan plan;
@@ -73,7 +73,8 @@ struct capture_result {
 	const struct check_report *after;  /* &image, or &before when nothing is fixed */
 	struct warn_list warnings;
 	double fix_s, check_s, plan_s, write_s;
-	bool blocked; /* stopped (or, with --force, not stopped) by the checks */
+	bool blocked; /* the checks found blockers the fixes leave (--force: captured) */
+	bool stopped; /* ...and stopped the capture for them */
 	bool remote;
 	uint64_t file_size;
 	struct sink_stats stats; /* of an upload */
@@ -93,7 +94,7 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 /* What only makes sense together, once source and target are set. */
 int capture_opts_done(struct capture_opts *o);
 
-/* Runs the capture. -EPERM (r->blocked) when the checks found a blocker
+/* Runs the capture. -EPERM (r->stopped) when the checks found a blocker
  * the fixes do not remove and sink.force is not set: nothing is written.
  * r is filled as far as the capture got; release it in every case. */
 int capture_run(const struct capture_opts *o, const struct capture_hooks *h,

@@ -108,7 +108,7 @@ int cmd_capture(int argc, char **argv)
 		capture_report_text(con.report, &r);
 	if (err)
 		fail();
-	c = !err ? EXIT_DONE : r.blocked ? EXIT_BLOCKED : EXIT_FAILED;
+	c = !err ? EXIT_DONE : r.stopped ? EXIT_BLOCKED : EXIT_FAILED;
 	capture_result_release(&r);
 	console_release(&con);
 	return c;

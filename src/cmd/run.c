@@ -329,7 +329,7 @@ static int run_capture(const struct job *j, struct status *st)
 		capture_report_text(stdout, &r);
 	else
 		fail();
-	if (err && r.blocked)
+	if (err && r.stopped)
 		err = ferr(-EPERM, "the checks found a blocker the fixes do not remove: nothing "
 			   "captured (ferry.force=1 captures anyway)");
 	else if (err)

@@ -7,6 +7,7 @@
 
 #include "disk/plan.h"
 #include "fs/extfs.h"
+#include "fs/swap.h"
 #include "util/err.h"
 
 #define SCAN_CHUNK (1u << 20)
@@ -77,20 +78,32 @@ int plan_add_range(struct plan *p, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* A range of a partition's device, added as the ranges of the source disk
+ * it maps onto. */
+static int add_source_range(void *arg, uint64_t src_off, uint64_t len)
+{
+	return plan_add_range(arg, src_off, len);
+}
+
+static int add_dev_range(struct plan *p, const struct blkdev *d, uint64_t off, uint64_t len)
+{
+	return blk_map(d, off, len, add_source_range, p);
+}
+
 struct used_ctx {
 	struct plan *plan;
-	uint64_t base;
+	const struct blkdev *dev;
 };
 
 static int add_used(uint64_t off, uint64_t len, void *arg)
 {
 	struct used_ctx *c = arg;
 
-	return plan_add_range(c->plan, c->base + off, len);
+	return add_dev_range(c->plan, c->dev, off, len);
 }
 
-/* Adds every non-zero SCAN_BLOCK of [off, off+len). */
-static int scan_nonzero(struct plan *p, const struct source *src, uint64_t off, uint64_t len,
+/* Adds every non-zero SCAN_BLOCK of [off, off+len) of d. */
+static int scan_nonzero(struct plan *p, const struct blkdev *d, uint64_t off, uint64_t len,
 			struct progress *prog)
 {
 	uint8_t *buf = malloc(SCAN_CHUNK);
@@ -101,11 +114,11 @@ static int scan_nonzero(struct plan *p, const struct source *src, uint64_t off, 
 	for (uint64_t pos = 0; pos < len && !err;) {
 		size_t n = len - pos < SCAN_CHUNK ? (size_t)(len - pos) : SCAN_CHUNK;
 
-		err = source_pread(src, buf, n, off + pos);
+		err = blk_read(d, buf, n, off + pos);
 		for (size_t b = 0; !err && b < n; b += SCAN_BLOCK) {
 			size_t bl = n - b < SCAN_BLOCK ? n - b : SCAN_BLOCK;
 			if (!is_zero(buf + b, bl))
-				err = plan_add_range(p, off + pos + b, bl);
+				err = add_dev_range(p, d, off + pos + b, bl);
 		}
 		pos += n;
 		if (prog)
@@ -125,7 +138,13 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 		pp->method = COPY_TABLE;
 		return;
 	}
-	pp->fs = fs_detect(src, pp->start, pp->size);
+	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->num);
+	if (blk_window(&pp->dev, src, pp->start, pp->size, false, name)) {
+		/* The table reader has checked every partition against the disk. */
+		pp->method = COPY_EXACT;
+		return;
+	}
+	pp->fs = fs_detect(&pp->dev);
 	if (pp->fs == FS_SWAP) {
 		pp->method = COPY_HEADER;
 		return;
@@ -136,8 +155,7 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 			 "non-zero block is copied", fs_type_name(pp->fs));
 		return;
 	}
-	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->num);
-	err = extfs_open(x, src, pp->start, pp->size, name);
+	err = extfs_open(x, &pp->dev);
 	if (err) {
 		snprintf(pp->note, sizeof(pp->note), "%s: every non-zero block is copied",
 			 ferr_msg());
@@ -176,8 +194,8 @@ static int cmp_part(const void *a, const void *b)
 }
 
 /* Ranges of one partition; x is open for COPY_USED. */
-static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct source *src,
-			    const struct table *t, struct extfs *x, struct progress *prog)
+static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct table *t,
+			    struct extfs *x, struct progress *prog)
 {
 	uint64_t before = p->data_bytes;
 	int err = 0;
@@ -192,29 +210,26 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct s
 		p->data_bytes = before;
 		return 0;
 	case COPY_HEADER: {
-		uint8_t *buf = calloc(1, 65536);
-		uint64_t n = pp->size < 65536 ? pp->size : 65536;
-		if (!buf)
-			return ferr(-ENOMEM, "out of memory");
-		err = source_pread(src, buf, (size_t)n, pp->start);
+		struct swap_header h;
+
+		err = swap_read(&pp->dev, &h);
 		if (!err)
-			err = plan_add_range(p, pp->start, swap_header_size(buf, n));
-		free(buf);
+			err = add_dev_range(p, &pp->dev, 0, h.page);
 		break;
 	}
 	case COPY_USED: {
-		struct used_ctx c = {p, pp->start};
+		struct used_ctx c = {p, &pp->dev};
 		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
 		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
-		err = plan_add_range(p, pp->start, 2048 < pp->size ? 2048 : pp->size);
+		err = add_dev_range(p, &pp->dev, 0, 2048 < pp->size ? 2048 : pp->size);
 		if (!err)
 			err = extfs_used_ranges(x, add_used, &c);
 		if (!err && fs_bytes < pp->size)
-			err = scan_nonzero(p, src, pp->start + fs_bytes, pp->size - fs_bytes, NULL);
+			err = scan_nonzero(p, &pp->dev, fs_bytes, pp->size - fs_bytes, NULL);
 		break;
 	}
 	case COPY_NONZERO:
-		err = scan_nonzero(p, src, pp->start, pp->size, prog);
+		err = scan_nonzero(p, &pp->dev, 0, pp->size, prog);
 		break;
 	case COPY_EXACT:
 		err = plan_add_range(p, pp->start, pp->size);
@@ -302,7 +317,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		       ebrs[nebr] < pp->start)
 			err = plan_add_range(p, ebrs[nebr++], t->sector);
 		if (!err)
-			err = plan_part_ranges(p, pp, src, t, &xs[i], &prog);
+			err = plan_part_ranges(p, pp, t, &xs[i], &prog);
 		if (err)
 			err = ferr_ctx(err, "partition %d", pp->num);
 	}

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blk/source.h"
+#include "blk/blk.h"
 #include "disk/table.h"
 #include "fs/detect.h"
 #include "util/progress.h"
@@ -32,6 +32,7 @@ struct plan_part {
 	enum fs_type fs;
 	enum copy_method method;
 	uint64_t start, size;
+	struct blkdev dev;   /* the partition, read through the copy's overlay */
 	uint64_t data_bytes; /* bytes of this partition that are copied */
 	char note[512];      /* why a fallback was taken */
 };

@@ -12,6 +12,7 @@
 #include "disk/probe.h"
 #include "fs/extfs.h"
 #include "fs/fstab.h"
+#include "fs/swap.h"
 #include "util/endian.h"
 #include "util/err.h"
 
@@ -21,15 +22,13 @@ static const char *const grub_configs[] = {
 	"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub/grub.cfg", "/grub2/grub.cfg",
 };
 
-static void probe_ext(struct probe_part *pp, const struct source *src)
+static void probe_ext(struct probe_part *pp)
 {
 	struct extfs x;
 	struct extfs_info info;
-	char name[96];
 	size_t len;
 
-	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
-	if (extfs_open(&x, src, pp->part->start, pp->part->size, name)) {
+	if (extfs_open(&x, &pp->dev)) {
 		ferry_warn("%s", ferr_msg());
 		snprintf(pp->why, sizeof(pp->why), "%s", ferr_msg());
 		return;
@@ -51,26 +50,23 @@ static void probe_ext(struct probe_part *pp, const struct source *src)
 	extfs_release(&x);
 }
 
-/* The v1 swap header (SWAPSPACE2) keeps its UUID at byte 1036 and its
- * label at 1052; fstab names swap areas by them. */
-static void probe_swap(struct probe_part *pp, const struct source *src)
+/* fstab names swap areas by the UUID and label of their header. */
+static void probe_swap(struct probe_part *pp)
 {
-	uint8_t hdr[1068];
-	static const uint8_t zero[16];
+	struct swap_header h;
 
-	if (pp->part->size < sizeof(hdr) ||
-	    source_pread(src, hdr, sizeof(hdr), pp->part->start) != 0 ||
-	    get_le32(hdr + 1024) != 1) /* version 1 only: v0 has no UUID */
-		return;
-	if (memcmp(hdr + 1036, zero, 16) != 0)
-		format_uuid(hdr + 1036, pp->uuid);
-	snprintf(pp->label, sizeof(pp->label), "%.16s", (const char *)hdr + 1052);
+	if (swap_read(&pp->dev, &h) == 0 && h.page && !h.hibernated) {
+		snprintf(pp->uuid, sizeof(pp->uuid), "%s", h.uuid);
+		snprintf(pp->label, sizeof(pp->label), "%s", h.label);
+	}
 }
 
 static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 {
+	struct blkdev whole;
 	uint8_t mbr[512];
 	uint32_t disk_id = 0;
+	char name[96];
 	int err;
 
 	err = source_open(&d->src, path);
@@ -83,7 +79,10 @@ static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 	if (d->table.type == TABLE_MSDOS && source_pread(&d->src, mbr, sizeof(mbr), 0) == 0)
 		disk_id = get_le32(mbr + 440);
 	if (d->table.type == TABLE_NONE) {
-		d->whole_fs = fs_detect(&d->src, 0, d->src.size);
+		err = blk_window(&whole, &d->src, 0, d->src.size, false, d->src.path);
+		if (err)
+			goto out_table;
+		d->whole_fs = fs_detect(&whole);
 		return 0;
 	}
 	d->parts = calloc(d->table.nparts ? d->table.nparts : 1, sizeof(*d->parts));
@@ -100,14 +99,22 @@ static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 		if (disk_id)
 			snprintf(pp->partuuid, sizeof(pp->partuuid), "%08x-%02x", disk_id,
 				 pp->part->num);
-		pp->fs = fs_detect(&d->src, pp->part->start, pp->part->size);
+		snprintf(name, sizeof(name), "%s partition %d", d->src.path, pp->part->num);
+		err = blk_window(&pp->dev, &d->src, pp->part->start, pp->part->size, false, name);
+		if (err)
+			goto out_parts;
+		pp->fs = fs_detect(&pp->dev);
 		if (fs_is_ext(pp->fs))
-			probe_ext(pp, &d->src);
+			probe_ext(pp);
 		else if (pp->fs == FS_SWAP)
-			probe_swap(pp, &d->src);
+			probe_swap(pp);
 	}
 	return 0;
 
+out_parts:
+	free(d->parts);
+	d->parts = NULL;
+	d->nparts = 0;
 out_table:
 	table_release(&d->table);
 out_source:

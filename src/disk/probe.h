@@ -15,6 +15,7 @@
 
 struct probe_part {
 	const struct part *part;
+	struct blkdev dev; /* the partition, read-only ("DISK partition N") */
 	enum fs_type fs;
 	char label[20];
 	char uuid[40];

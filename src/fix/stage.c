@@ -12,6 +12,7 @@
 #include "fix/stage.h"
 #include "fs/extfs.h"
 #include "fs/journal.h"
+#include "fs/swap.h"
 #include "util/endian.h"
 #include "util/err.h"
 
@@ -27,14 +28,16 @@ static const char *const mounts[] = {"/boot", "/usr", "/var"};
 static int open_fs(struct source *src, const struct probe_part *pp, struct extfs *x,
 		   struct fix_report *rep, bool strict, struct stage_fs *st)
 {
-	char name[96];
+	const char *name = pp->dev.name;
 	struct journal_stats js = {0};
+	struct blkdev copy;
 	int err;
 
-	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
 	memset(st, 0, sizeof(*st));
 	st->partnum = pp->part->num;
-	err = extfs_open_copy(x, src, pp->part->start, pp->part->size, name);
+	err = blk_window(&copy, src, pp->part->start, pp->part->size, true, name);
+	if (!err)
+		err = extfs_open_copy(x, &copy);
 	if (err)
 		return err;
 	st->errors = (x->fs->super->s_state & EXT2_ERROR_FS) != 0;
@@ -66,52 +69,31 @@ static int open_fs(struct source *src, const struct probe_part *pp, struct extfs
 	return 0;
 }
 
-static const char *swap_signature(const uint8_t *page_end)
-{
-	static const char *const sigs[] = {"SWAPSPACE2", "SWAP-SPACE", "S1SUSPEND", "S2SUSPEND",
-					   "ULSUSPEND", "LINHIB0001"};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!memcmp(page_end - 10, sigs[i], strlen(sigs[i])))
-			return sigs[i];
-	return NULL;
-}
-
 /* A swap area holding a hibernated system would make the target try to
- * resume a machine it is not: rewrite its header as plain swap, keeping
- * its UUID and label, so fstab's UUID= entry still finds it. */
+ * resume a machine it is not: its header is rewritten as plain swap,
+ * keeping its UUID and label, so fstab's UUID= entry still finds it. */
 static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_report *rep,
 		    struct fix_volume *v)
 {
-	uint8_t page[4096];
-	const char *sig;
-	char name[96];
-	uint64_t pages;
+	struct swap_header h;
+	struct blkdev copy;
+	const char *was;
+	int err = blk_window(&copy, src, pp->part->start, pp->part->size, true, pp->dev.name);
 
-	if (pp->part->size < sizeof(page) ||
-	    source_pread(src, page, sizeof(page), pp->part->start) != 0)
+	if (!err)
+		err = swap_read(&copy, &h);
+	if (err || !h.hibernated)
 		return 0;
-	sig = swap_signature(page + sizeof(page));
-	if (!sig || !strcmp(sig, "SWAPSPACE2") || !strcmp(sig, "SWAP-SPACE"))
-		return 0;
-	snprintf(name, sizeof(name), "%s partition %d", src->path, pp->part->num);
-	pages = pp->part->size / sizeof(page);
-	put_le32(page + 1024, 1);                       /* version */
-	put_le32(page + 1028, (uint32_t)(pages - 1));   /* last page */
-	put_le32(page + 1032, 0);                       /* no bad pages */
-	memcpy(page + sizeof(page) - 10, "SWAPSPACE2", 10);
-	{
-		int err = source_write_copy(src, page, sizeof(page), pp->part->start);
-		if (err)
-			return err;
-	}
+	was = h.sig;
+	err = swap_make_plain(&copy, &h);
+	if (err)
+		return err;
 	/* Now it is a swap volume fstab can name. */
 	snprintf(v->fs, sizeof(v->fs), "swap");
-	if (get_le32(page + 1024) == 1 && !is_zero(page + 1036, 16))
-		format_uuid(page + 1036, v->uuid);
-	return fix_change_code(rep, "swap.hibernated", "fstab", name,
-			       "swap header: a hibernation image is not resumed "
-			  "on the target; rewritten as swap with the same UUID", sig, "SWAPSPACE2");
+	snprintf(v->uuid, sizeof(v->uuid), "%s", h.uuid);
+	return fix_change_code(rep, "swap.hibernated", "fstab", pp->dev.name,
+			       "swap header: a hibernation image is not resumed on the target; "
+			       "rewritten as swap with the same UUID", was, h.sig);
 }
 
 static void add_volume(struct fix_volume *v, const struct probe_part *pp)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fs/detect.h"
+#include "fs/swap.h"
 #include "util/endian.h"
 
 const char *fs_type_name(enum fs_type t)
@@ -16,20 +17,6 @@ const char *fs_type_name(enum fs_type t)
 		[FS_MDRAID] = "linux_raid_member", [FS_ISO9660] = "iso9660",
 	};
 	return names[t];
-}
-
-unsigned swap_header_size(const uint8_t *buf, uint64_t len)
-{
-	static const unsigned pages[] = {4096, 8192, 16384, 65536};
-
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		unsigned p = pages[i];
-		if (len < p)
-			break;
-		if (!memcmp(buf + p - 10, "SWAPSPACE2", 10) || !memcmp(buf + p - 10, "SWAP-SPACE", 10))
-			return p;
-	}
-	return 0;
 }
 
 static enum fs_type ext_kind(const uint8_t *sb)
@@ -49,7 +36,10 @@ enum fs_type fs_detect_buf(const uint8_t *buf, uint64_t len)
 {
 	if (len >= 1024 + 0x68 && get_le16(buf + 1024 + 0x38) == 0xef53)
 		return ext_kind(buf + 1024);
-	if (swap_header_size(buf, len))
+	struct swap_header sw;
+
+	swap_parse(buf, len, &sw);
+	if (sw.page && !sw.hibernated)
 		return FS_SWAP;
 	if (len >= 4 && !memcmp(buf, "XFSB", 4))
 		return FS_XFS;
@@ -73,15 +63,15 @@ enum fs_type fs_detect_buf(const uint8_t *buf, uint64_t len)
 	return FS_UNKNOWN;
 }
 
-enum fs_type fs_detect(const struct source *src, uint64_t off, uint64_t len)
+enum fs_type fs_detect(const struct blkdev *d)
 {
-	uint64_t n = len < FS_DETECT_BYTES ? len : FS_DETECT_BYTES;
+	uint64_t n = d->size < FS_DETECT_BYTES ? d->size : FS_DETECT_BYTES;
 	uint8_t *buf = calloc(1, FS_DETECT_BYTES);
 	enum fs_type t = FS_UNKNOWN;
 
 	if (!buf)
 		return FS_UNKNOWN;
-	if (source_pread(src, buf, (size_t)n, off) == 0)
+	if (blk_read(d, buf, (size_t)n, 0) == 0)
 		t = fs_detect_buf(buf, n);
 	free(buf);
 	return t;

@@ -1,5 +1,5 @@
-/* libext2fs over a read-only partition window: information, the used-block
- * map, and small files such as /etc/fstab. */
+/* libext2fs on a block device (a partition): information, the used-block
+ * map, small files such as /etc/fstab, and the copy opened read-write. */
 #include <errno.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
@@ -39,9 +39,10 @@ void format_uuid(const uint8_t *u, char *out)
 		 u[13], u[14], u[15]);
 }
 
-static int open_window(struct extfs *x, const struct source *src, struct source *copy,
-		       uint64_t off, uint64_t len, const char *name)
+static int open_dev(struct extfs *x, const struct blkdev *d)
 {
+	const char *name = d->name;
+	uint64_t len = d->size;
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES;
 	errcode_t e;
 	uint64_t fs_bytes;
@@ -50,12 +51,9 @@ static int open_window(struct extfs *x, const struct source *src, struct source 
 	memset(x, 0, sizeof(*x));
 	snprintf(x->name, sizeof(x->name), "%s", name);
 	x->part_len = len;
-	if (copy) {
-		err = partio_register_copy(copy, off, len, x->name);
+	if (d->copy)
 		flags |= EXT2_FLAG_RW;
-	} else {
-		err = partio_register(src, off, len, x->name);
-	}
+	err = partio_register(d, x->name);
 	if (err)
 		return err;
 	e = ext2fs_open2(x->name, NULL, flags, 0, 0, partio_manager, &x->fs);
@@ -81,18 +79,22 @@ out_unregister:
 	return err;
 }
 
-int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
-	       const char *name)
+int extfs_open(struct extfs *x, const struct blkdev *d)
 {
-	return open_window(x, src, NULL, off, len, name);
+	if (d->copy)
+		return ferr(-EINVAL, "%s: internal: a device of the copy opened read-only",
+			    d->name);
+	return open_dev(x, d);
 }
 
-int extfs_open_copy(struct extfs *x, struct source *src, uint64_t off, uint64_t len,
-		    const char *name)
+int extfs_open_copy(struct extfs *x, const struct blkdev *d)
 {
-	int err = open_window(x, src, src, off, len, name);
+	int err;
 	errcode_t e;
 
+	if (!d->copy)
+		return ferr(-EROFS, "%s: internal: not a device of the copy", d->name);
+	err = open_dev(x, d);
 	if (err)
 		return err;
 	/* Allocating inodes and blocks needs both bitmaps in memory. */

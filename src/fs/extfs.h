@@ -1,4 +1,4 @@
-/* ext2/3/4 filesystems on a source partition, through libext2fs, read-only. */
+/* ext2/3/4 filesystems on a block device, through libext2fs. */
 #ifndef FERRY_EXTFS_H
 #define FERRY_EXTFS_H
 
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blk/source.h"
+#include "blk/blk.h"
 
 struct extfs {
 	ext2_filsys fs;
@@ -26,12 +26,11 @@ struct extfs_info {
 	bool has_errors;     /* the kernel marked it as having errors */
 };
 
-/* Opens the filesystem in the window [off, off+len) of src. */
-int extfs_open(struct extfs *x, const struct source *src, uint64_t off, uint64_t len,
-	       const char *name);
-/* Opens it on the copy, read-write: every write goes to src's overlay. */
-int extfs_open_copy(struct extfs *x, struct source *src, uint64_t off, uint64_t len,
-		    const char *name);
+/* Opens the filesystem on d, read-only. */
+int extfs_open(struct extfs *x, const struct blkdev *d);
+/* Opens it on d, a device of the copy, read-write: every write goes to the
+ * source's overlay. */
+int extfs_open_copy(struct extfs *x, const struct blkdev *d);
 /* Writes what libext2fs holds (superblock, bitmaps) to the copy and closes. */
 int extfs_close_copy(struct extfs *x);
 /* Drops it without writing anything. */

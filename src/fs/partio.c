@@ -1,6 +1,6 @@
-/* Windowed io_manager for libext2fs (see partio.h). Reads past the window
- * are errors; writes go to the copy-on-write overlay of a window registered
- * for the copy, and fail with EROFS on every other window. */
+/* A libext2fs io_manager on a block device (see partio.h). Reads past the
+ * device's end are errors; writes go to the copy-on-write overlay of a
+ * device of the copy, and fail with EROFS on every other. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +12,12 @@
 
 struct window {
 	char *name;
-	const struct source *src;
-	struct source *copy; /* set when writes may go to its overlay */
-	uint64_t off, len;
+	struct blkdev dev;
 };
 
 static struct window windows[PARTIO_MAX];
 
-static int add_window(const struct source *src, struct source *copy, uint64_t off,
-		      uint64_t len, const char *name)
+int partio_register(const struct blkdev *d, const char *name)
 {
 	for (int i = 0; i < PARTIO_MAX; i++) {
 		if (windows[i].name)
@@ -28,25 +25,10 @@ static int add_window(const struct source *src, struct source *copy, uint64_t of
 		windows[i].name = strdup(name);
 		if (!windows[i].name)
 			return ferr(-ENOMEM, "out of memory");
-		windows[i].src = src;
-		windows[i].copy = copy;
-		windows[i].off = off;
-		windows[i].len = len;
+		windows[i].dev = *d;
 		return 0;
 	}
 	return ferr(-EMFILE, "too many partitions open at once");
-}
-
-int partio_register(const struct source *src, uint64_t off, uint64_t len, const char *name)
-{
-	return add_window(src, NULL, off, len, name);
-}
-
-int partio_register_copy(struct source *src, uint64_t off, uint64_t len, const char *name)
-{
-	if (!src->cow)
-		return ferr(-EROFS, "%s: internal: no copy-on-write overlay to write to", name);
-	return add_window(src, src, off, len, name);
 }
 
 void partio_unregister(const char *name)
@@ -70,7 +52,7 @@ static errcode_t partio_open(const char *name, int flags, io_channel *channel)
 			w = &windows[i];
 	if (!w)
 		return ENOENT;
-	if ((flags & IO_FLAG_RW) && !w->copy)
+	if ((flags & IO_FLAG_RW) && !w->dev.copy)
 		return EROFS;
 	io = calloc(1, sizeof(*io));
 	if (!io)
@@ -111,13 +93,13 @@ static errcode_t partio_read64(io_channel io, unsigned long long block, int coun
 	uint64_t len = count < 0 ? (uint64_t)-count : (uint64_t)count * (uint64_t)io->block_size;
 	uint64_t off = block * (uint64_t)io->block_size;
 
-	if (off > w->len || len > w->len - off) {
+	if (off > w->dev.size || len > w->dev.size - off) {
 		/* Reads past the partition come back as zeros with an error, as
 		 * from a short device, so libext2fs reports it. */
 		memset(data, 0, len);
 		return EXT2_ET_SHORT_READ;
 	}
-	if (source_pread(w->src, data, len, w->off + off) < 0)
+	if (blk_read(&w->dev, data, len, off) < 0)
 		return EIO;
 	return 0;
 }
@@ -130,11 +112,11 @@ static errcode_t partio_read(io_channel io, unsigned long block, int count, void
 static errcode_t window_write(const struct window *w, uint64_t off, uint64_t len,
 			      const void *data)
 {
-	if (!w->copy)
+	if (!w->dev.copy)
 		return EROFS;
-	if (off > w->len || len > w->len - off)
+	if (off > w->dev.size || len > w->dev.size - off)
 		return EXT2_ET_SHORT_WRITE;
-	if (source_write_copy(w->copy, data, (size_t)len, w->off + off) < 0)
+	if (blk_write(&w->dev, data, (size_t)len, off) < 0)
 		return ENOMEM;
 	return 0;
 }
@@ -179,7 +161,7 @@ static errcode_t partio_discard(io_channel io, unsigned long long block, unsigne
 	const struct window *w = io->private_data;
 
 	(void)block; (void)count;
-	return w->copy ? 0 : EROFS;
+	return w->dev.copy ? 0 : EROFS;
 }
 
 /* libext2fs then writes the zeros itself, through write_blk64. */
