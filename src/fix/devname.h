@@ -1,5 +1,6 @@
-/* Device names (fstab, root=, resume=) and which disk is the system disk:
- * one decision shared by the fstab and bootloader rules. */
+/* Which disk is the system disk, and the volume a device name (fstab,
+ * root=, resume=) maps to: one decision shared by the fstab and bootloader
+ * rules (devname.c). */
 #ifndef FERRY_FIX_DEVNAME_H
 #define FERRY_FIX_DEVNAME_H
 
@@ -7,25 +8,7 @@
 #include <stddef.h>
 
 #include "fix/fix.h"
-
-/* How a name reaches a disk. Two names of one scheme on different bases are
- * different disks; a by-id and a kernel name may be the same disk. */
-enum dev_scheme {
-	DEV_NONE,   /* not a disk partition name we know (/dev/sr0, /dev/zram0) */
-	DEV_KERNEL, /* /dev/sda2, /dev/nvme0n1p2, /dev/cciss/c0d0p2 */
-	DEV_BYID,   /* /dev/disk/by-id/ata-X-part2 */
-	DEV_BYPATH, /* /dev/disk/by-path/pci-X-part2 */
-	DEV_VOLMGR, /* LVM, device-mapper, md RAID: cannot be mapped to a partition */
-};
-
-struct devref {
-	enum dev_scheme scheme;
-	int partnum;     /* 0 for a whole disk */
-	char base[192];  /* the disk: "/dev/sda", "/dev/disk/by-id/ata-X" */
-};
-
-/* Classifies a device name; never fails (unknown names are DEV_NONE). */
-void devref_parse(const char *name, struct devref *d);
+#include "fs/devname.h"
 
 enum disk_verdict { DISK_UNKNOWN, DISK_SYSTEM, DISK_OTHER };
 
@@ -67,20 +50,12 @@ enum disk_verdict sysdisk_verdict(const struct sysdisk *sd, const char *base);
  * partition the name must mean whatever its number says (/ is root_part). */
 enum map_result sysdisk_map(const struct sysdisk *sd, const char *name, const char *fstype,
 			    int part, const struct fix_volume **vol);
+/* The volume a UUID=/LABEL=/PARTUUID= spec names (*vol, NULL if none);
+ * false if spec is not one of those. */
+bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct fix_volume **vol);
 /* One line for a note or a "# ferry:" comment saying why name was not mapped. */
 void sysdisk_explain(const struct sysdisk *sd, enum map_result r, const char *name,
 		     char *buf, size_t len);
 
-/* fix_note, unless the report already has this note: a finding that stays
- * (an LVM volume, enforcing=1) is reported once however often rules run. */
-int fix_note_once(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Boot loader command lines, for the evidence above and for the SELinux
- * rule: fn is called with every argument of every kernel command line in
- * every boot loader config the bootloader rule edits (key without '=',
- * value NULL for a bare word). A non-zero return stops the walk. */
-typedef int (*boot_arg_fn)(const char *file, const char *key, const char *val, void *arg);
-int boot_for_each_arg(struct fix_ctx *c, boot_arg_fn fn, void *arg);
 
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fix/network.h"
 #include "fix/service.h"
 #include "util/err.h"
 
@@ -56,9 +55,9 @@ static int ufw_conf_off(struct fix_ctx *c)
 		const char *key, *val;
 		size_t klen, vlen;
 
-		if (net_blank_or_comment(line, n)) {
+		if (text_blank_or_comment(line, n)) {
 			err = strbuf_add(&out, line, n);
-		} else if (!net_split_assignment(line, n, &key, &klen, &val, &vlen)) {
+		} else if (!text_split_assignment(line, n, &key, &klen, &val, &vlen)) {
 			free(text);
 			strbuf_release(&out);
 			return fix_note(c->rep, RULE, UFW_CONF,

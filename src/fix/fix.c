@@ -273,18 +273,19 @@ int fix_run(struct fix_ctx *c, uint32_t mask)
 	return 0;
 }
 
-bool text_next_line(const char *text, size_t tlen, size_t *pos, const char **line,
-		    size_t *len)
+int fix_note_once(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
 {
-	const char *nl;
+	char text[512];
+	va_list ap;
 
-	if (*pos >= tlen)
-		return false;
-	*line = text + *pos;
-	nl = memchr(*line, '\n', tlen - *pos);
-	*len = nl ? (size_t)(nl - *line) : tlen - *pos;
-	*pos += *len + (nl ? 1 : 0);
-	return true;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < r->nnotes; i++)
+		if (!strcmp(r->notes[i].rule, rule) && !strcmp(r->notes[i].file, file) &&
+		    !strcmp(r->notes[i].text, text))
+			return 0;
+	return fix_note(r, rule, file, "%s", text);
 }
 
 int fix_write_if_changed(struct fix_ctx *c, const char *path, const char *old,

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 #include "fs/guest.h"
-#include "util/strbuf.h"
 #include "util/json.h"
+#include "util/strbuf.h"
+#include "util/text.h"
 
 /* One change: the file, what was done, and the text before and after (a
  * line, a setting; NULL where there is none, e.g. a created file). */
@@ -46,6 +47,10 @@ int fix_note(struct fix_report *r, const char *rule, const char *file, const cha
 /* A note that raises the check item code (what a rule could not do). */
 int fix_note_code(struct fix_report *r, const char *code, const char *rule, const char *file,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* fix_note, unless the report already has this note: a finding that stays
+ * (an LVM volume, enforcing=1) is reported once however often rules run. */
+int fix_note_once(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* "fixes": {"ran": [...], "changes": [...], "notes": [...]} */
 void fix_report_json(const struct fix_report *r, struct json *j);
 
@@ -98,12 +103,7 @@ int fix_hvtools(struct fix_ctx *c);
 int fix_virtio(struct fix_ctx *c);
 int fix_cloudinit(struct fix_ctx *c);
 
-/* Text helpers shared by the rules (and util/strbuf.h). */
-
-/* Iterates over lines: *line and *len (without the newline); returns false
- * at the end. *pos starts at 0. */
-bool text_next_line(const char *text, size_t tlen, size_t *pos, const char **line,
-		    size_t *len);
+/* Text helpers shared by the rules (and util/strbuf.h, util/text.h). */
 
 /* Writes new content if it differs from old; records nothing. Returns 1
  * when written, 0 when equal, negative on error. */

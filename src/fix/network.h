@@ -72,15 +72,4 @@ void net_dns_offer(struct net_state *s, const struct net_dns *d, bool ours, bool
 /* Adds the whitespace-, comma- or semicolon-separated items of list. */
 void net_dns_add_servers(struct net_dns *d, const char *list, size_t len);
 void net_dns_add_search(struct net_dns *d, const char *list, size_t len);
-/* Splits a shell-style KEY=VALUE line (ifcfg, ufw.conf); the value loses
- * one level of quotes. False when the line is not an assignment. */
-bool net_split_assignment(const char *line, size_t n, const char **key, size_t *klen,
-			  const char **val, size_t *vlen);
-/* Whether [line, line + n) is blank or a # comment. */
-bool net_blank_or_comment(const char *line, size_t n);
-/* Trims blanks at both ends of [*p, *p + *n). */
-void net_trim(const char **p, size_t *n);
-/* Whether the word [w, w + n) equals s. */
-bool net_word_is(const char *w, size_t n, const char *s);
-
 #endif

@@ -76,7 +76,7 @@ static int ifup_list_line(struct ifup *x, const char *line, size_t n)
 
 	word(line, n, 0, &kw, &kn);
 	for (int i = 1; word(line, n, i, &w, &wn); i++) {
-		if (net_word_is(w, wn, "lo"))
+		if (text_word_is(w, wn, "lo"))
 			lo++;
 		else
 			others++;
@@ -99,12 +99,12 @@ static void ifup_option(struct ifup *x, const char *line, size_t n)
 
 	if (!word(line, n, 0, &w, &wn))
 		return;
-	if (net_word_is(w, wn, "gateway")) {
+	if (text_word_is(w, wn, "gateway")) {
 		x->gw = true;
-	} else if (net_word_is(w, wn, "dns-nameservers")) {
+	} else if (text_word_is(w, wn, "dns-nameservers")) {
 		const char *rest = w + wn;
 		net_dns_add_servers(&x->dns, rest, (size_t)(line + n - rest));
-	} else if (net_word_is(w, wn, "dns-search")) {
+	} else if (text_word_is(w, wn, "dns-search")) {
 		const char *rest = w + wn;
 		net_dns_add_search(&x->dns, rest, (size_t)(line + n - rest));
 	}
@@ -122,7 +122,7 @@ static int ifup_process(struct ifup *x, const char *text, size_t len)
 		const char *w, *name;
 		size_t wn, nn;
 
-		if (net_blank_or_comment(line, n)) {
+		if (text_blank_or_comment(line, n)) {
 			if (n == strlen(NET_MARK) && !memcmp(line, NET_MARK, n)) {
 				stanza_end(x);
 				x->st = ST_OURS;
@@ -138,10 +138,10 @@ static int ifup_process(struct ifup *x, const char *text, size_t len)
 		word(line, n, 0, &w, &wn);
 		if (x->st == ST_OURS) {
 			/* our block: "auto eth0", "iface eth0 inet dhcp", options */
-			bool auto_eth0 = net_word_is(w, wn, "auto") && word(line, n, 1, &name, &nn) &&
-					 net_word_is(name, nn, "eth0");
-			bool iface_eth0 = net_word_is(w, wn, "iface") &&
-					  word(line, n, 1, &name, &nn) && net_word_is(name, nn, "eth0");
+			bool auto_eth0 = text_word_is(w, wn, "auto") && word(line, n, 1, &name, &nn) &&
+					 text_word_is(name, nn, "eth0");
+			bool iface_eth0 = text_word_is(w, wn, "iface") &&
+					  word(line, n, 1, &name, &nn) && text_word_is(name, nn, "eth0");
 			bool option = line[0] == ' ' || line[0] == '\t';
 
 			if (auto_eth0 || iface_eth0 || option) {
@@ -151,9 +151,9 @@ static int ifup_process(struct ifup *x, const char *text, size_t len)
 			}
 			stanza_end(x);
 		}
-		if (net_word_is(w, wn, "iface") || net_word_is(w, wn, "mapping")) {
+		if (text_word_is(w, wn, "iface") || text_word_is(w, wn, "mapping")) {
 			stanza_end(x);
-			if (word(line, n, 1, &name, &nn) && net_word_is(name, nn, "lo")) {
+			if (word(line, n, 1, &name, &nn) && text_word_is(name, nn, "lo")) {
 				x->st = ST_KEEP;
 				err = emit(x, false, line, n);
 			} else {
@@ -161,12 +161,12 @@ static int ifup_process(struct ifup *x, const char *text, size_t len)
 				x->present = true;
 				err = emit(x, true, line, n);
 			}
-		} else if (net_word_is(w, wn, "auto") || (wn > 6 && !memcmp(w, "allow-", 6)) ||
-			   net_word_is(w, wn, "no-auto-down") || net_word_is(w, wn, "no-scripts")) {
+		} else if (text_word_is(w, wn, "auto") || (wn > 6 && !memcmp(w, "allow-", 6)) ||
+			   text_word_is(w, wn, "no-auto-down") || text_word_is(w, wn, "no-scripts")) {
 			stanza_end(x);
 			err = ifup_list_line(x, line, n);
-		} else if (net_word_is(w, wn, "source") || net_word_is(w, wn, "source-directory") ||
-			   net_word_is(w, wn, "source-dir") || net_word_is(w, wn, "rename")) {
+		} else if (text_word_is(w, wn, "source") || text_word_is(w, wn, "source-directory") ||
+			   text_word_is(w, wn, "source-dir") || text_word_is(w, wn, "rename")) {
 			stanza_end(x);
 			err = emit(x, false, line, n);
 		} else if (x->st == ST_NONE) {
@@ -298,7 +298,7 @@ static bool yaml_device_key(const char *k, size_t n)
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (net_word_is(k, n, keys[i]))
+		if (text_word_is(k, n, keys[i]))
 			return true;
 	return false;
 }
@@ -357,14 +357,14 @@ static void yaml_scan(const char *text, size_t len, struct yaml_info *y)
 		hash = memmem(t, vn, " #", 2);
 		if (hash)
 			vn = (size_t)(hash - t);
-		net_trim(&t, &vn);
+		text_trim(&t, &vn);
 		if (!vn)
 			continue;
 		if (vn >= 2 && t[0] == '-' && t[1] == ' ') {
 			item = true;
 			t += 2;
 			vn -= 2;
-			net_trim(&t, &vn);
+			text_trim(&t, &vn);
 		}
 		if (list && item && (long)ind >= list_indent) {
 			if (list == 1)
@@ -383,11 +383,11 @@ static void yaml_scan(const char *text, size_t len, struct yaml_info *y)
 		kn = (size_t)(colon - t);
 		v = colon + 1;
 		vn = (size_t)(t + vn - v);
-		net_trim(&k, &kn);
-		net_trim(&v, &vn);
+		text_trim(&k, &kn);
+		text_trim(&v, &vn);
 		if (kn >= 2 && (k[0] == '"' || k[0] == '\'') && k[kn - 1] == k[0])
 			k++, kn -= 2;
-		if (ind == 0 && net_word_is(k, kn, "network")) {
+		if (ind == 0 && text_word_is(k, kn, "network")) {
 			y->network = true;
 			for (size_t i = 0; vn && i < vn; i++) /* flow style */
 				if (v[i] == '{' || v[i] == ',' || v[i] == ' ') {
@@ -400,20 +400,20 @@ static void yaml_scan(const char *text, size_t len, struct yaml_info *y)
 				}
 		} else if (yaml_device_key(k, kn)) {
 			y->devices = true;
-		} else if (net_word_is(k, kn, "renderer") && vn < sizeof(y->renderer)) {
+		} else if (text_word_is(k, kn, "renderer") && vn < sizeof(y->renderer)) {
 			snprintf(y->renderer, sizeof(y->renderer), "%.*s", (int)vn, v);
-		} else if (net_word_is(k, kn, "gateway4") ||
-			   (net_word_is(k, kn, "to") &&
-			    (net_word_is(v, vn, "default") || net_word_is(v, vn, "0.0.0.0/0")))) {
+		} else if (text_word_is(k, kn, "gateway4") ||
+			   (text_word_is(k, kn, "to") &&
+			    (text_word_is(v, vn, "default") || text_word_is(v, vn, "0.0.0.0/0")))) {
 			y->gw = true;
-		} else if (net_word_is(k, kn, "nameservers")) {
+		} else if (text_word_is(k, kn, "nameservers")) {
 			if (vn && v[0] == '{')
 				yaml_flow_nameservers(v, vn, &y->dns);
 			else
 				ns_indent = (long)ind + (item ? 2 : 0);
 		} else if (ns_indent >= 0 &&
-			   (net_word_is(k, kn, "addresses") || net_word_is(k, kn, "search"))) {
-			bool servers = net_word_is(k, kn, "addresses");
+			   (text_word_is(k, kn, "addresses") || text_word_is(k, kn, "search"))) {
+			bool servers = text_word_is(k, kn, "addresses");
 
 			if (vn && v[0] == '[')
 				yaml_flow_list(v, vn, &y->dns, servers);

@@ -51,8 +51,8 @@ static const char *ifcfg_bad_line(const char *text, size_t len, size_t *n)
 	size_t kl, vl;
 
 	while (text_next_line(text, len, &pos, &line, n))
-		if (!net_blank_or_comment(line, *n) &&
-		    !net_split_assignment(line, *n, &k, &kl, &v, &vl))
+		if (!text_blank_or_comment(line, *n) &&
+		    !text_split_assignment(line, *n, &k, &kl, &v, &vl))
 			return line;
 	return NULL;
 }
@@ -65,7 +65,7 @@ static bool ifcfg_get(const char *text, size_t len, const char *key, char *val, 
 	bool found = false;
 
 	while (text_next_line(text, len, &pos, &line, &n))
-		if (net_split_assignment(line, n, &k, &kl, &v, &vl) && net_word_is(k, kl, key)) {
+		if (text_split_assignment(line, n, &k, &kl, &v, &vl) && text_word_is(k, kl, key)) {
 			snprintf(val, cap, "%.*s", (int)vl, v);
 			found = true;
 		}
@@ -182,7 +182,7 @@ static int ifcfg_disable(struct net_state *s, enum net_fmt fmt, const struct ifc
 
 	strbuf_init(&out);
 	while (!err && text_next_line(f->text, f->len, &pos, &line, &n)) {
-		if (net_split_assignment(line, n, &k, &kl, &v, &vl) && net_word_is(k, kl, key)) {
+		if (text_split_assignment(line, n, &k, &kl, &v, &vl) && text_word_is(k, kl, key)) {
 			found = true;
 			if (!(vl == strlen(off_value) && !strncasecmp(v, off_value, vl))) {
 				err = strbuf_addf(&out, "%s\n", off);
@@ -303,13 +303,13 @@ static const char *sysconfig_line(const char *line, size_t n, char *buf, size_t 
 	const char *k, *v;
 	size_t kl, vl;
 
-	if (!net_split_assignment(line, n, &k, &kl, &v, &vl))
+	if (!text_split_assignment(line, n, &k, &kl, &v, &vl))
 		return NULL;
-	if (net_word_is(k, kl, "GATEWAY") || net_word_is(k, kl, "GATEWAYDEV")) {
+	if (text_word_is(k, kl, "GATEWAY") || text_word_is(k, kl, "GATEWAYDEV")) {
 		snprintf(buf, cap, "#%.*s", (int)n, line);
 		return buf;
 	}
-	if (net_word_is(k, kl, "NETWORKING") && vl == 2 && !strncasecmp(v, "no", 2))
+	if (text_word_is(k, kl, "NETWORKING") && vl == 2 && !strncasecmp(v, "no", 2))
 		return "NETWORKING=yes";
 	return NULL;
 }
@@ -327,7 +327,7 @@ static const char *routes_line(const char *line, size_t n, char *buf, size_t cap
 	const char *p = line;
 	size_t m = n;
 
-	net_trim(&p, &m);
+	text_trim(&p, &m);
 	if (!m || *p == '#')
 		return NULL;
 	if ((m >= 8 && !strncmp(p, "default", 7) && (p[7] == ' ' || p[7] == '\t')) ||

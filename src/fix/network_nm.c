@@ -51,7 +51,7 @@ static struct kf_line kf_parse(const char *line, size_t n)
 	const char *p = line, *eq;
 	size_t m = n;
 
-	net_trim(&p, &m);
+	text_trim(&p, &m);
 	if (!m || *p == '#' || *p == ';')
 		return l;
 	if (*p == '[') {
@@ -74,8 +74,8 @@ static struct kf_line kf_parse(const char *line, size_t n)
 	l.nlen = (size_t)(eq - p);
 	l.val = eq + 1;
 	l.vlen = m - l.nlen - 1;
-	net_trim(&l.name, &l.nlen);
-	net_trim(&l.val, &l.vlen);
+	text_trim(&l.name, &l.nlen);
+	text_trim(&l.val, &l.vlen);
 	return l;
 }
 
@@ -106,15 +106,15 @@ static void kf_scan(const char *text, size_t len, struct kf_info *k)
 		if (l.kind == KF_SECTION) {
 			sec = l.name;
 			seclen = l.nlen;
-		} else if (l.kind == KF_KEY && net_word_is(sec, seclen, "connection") &&
-			   net_word_is(l.name, l.nlen, "type")) {
-			k->loopback = net_word_is(l.val, l.vlen, "loopback");
-		} else if (l.kind == KF_KEY && net_word_is(sec, seclen, "ipv4")) {
-			if (net_word_is(l.name, l.nlen, "dns"))
+		} else if (l.kind == KF_KEY && text_word_is(sec, seclen, "connection") &&
+			   text_word_is(l.name, l.nlen, "type")) {
+			k->loopback = text_word_is(l.val, l.vlen, "loopback");
+		} else if (l.kind == KF_KEY && text_word_is(sec, seclen, "ipv4")) {
+			if (text_word_is(l.name, l.nlen, "dns"))
 				net_dns_add_servers(&k->dns, l.val, l.vlen);
-			else if (net_word_is(l.name, l.nlen, "dns-search"))
+			else if (text_word_is(l.name, l.nlen, "dns-search"))
 				net_dns_add_search(&k->dns, l.val, l.vlen);
-			else if (net_word_is(l.name, l.nlen, "gateway") && l.vlen)
+			else if (text_word_is(l.name, l.nlen, "gateway") && l.vlen)
 				k->gw = true;
 			else if (l.nlen > 7 && !memcmp(l.name, "address", 7) &&
 				 memchr(l.val, ',', l.vlen))
@@ -215,7 +215,7 @@ static int keyfile_disable_one(struct net_state *s, const char *path, const char
 			if (!err)
 				err = strbuf_add(&out, held.s ? held.s : "", held.len);
 			held.len = 0;
-			in_conn = net_word_is(l.name, l.nlen, "connection");
+			in_conn = text_word_is(l.name, l.nlen, "connection");
 			had_conn |= in_conn;
 		} else if (l.kind == KF_OTHER && in_conn) {
 			err = strbuf_add(&held, line, n);
@@ -223,14 +223,14 @@ static int keyfile_disable_one(struct net_state *s, const char *path, const char
 				err = strbuf_add(&held, "\n", 1);
 			continue;
 		} else if (l.kind == KF_KEY) {
-			if (net_word_is(l.name, l.nlen, "mac-address") ||
-			    (in_conn && net_word_is(l.name, l.nlen, "interface-name")))
+			if (text_word_is(l.name, l.nlen, "mac-address") ||
+			    (in_conn && text_word_is(l.name, l.nlen, "interface-name")))
 				continue;
 			if (in_conn) {
 				err = strbuf_add(&out, held.s ? held.s : "", held.len);
 				held.len = 0;
 			}
-			if (!err && in_conn && net_word_is(l.name, l.nlen, "autoconnect")) {
+			if (!err && in_conn && text_word_is(l.name, l.nlen, "autoconnect")) {
 				seen_auto = true;
 				if (!is_false(l.val, l.vlen)) {
 					err = strbuf_add(&out, "autoconnect=false\n", 18);

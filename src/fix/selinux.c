@@ -8,28 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fix/devname.h"
+#include "fix/bootcfg.h"
 #include "util/err.h"
 
 #define RULE "selinux"
 #define CONFIG "/etc/selinux/config"
 
 /* Shared by the fstab, bootloader and selinux rules (devname.h). */
-int fix_note_once(struct fix_report *r, const char *rule, const char *file, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	for (size_t i = 0; i < r->nnotes; i++)
-		if (!strcmp(r->notes[i].rule, rule) && !strcmp(r->notes[i].file, file) &&
-		    !strcmp(r->notes[i].text, text))
-			return 0;
-	return fix_note(r, rule, file, "%s", text);
-}
-
 /* The value of a SELINUX= line: [*vs, *ve) without quotes; false if the
  * line sets something else. */
 static bool selinux_value(const char *s, size_t n, size_t *vs, size_t *ve)

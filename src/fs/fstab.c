@@ -1,4 +1,4 @@
-/* fstab and device-name parsing (see fstab.h). */
+/* fstab lines, fstab specs and kernel command lines (see fstab.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/fstab.h"
+#include "util/text.h"
 
 /* fstab escapes spaces and such as octal \040. */
 static void unescape(const char *in, size_t n, char *out, size_t len)
@@ -25,41 +26,132 @@ static void unescape(const char *in, size_t n, char *out, size_t len)
 	out[o] = '\0';
 }
 
+void fstab_line_cut(const char *line, size_t len, struct fstab_line *fl)
+{
+	size_t i = 0;
+
+	memset(fl, 0, sizeof(*fl));
+	for (;;) {
+		while (i < len && isspace((unsigned char)line[i]))
+			i++;
+		if (i >= len || (fl->nf == 0 && line[i] == '#'))
+			return;
+		if (fl->nf == FSTAB_FIELDS) {
+			fl->extra = true;
+			return;
+		}
+		fl->f[fl->nf] = line + i;
+		while (i < len && !isspace((unsigned char)line[i]))
+			i++;
+		fl->n[fl->nf] = (size_t)(line + i - fl->f[fl->nf]);
+		fl->nf++;
+	}
+}
+
+void fstab_field(const struct fstab_line *fl, int i, char *buf, size_t len)
+{
+	size_t n = i < fl->nf ? fl->n[i] : 0;
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, i < fl->nf ? fl->f[i] : "", n);
+	buf[n] = '\0';
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+const char *fstab_line_problem(const struct fstab_line *fl)
+{
+	if (fl->nf == 1)
+		return "has no mount point";
+	if (fl->extra)
+		return "has more than six fields";
+	if ((fl->nf >= 5 && !all_digits(fl->f[4], fl->n[4])) ||
+	    (fl->nf == 6 && !all_digits(fl->f[5], fl->n[5])))
+		return "has a dump or pass field that is not a number";
+	return NULL;
+}
+
 int fstab_find(const char *text, const char *mountpoint, char *spec, size_t len)
 {
-	const char *line = text;
+	size_t tlen = strlen(text), pos = 0, n;
+	const char *line;
 
-	while (line && *line) {
-		const char *eol = strchr(line, '\n');
-		const char *end = eol ? eol : line + strlen(line);
-		const char *f[2], *fe[2], *p = line;
-		int nf = 0;
+	while (text_next_line(text, tlen, &pos, &line, &n)) {
+		struct fstab_line fl;
+		char mp[256];
+		size_t ml;
 
-		while (nf < 2) {
-			while (p < end && (*p == ' ' || *p == '\t'))
-				p++;
-			if (p >= end || *p == '#')
-				break;
-			f[nf] = p;
-			while (p < end && *p != ' ' && *p != '\t')
-				p++;
-			fe[nf++] = p;
+		fstab_line_cut(line, n, &fl);
+		if (fl.nf < 2)
+			continue;
+		unescape(fl.f[1], fl.n[1], mp, sizeof(mp));
+		/* "/" and "//" or "/boot/" name the same place. */
+		ml = strlen(mp);
+		while (ml > 1 && mp[ml - 1] == '/')
+			mp[--ml] = '\0';
+		if (strcmp(mp, mountpoint) == 0) {
+			unescape(fl.f[0], fl.n[0], spec, len);
+			return 0;
 		}
-		if (nf == 2) {
-			char mp[256];
-			unescape(f[1], (size_t)(fe[1] - f[1]), mp, sizeof(mp));
-			/* "/" and "//" or "/boot/" name the same place. */
-			size_t ml = strlen(mp);
-			while (ml > 1 && mp[ml - 1] == '/')
-				mp[--ml] = '\0';
-			if (strcmp(mp, mountpoint) == 0) {
-				unescape(f[0], (size_t)(fe[0] - f[0]), spec, len);
-				return 0;
-			}
-		}
-		line = eol ? eol + 1 : NULL;
 	}
 	return -ENOENT;
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+bool fstab_not_a_disk(const char *spec, const char *type, const char *opts)
+{
+	static const char *const net[] = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "glusterfs",
+					  "ceph", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph",
+					  "9p", "davfs", "lustre", NULL};
+	static const char *const pseudo[] = {"proc", "sysfs", "tmpfs", "devtmpfs", "devpts",
+					     "securityfs", "cgroup", "cgroup2", "pstore", "debugfs",
+					     "tracefs", "hugetlbfs", "mqueue", "configfs", "fusectl",
+					     "binfmt_misc", "efivarfs", "selinuxfs", "rpc_pipefs",
+					     "nfsd", "autofs", "ramfs", "usbfs", "bpf", NULL};
+	const char *o = opts;
+
+	if (in_list(type, net) || in_list(type, pseudo))
+		return true;
+	if (strstr(spec, ":/") || has_prefix(spec, "//"))
+		return true;
+	while (*o) {
+		size_t n = strcspn(o, ",");
+		if ((n == 4 && !strncmp(o, "bind", 4)) || (n == 5 && !strncmp(o, "rbind", 5)))
+			return true;
+		o += n + (o[n] == ',');
+	}
+	return !has_prefix(spec, "/dev/") && !has_prefix(spec, "UUID=") &&
+	       !has_prefix(spec, "LABEL=") && !has_prefix(spec, "PARTUUID=");
+}
+
+bool fstab_same_mountpoint(const char *mp, const char *want)
+{
+	size_t n = strlen(mp);
+
+	while (n > 1 && mp[n - 1] == '/')
+		n--;
+	return strlen(want) == n && !strncmp(mp, want, n);
 }
 
 enum spec_kind spec_parse(const char *spec, const char **value)
@@ -89,38 +181,6 @@ enum spec_kind spec_parse(const char *spec, const char **value)
 	if (strncmp(spec, "/dev/", 5) == 0 && devname_partnum(spec) > 0)
 		return SPEC_DEVNAME;
 	return SPEC_OTHER;
-}
-
-int devname_partnum(const char *dev)
-{
-	const char *name, *end, *digits;
-
-	if (strncmp(dev, "/dev/", 5) != 0)
-		return -1;
-	name = dev + 5;
-	if (strncmp(name, "cciss/", 6) == 0 || strncmp(name, "ida/", 4) == 0) {
-		name = strchr(name, '/') + 1;
-	} else if (strchr(name, '/')) {
-		return -1; /* /dev/mapper/..., /dev/vg/lv, /dev/disk/by-path/... */
-	}
-	end = name + strlen(name);
-	digits = end;
-	while (digits > name && isdigit((unsigned char)digits[-1]))
-		digits--;
-	if (digits == end || digits == name)
-		return -1;
-	if (!strncmp(name, "sd", 2) || !strncmp(name, "hd", 2) || !strncmp(name, "vd", 2) ||
-	    !strncmp(name, "xvd", 3)) {
-		/* sda2: letters then the number */
-		for (const char *c = name + (name[0] == 'x' ? 3 : 2); c < digits; c++)
-			if (!islower((unsigned char)*c))
-				return -1;
-		return atoi(digits);
-	}
-	/* nvme0n1p2, mmcblk0p1, c0d0p1, loop0p1: the number follows a 'p' after a digit */
-	if (digits - name >= 2 && digits[-1] == 'p' && isdigit((unsigned char)digits[-2]))
-		return atoi(digits);
-	return -1;
 }
 
 static bool is_kernel_line(const char *line, const char *end)

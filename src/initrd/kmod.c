@@ -10,6 +10,7 @@
 #include "initrd/kmod.h"
 #include "util/endian.h"
 #include "util/err.h"
+#include "util/text.h"
 
 int kmod_strv_add(struct kmod_strv *sv, const char *s, size_t len)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fix/fix.h" /* struct strbuf */
+#include "util/strbuf.h"
 
 /* A growing vector of strings the vector owns. */
 struct kmod_strv {
