@@ -78,7 +78,7 @@ void capture_report_text(FILE *f, const struct capture_result *r)
 
 		snprintf(name, sizeof(name), "partition %d", pp->num);
 		fprintf(f, "  %-14s %10s  %-16s %s  %s\n", name, fmt_bytes(b1, sizeof(b1), pp->size),
-			copy_method_name(pp->method), fmt_bytes(b2, sizeof(b2), pp->data_bytes),
+			plan_method_name(pp->method), fmt_bytes(b2, sizeof(b2), pp->data_bytes),
 			pp->kind == PART_EXTENDED ? "extended" : fs_type_name(pp->fs));
 	}
 	fprintf(f, "  image: virtual size %s, file %s, data %s; checked and fixed in %.1fs, image "
@@ -117,11 +117,11 @@ void capture_report_details(void *ctx, struct json *j)
 
 		json_obj_begin(j, NULL);
 		json_u64(j, "number", (uint64_t)pp->num);
-		json_str(j, "kind", part_kind_name(pp->kind));
+		json_str(j, "kind", table_kind_name(pp->kind));
 		json_str(j, "fs", pp->kind == PART_EXTENDED ? NULL : fs_type_name(pp->fs));
 		json_u64(j, "start", pp->start);
 		json_u64(j, "size", pp->size);
-		json_str(j, "method", copy_method_name(pp->method));
+		json_str(j, "method", plan_method_name(pp->method));
 		json_u64(j, "copied_bytes", pp->data_bytes);
 		json_str(j, "note", pp->note[0] ? pp->note : NULL);
 		json_obj_end(j);

@@ -159,9 +159,9 @@ int check_os(struct stage *s, struct check_report *r)
 				  os->id, os->version[0] ? " " : "", os->version,
 				  os->arch[0] ? os->arch : "arch unknown",
 				  os->kernels[0] ? os->kernels : "none in /boot");
-	if (!err && os->id[0] && !list_has(p->os, os->id))
+	if (!err && os->id[0] && !cloud_list_has(p->os, os->id))
 		err = check_raise(r, "os.unsupported", NULL, "%s: the cloud lists %s", os->id, p->os);
-	if (!err && os->arch[0] && !list_has(p->arch, os->arch))
+	if (!err && os->arch[0] && !cloud_list_has(p->arch, os->arch))
 		err = check_raise(r, "arch.unsupported", NULL, "%s: the cloud runs %s", os->arch,
 				  p->arch);
 	return err;

@@ -71,7 +71,7 @@ const char *cloud_profile_names(void)
 	return names;
 }
 
-bool list_has(const char *list, const char *word)
+bool cloud_list_has(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 

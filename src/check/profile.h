@@ -36,6 +36,6 @@ const struct cloud_profile *cloud_profile(const char *name);
 /* "tencent, alibaba, huawei, kvm", for messages and --help. */
 const char *cloud_profile_names(void);
 /* Whether word is in the comma-separated list (a NULL list has every word). */
-bool list_has(const char *list, const char *word);
+bool cloud_list_has(const char *list, const char *word);
 
 #endif

@@ -10,6 +10,7 @@
 #include "check/system.h"
 #include "fs/fstab.h"
 #include "disk/plan.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/size.h"
 
@@ -20,7 +21,7 @@ static enum check_sev allowed(bool ok)
 
 static bool has_flag(const char *flags, const char *flag)
 {
-	return list_has(flags, flag);
+	return cloud_list_has(flags, flag);
 }
 
 /* The table, UEFI, encrypted and LVM partitions. */
@@ -51,7 +52,7 @@ static int check_partitions(const struct stage *s, struct check_report *r)
 	}
 	if (err || !esp)
 		return err;
-	boot_code = source_pread(s->src, mbr, sizeof(mbr), 0) == 0 && !is_zero(mbr, sizeof(mbr));
+	boot_code = source_pread(s->src, mbr, sizeof(mbr), 0) == 0 && !bytes_zero(mbr, sizeof(mbr));
 	if (d->table.type == TABLE_GPT ? bios_grub : boot_code)
 		return check_raise_sev(r, "boot.efi", CHECK_INFO, s->src->path,
 				       "EFI system partition %d, and BIOS boot code too", esp);
@@ -81,7 +82,7 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 			continue;
 		pp = &d->parts[i];
 		fs = fs_type_name(pp->fs);
-		if (m == 0 && !list_has(r->profile->filesystems, fs))
+		if (m == 0 && !cloud_list_has(r->profile->filesystems, fs))
 			err = check_raise(r, "fs.unsupported", s->src->path,
 					  "/ is %s on partition %d; the cloud takes %s", fs,
 					  pp->part->num, r->profile->filesystems);
@@ -135,12 +136,12 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 				      fmt_bytes(b2, sizeof(b2), p->max_actual),
 				      p->actual_as ? " (measured as " : "", p->actual_as ? p->actual_as : "",
 				      p->actual_as ? ")" : "");
-		if (!err && fast && format && !list_has(p->fast_formats, format))
+		if (!err && fast && format && !cloud_list_has(p->fast_formats, format))
 			err = check_raise(r, "format.unsupported", NULL, "%s: images over %s go "
 					  "through the fast import, which takes %s", format,
 					  fmt_bytes(b1, sizeof(b1), p->max_actual), p->fast_formats);
 	}
-	if (!err && format && !list_has(p->formats, format))
+	if (!err && format && !cloud_list_has(p->formats, format))
 		err = check_raise(r, "format.unsupported", NULL, "%s: the import takes %s", format,
 				  p->formats);
 	return err;

@@ -8,12 +8,13 @@
 #include "disk/plan.h"
 #include "fs/extfs.h"
 #include "fs/swap.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 #define SCAN_CHUNK (1u << 20)
 #define SCAN_BLOCK 4096u
 
-const char *copy_method_name(enum copy_method m)
+const char *plan_method_name(enum copy_method m)
 {
 	switch (m) {
 	case COPY_EXACT: return "exact";
@@ -25,12 +26,6 @@ const char *copy_method_name(enum copy_method m)
 	return "?";
 }
 
-bool is_zero(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
 
 void plan_init(struct plan *p)
 {
@@ -117,7 +112,7 @@ static int scan_nonzero(struct plan *p, const struct blkdev *d, uint64_t off, ui
 		err = blk_read(d, buf, n, off + pos);
 		for (size_t b = 0; !err && b < n; b += SCAN_BLOCK) {
 			size_t bl = n - b < SCAN_BLOCK ? n - b : SCAN_BLOCK;
-			if (!is_zero(buf + b, bl))
+			if (!bytes_zero(buf + b, bl))
 				err = add_dev_range(p, d, off + pos + b, bl);
 		}
 		pos += n;

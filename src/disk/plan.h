@@ -20,7 +20,7 @@ enum copy_method {
 	COPY_TABLE,   /* an extended partition: its EBR sectors */
 };
 
-const char *copy_method_name(enum copy_method m);
+const char *plan_method_name(enum copy_method m);
 
 struct extent {
 	uint64_t off, len;
@@ -60,8 +60,5 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 uint64_t plan_image_size(const struct table *t);
 /* 0, or the error plan_build gives a disk it cannot copy (no partitions). */
 int plan_can_copy(const struct source *src, const struct table *t);
-
-/* True when len bytes at buf are all zero. */
-bool is_zero(const void *buf, size_t len);
 
 #endif

@@ -166,7 +166,7 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 		    const char **how)
 {
 	const char *v;
-	enum spec_kind kind = spec_parse(spec, &v);
+	enum spec_kind kind = fstab_spec_parse(spec, &v);
 	int num = kind == SPEC_DEVNAME ? devname_partnum(v) : -1;
 
 	for (size_t d = 0; d < pr->n; d++) {
@@ -232,7 +232,7 @@ static void find_system(struct probe *pr)
 			if (pr->boot.disk >= 0) {
 				const struct probe_part *bpp = &pr->disks[pr->boot.disk].parts[pr->boot.part];
 				size_t n = strlen(pr->boot.reason);
-				if (bpp->grub && cmdline_find(bpp->grub, "root", kroot, sizeof(kroot)) == 0)
+				if (bpp->grub && fstab_cmdline_find(bpp->grub, "root", kroot, sizeof(kroot)) == 0)
 					snprintf(pr->root.reason + strlen(pr->root.reason),
 						 sizeof(pr->root.reason) - strlen(pr->root.reason),
 						 "; %s boots root=%s", bpp->grub_path, kroot);

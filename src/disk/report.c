@@ -50,7 +50,7 @@ void probe_report_text(FILE *f, const struct probe *pr)
 			fprintf(f, "  %-3d %12llu %12llu %10s %-8s %-5s %-12s %-6s %-12s %-36s %10s%s%s%s\n",
 			       pt->num, (unsigned long long)(pt->start / sec),
 			       (unsigned long long)((pt->start + pt->size) / sec - 1),
-			       fmt_bytes(b1, sizeof(b1), pt->size), part_kind_name(pt->kind), type,
+			       fmt_bytes(b1, sizeof(b1), pt->size), table_kind_name(pt->kind), type,
 			       pt->flags[0] ? pt->flags : "-",
 			       pt->kind == PART_EXTENDED ? "-" : fs_type_name(pp->fs),
 			       pp->label[0] ? pp->label : "-", pp->uuid[0] ? pp->uuid : "-",
@@ -124,7 +124,7 @@ void probe_report_json(struct json *j, const struct probe *pr)
 			json_u64(j, "size", pt->size);
 			json_u64(j, "start_sector", pt->start / sec);
 			json_u64(j, "end_sector", (pt->start + pt->size) / sec - 1);
-			json_str(j, "kind", part_kind_name(pt->kind));
+			json_str(j, "kind", table_kind_name(pt->kind));
 			snprintf(type, sizeof(type), "0x%02x", pt->type_id);
 			json_str(j, "type", pd->table.type == TABLE_MSDOS ? type : NULL);
 			json_str(j, "name", pt->name[0] ? pt->name : NULL);

@@ -31,7 +31,7 @@ static PedExceptionOption readonly_handler(PedException *ex)
 	return PED_EXCEPTION_UNHANDLED;
 }
 
-const char *part_kind_name(enum part_kind kind)
+const char *table_kind_name(enum part_kind kind)
 {
 	switch (kind) {
 	case PART_EXTENDED: return "extended";

@@ -30,7 +30,7 @@ struct table {
 	size_t nebrs;
 };
 
-const char *part_kind_name(enum part_kind kind);
+const char *table_kind_name(enum part_kind kind);
 
 /* Reads the table with libparted after Ferry's own defensive walk of any
  * msdos/EBR chain. A disk without a table gives TABLE_NONE and 0. */

@@ -28,7 +28,7 @@ bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct 
 {
 	const char *v;
 	char val[128];
-	enum spec_kind k = spec_parse(spec, &v);
+	enum spec_kind k = fstab_spec_parse(spec, &v);
 
 	*vol = NULL;
 	if (k != SPEC_UUID && k != SPEC_LABEL && k != SPEC_PARTUUID)

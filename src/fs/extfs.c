@@ -9,6 +9,7 @@
 
 #include "fs/extfs.h"
 #include "fs/partio.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 static int ext_err(errcode_t e, const char *what, const char *name)
@@ -31,13 +32,6 @@ static int ext_err(errcode_t e, const char *what, const char *name)
 	return ferr(err, "%s: %s: %s", name, what, error_message(e));
 }
 
-void format_uuid(const uint8_t *u, char *out)
-{
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
-}
 
 static int open_dev(struct extfs *x, const struct blkdev *d)
 {
@@ -161,7 +155,7 @@ void extfs_get_info(const struct extfs *x, struct extfs_info *info)
 
 	memset(info, 0, sizeof(*info));
 	memcpy(info->label, sb->s_volume_name, sizeof(sb->s_volume_name));
-	format_uuid(sb->s_uuid, info->uuid);
+	uuid_format(sb->s_uuid, info->uuid);
 	info->block_size = (unsigned)bs;
 	info->size = ext2fs_blocks_count(sb) * bs;
 	info->used = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * bs;

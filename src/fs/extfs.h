@@ -49,7 +49,4 @@ int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg);
  * when it does not exist. */
 int extfs_read_file(struct extfs *x, const char *path, size_t max, char **data, size_t *len);
 
-/* Formats 16 bytes as a lower-case UUID string (37 bytes with the NUL). */
-void format_uuid(const uint8_t *u, char *out);
-
 #endif

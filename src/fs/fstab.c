@@ -154,7 +154,7 @@ bool fstab_same_mountpoint(const char *mp, const char *want)
 	return strlen(want) == n && !strncmp(mp, want, n);
 }
 
-enum spec_kind spec_parse(const char *spec, const char **value)
+enum spec_kind fstab_spec_parse(const char *spec, const char **value)
 {
 	static const struct {
 		const char *prefix;
@@ -199,7 +199,7 @@ static bool is_kernel_line(const char *line, const char *end)
 	return false;
 }
 
-int cmdline_find(const char *text, const char *key, char *val, size_t len)
+int fstab_cmdline_find(const char *text, const char *key, char *val, size_t len)
 {
 	size_t kl = strlen(key);
 

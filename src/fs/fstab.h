@@ -39,11 +39,11 @@ enum spec_kind { SPEC_UUID, SPEC_LABEL, SPEC_PARTUUID, SPEC_DEVNAME, SPEC_OTHER 
 /* Classifies an fstab first field or a root= value: UUID=, LABEL=,
  * PARTUUID=, /dev/disk/by-uuid/..., or a kernel device name; *value points
  * into spec at the part to match. */
-enum spec_kind spec_parse(const char *spec, const char **value);
+enum spec_kind fstab_spec_parse(const char *spec, const char **value);
 
 /* Finds "key=" as a whole word on the first kernel line of a boot loader
  * config (GRUB linux/linux16/linuxefi/kernel, extlinux append, BLS options)
  * that has it; copies its value. -ENOENT if absent. */
-int cmdline_find(const char *text, const char *key, char *val, size_t len);
+int fstab_cmdline_find(const char *text, const char *key, char *val, size_t len);
 
 #endif

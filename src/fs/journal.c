@@ -12,6 +12,7 @@
 #include "fs/extfs.h"
 #include "fs/journal.h"
 #include "util/endian.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 /* The superblock and group descriptors are reloaded by copying them as
@@ -686,7 +687,7 @@ static int check_fs(ext2_filsys fs, const char *name)
 	if (!fs->super->s_journal_inum) {
 		char uuid[37];
 
-		format_uuid(fs->super->s_journal_uuid, uuid);
+		uuid_format(fs->super->s_journal_uuid, uuid);
 		return ferr(-EOPNOTSUPP, "%s: the journal is on an external device (UUID %s, "
 			    "device %#x); Ferry replays only a journal inside the filesystem",
 			    name, uuid, fs->super->s_journal_dev);

@@ -7,6 +7,7 @@
 #include "fs/extfs.h"
 #include "fs/swap.h"
 #include "util/endian.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 static const char *const plain_sigs[] = {"SWAPSPACE2", "SWAP-SPACE"};
@@ -46,7 +47,7 @@ void swap_parse(const uint8_t *buf, size_t len, struct swap_header *h)
 	if (h->version != 1) /* version 0 has no UUID or label */
 		return;
 	if (memcmp(buf + 1036, zero, 16) != 0)
-		format_uuid(buf + 1036, h->uuid);
+		uuid_format(buf + 1036, h->uuid);
 	snprintf(h->label, sizeof(h->label), "%.16s", (const char *)buf + 1052);
 }
 

@@ -65,7 +65,7 @@ int image_copy_range(const struct image_input *in, struct image_out *out, uint64
 	return err;
 }
 
-int raw_write(const struct plan *p, const struct image_input *in, struct image_out *out,
+int image_raw_write(const struct plan *p, const struct image_input *in, struct image_out *out,
 	      struct progress *prog)
 {
 	int err = 0;
@@ -110,7 +110,7 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 int image_write(struct image_writer *w, struct image_out *out, struct progress *prog)
 {
 	if (w->o.format == IMAGE_RAW)
-		return raw_write(w->p, w->in, out, prog);
+		return image_raw_write(w->p, w->in, out, prog);
 	if (w->o.compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_write(w, out, prog);
 	return qcow2_write(w->p, w->in, out, prog);

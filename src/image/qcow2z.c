@@ -14,6 +14,7 @@
 #include "image/pool.h"
 #include "util/config.h"
 #include "util/endian.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 /* qemu-img uses level 6 in its one pass; level 1 is about twice as fast
@@ -232,7 +233,7 @@ static void job_run(struct pool_task *t, unsigned worker)
 	size_t cs = z->l.cluster, len;
 
 	j->why = NULL;
-	if (is_zero(j->in, cs)) {
+	if (bytes_zero(j->in, cs)) {
 		j->code = 0;
 		return;
 	}

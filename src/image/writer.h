@@ -5,7 +5,7 @@
 
 #include "image/image.h"
 
-int raw_write(const struct plan *p, const struct image_input *in, struct image_out *out,
+int image_raw_write(const struct plan *p, const struct image_input *in, struct image_out *out,
 	      struct progress *prog);
 /* Fills buf with guest bytes [start, start+len) from the plan's ranges,
  * zeros elsewhere; *ei is the first range that may intersect (start at 0,

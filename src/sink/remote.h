@@ -17,4 +17,8 @@ struct remote {
 	void (*free)(struct remote *r);
 };
 
+/* The remote sinks (sink/s3sink.c, sink/putsink.c). */
+int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o);
+int putsink_open(struct sink *s, const char *url, const struct sink_opts *o);
+
 #endif

@@ -89,9 +89,6 @@ int sink_put_beside(struct sink *s, const char *suffix, const void *doc, size_t 
 /* Releases a sink after sink_finish (and sink_put_beside). */
 void sink_close(struct sink *s);
 
-/* The remote sinks (sink/s3sink.c, sink/putsink.c). */
-int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o);
-int putsink_open(struct sink *s, const char *url, const struct sink_opts *o);
 /* The HTTP options o asks for, for a connection to host (proxy from o or
  * the environment, --resolve, CA, rate). proxy receives the parsed proxy. */
 int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,

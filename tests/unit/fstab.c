@@ -35,15 +35,15 @@ int main(void)
 	is_int(fstab_find(fstab, "/var", spec, sizeof(spec)), -ENOENT, "absent mount point");
 	is_int(fstab_find("", "/", spec, sizeof(spec)), -ENOENT, "empty fstab");
 
-	is_int(spec_parse("UUID=abc", &v), SPEC_UUID, "UUID=");
+	is_int(fstab_spec_parse("UUID=abc", &v), SPEC_UUID, "UUID=");
 	is_str(v, "abc", "UUID= value");
-	is_int(spec_parse("/dev/disk/by-uuid/abc", &v), SPEC_UUID, "/dev/disk/by-uuid/");
+	is_int(fstab_spec_parse("/dev/disk/by-uuid/abc", &v), SPEC_UUID, "/dev/disk/by-uuid/");
 	is_str(v, "abc", "by-uuid value");
-	is_int(spec_parse("LABEL=root", &v), SPEC_LABEL, "LABEL=");
-	is_int(spec_parse("PARTUUID=5eed1e55-02", &v), SPEC_PARTUUID, "PARTUUID=");
+	is_int(fstab_spec_parse("LABEL=root", &v), SPEC_LABEL, "LABEL=");
+	is_int(fstab_spec_parse("PARTUUID=5eed1e55-02", &v), SPEC_PARTUUID, "PARTUUID=");
 	is_str(v, "5eed1e55-02", "PARTUUID value");
-	is_int(spec_parse("/dev/sda2", &v), SPEC_DEVNAME, "a kernel partition name");
-	is_int(spec_parse("/dev/mapper/vg-root", &v), SPEC_OTHER, "a device-mapper name");
+	is_int(fstab_spec_parse("/dev/sda2", &v), SPEC_DEVNAME, "a kernel partition name");
+	is_int(fstab_spec_parse("/dev/mapper/vg-root", &v), SPEC_OTHER, "a device-mapper name");
 
 	is_int(devname_partnum("/dev/sda2"), 2, "sda2");
 	is_int(devname_partnum("/dev/sdab12"), 12, "sdab12");
@@ -55,17 +55,17 @@ int main(void)
 	is_int(devname_partnum("/dev/sda"), -1, "sda is a whole disk");
 	is_int(devname_partnum("/dev/vg/lv1"), -1, "an LVM path is not a partition");
 
-	is_int(cmdline_find("set root='hd0,msdos1'\n"
+	is_int(fstab_cmdline_find("set root='hd0,msdos1'\n"
 			    "search --set=root abc\n"
 			    "\tlinux\t/vmlinuz-6.1 root=UUID=1234 ro quiet\n"
 			    "\tlinux /vmlinuz-old root=/dev/sda9 ro\n",
 			    "root", spec, sizeof(spec)),
 	       0, "GRUB: the first linux line's root=");
 	is_str(spec, "UUID=1234", "GRUB's set root= and --set=root are not kernel arguments");
-	cmdline_find("kernel /vmlinuz ro resume_root=x root=LABEL=/ rhgb\n", "root", spec,
+	fstab_cmdline_find("kernel /vmlinuz ro resume_root=x root=LABEL=/ rhgb\n", "root", spec,
 		     sizeof(spec));
 	is_str(spec, "LABEL=/", "legacy GRUB kernel line; resume_root= is another key");
-	is_int(cmdline_find("menuentry 'x' {\n}\n", "root", spec, sizeof(spec)), -ENOENT,
+	is_int(fstab_cmdline_find("menuentry 'x' {\n}\n", "root", spec, sizeof(spec)), -ENOENT,
 	       "no kernel line: not found");
 	return tap_done();
 }
