@@ -1,5 +1,6 @@
-/* cpio newc/crc reader and newc writer for initramfs archives, following
- * the kernel's unpacker (init/initramfs.c) where tools disagree. */
+/* cpio newc/crc archives of initramfs images, read and written through
+ * libarchive, with what the kernel's unpacker (init/initramfs.c) adds on
+ * top: zeros between archives, crc checksums, a missing trailer. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,8 +9,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "initrd/cpio.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define HDR_LEN 110
 #define TRAILER "TRAILER!!!"
@@ -171,75 +176,6 @@ static int share_link_data(struct cpio_archive *a)
 	return 0;
 }
 
-/* One member at b[pos]; *next is where the following one starts. Returns 1
- * for the trailer. */
-static int parse_member(const uint8_t *b, size_t len, size_t pos, struct cpio_archive *a,
-			size_t *next)
-{
-	uint32_t f[13], namesize, filesize;
-	size_t name_off = pos + HDR_LEN, data_off, end;
-	bool crc;
-	const char *name;
-	struct cpio_entry *e;
-
-	if (len - pos < HDR_LEN)
-		return ferr(-EBADMSG, "cpio: truncated header at offset %zu", pos);
-	if (memcmp(b + pos, "07070", 5) || (b[pos + 5] != '1' && b[pos + 5] != '2')) {
-		if (!memcmp(b + pos, "070707", 6))
-			return ferr(-ENOTSUP, "cpio: old portable (odc) format at offset %zu: the "
-					      "kernel reads newc only", pos);
-		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", pos);
-	}
-	crc = b[pos + 5] == '2';
-	for (int i = 0; i < 13; i++)
-		if (hex8(b + pos + 6 + 8 * i, &f[i]))
-			return ferr(-EBADMSG, "cpio: bad header field %d at offset %zu", i, pos);
-	filesize = f[6];
-	namesize = f[11];
-	if (namesize == 0 || namesize > NAME_MAX_LEN)
-		return ferr(-EBADMSG, "cpio: bad name size %" PRIu32 " at offset %zu", namesize, pos);
-	if (namesize > len - name_off)
-		return ferr(-EBADMSG, "cpio: truncated name at offset %zu", pos);
-	name = (const char *)b + name_off;
-	if (name[namesize - 1] != '\0')
-		return ferr(-EBADMSG, "cpio: name not terminated at offset %zu", pos);
-	data_off = align4(name_off + namesize);
-	if (!strcmp(name, TRAILER) && filesize == 0) {
-		*next = data_off < len ? data_off : len;
-		return 1;
-	}
-	if (data_off > len || filesize > len - data_off)
-		return ferr(-EBADMSG, "cpio: %s: truncated member at offset %zu", name, pos);
-	end = align4(data_off + filesize);
-	if (end > len)
-		return ferr(-EBADMSG, "cpio: %s: truncated padding at offset %zu", name, pos);
-	if (crc && S_ISREG(f[1])) {
-		uint32_t sum = 0;
-
-		for (size_t i = 0; i < filesize; i++)
-			sum += b[data_off + i];
-		if (sum != f[12])
-			return ferr(-EBADMSG, "cpio: %s: checksum mismatch (archive says %08" PRIx32
-					      ", data sums to %08" PRIx32 ")", name, f[12], sum);
-	}
-	if (!(e = append(a)) || !(e->name = strdup(name)))
-		return ferr(-ENOMEM, "cpio: out of memory");
-	e->ino = f[0];
-	e->mode = f[1];
-	e->uid = f[2];
-	e->gid = f[3];
-	e->nlink = f[4];
-	e->mtime = f[5];
-	e->devmajor = f[7];
-	e->devminor = f[8];
-	e->rdevmajor = f[9];
-	e->rdevminor = f[10];
-	e->data = filesize ? (void *)(b + data_off) : NULL;
-	e->size = filesize;
-	*next = end;
-	return !strcmp(name, TRAILER);
-}
-
 static bool zeros(const uint8_t *b, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
@@ -248,42 +184,200 @@ static bool zeros(const uint8_t *b, size_t from, size_t to)
 	return true;
 }
 
+/* The data of the member libarchive is at, size bytes: borrowed from
+ * [b, end) when libarchive hands out a pointer into it (an archive read
+ * from memory does), else copied. */
+static int member_data(struct archive *ar, const uint8_t *b, const uint8_t *end, size_t size,
+		       struct cpio_entry *e)
+{
+	const void *blk;
+	size_t blen, got = 0;
+	la_int64_t boff;
+	uint8_t *copy = NULL;
+	int r;
+
+	while ((r = archive_read_data_block(ar, &blk, &blen, &boff)) == ARCHIVE_OK) {
+		const uint8_t *p = blk;
+
+		if (boff < 0 || (size_t)boff != got || blen > size - got)
+			break;
+		if (!got && blen == size && p >= b && p <= end && size <= (size_t)(end - p)) {
+			e->data = (void *)p;
+			return 0;
+		}
+		if (!copy && !(copy = malloc(size)))
+			return ferr(-ENOMEM, "cpio: out of memory");
+		memcpy(copy + got, p, blen);
+		got += blen;
+	}
+	if (r == ARCHIVE_EOF && got == size) {
+		e->data = copy;
+		e->own_data = true;
+		return 0;
+	}
+	free(copy);
+	return ferr(-EBADMSG, "cpio: %s: truncated member", e->name);
+}
+
+/* A member from libarchive, with its header's fields. */
+static int take_member(struct archive *ar, struct archive_entry *ae, const uint8_t *b,
+		       const uint8_t *end, size_t hdr, struct cpio_archive *a)
+{
+	const char *name = archive_entry_pathname(ae);
+	la_int64_t size = archive_entry_size(ae);
+	struct cpio_entry *e;
+
+	if (!name || !*name || strlen(name) >= NAME_MAX_LEN)
+		return ferr(-EBADMSG, "cpio: bad name at offset %zu", hdr);
+	if (size < 0 || size > UINT32_MAX)
+		return ferr(-EBADMSG, "cpio: %s: bad size at offset %zu", name, hdr);
+	if (!(e = append(a)) || !(e->name = strdup(name)))
+		return ferr(-ENOMEM, "cpio: out of memory");
+	e->ino = (uint32_t)archive_entry_ino64(ae);
+	e->mode = (uint32_t)archive_entry_mode(ae);
+	e->uid = (uint32_t)archive_entry_uid(ae);
+	e->gid = (uint32_t)archive_entry_gid(ae);
+	e->nlink = archive_entry_nlink(ae);
+	e->mtime = (uint32_t)archive_entry_mtime(ae);
+	e->devmajor = (uint32_t)archive_entry_devmajor(ae);
+	e->devminor = (uint32_t)archive_entry_devminor(ae);
+	e->rdevmajor = (uint32_t)archive_entry_rdevmajor(ae);
+	e->rdevminor = (uint32_t)archive_entry_rdevminor(ae);
+	e->size = (size_t)size;
+	if (S_ISLNK(e->mode)) {
+		/* libarchive takes a link's body as its target; the member keeps
+		 * the body where it is in the archive. */
+		const char *target = archive_entry_symlink(ae);
+		size_t body = align4(hdr + HDR_LEN + strlen(name) + 1);
+
+		if (!target || strlen(target) != e->size || body > (size_t)(end - b) ||
+		    e->size > (size_t)(end - b) - body || memcmp(b + body, target, e->size))
+			return ferr(-EBADMSG, "cpio: %s: bad link target at offset %zu", name, hdr);
+		e->data = e->size ? (void *)(b + body) : NULL;
+		return 0;
+	}
+	return size ? member_data(ar, b, end, e->size, e) : 0;
+}
+
+/* What libarchive leaves to the reader and the kernel does not: between
+ * members only zeros (libarchive skips anything looking for the next
+ * header), and a crc archive's checksums (libarchive reads 070702 as
+ * newc). hdr is the member's header in b; prev_end where the one before
+ * it ended. */
+static int kernel_checks(const uint8_t *b, size_t prev_end, size_t hdr,
+			 const struct cpio_entry *e)
+{
+	uint32_t check, sum = 0;
+
+	if (hdr < prev_end || !zeros(b, prev_end, hdr))
+		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", prev_end);
+	if (b[hdr + 5] != '2' || !S_ISREG(e->mode))
+		return 0;
+	if (hex8(b + hdr + 102, &check))
+		return ferr(-EBADMSG, "cpio: bad header field 12 at offset %zu", hdr);
+	for (size_t i = 0; i < e->size; i++)
+		sum += ((const uint8_t *)e->data)[i];
+	if (sum != check)
+		return ferr(-EBADMSG, "cpio: %s: checksum mismatch (archive says %08" PRIx32
+			    ", data sums to %08" PRIx32 ")", e->name, check, sum);
+	return 0;
+}
+
+/* Whether b[at, len) is a whole trailer header and name, with its padding
+ * missing. */
+static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
+{
+	size_t name = at + HDR_LEN;
+
+	return len - at >= HDR_LEN + sizeof(TRAILER) &&
+	       len - at < align4(HDR_LEN + sizeof(TRAILER)) && !memcmp(b + at, "07070", 5) &&
+	       !memcmp(b + name, TRAILER, sizeof(TRAILER));
+}
+
 int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *consumed)
 {
 	const uint8_t *b = buf;
-	size_t pos = 0, next = 0;
+	size_t pos = 0, prev_end;
+	struct archive *ar = NULL;
+	struct archive_entry *ae;
 	int r;
 
 	cpio_archive_init(a);
 	*consumed = 0;
-	for (;;) {
-		/* Between members the kernel eats zeros, a word at a time here
-		 * so that headers stay aligned. */
-		while (len - pos >= 4 && !memcmp(b + pos, "\0\0\0\0", 4))
-			pos += 4;
-		if (len - pos < 4 && zeros(b, pos, len)) {
-			*consumed = pos;
-			if (!a->n) {
-				r = ferr(-ENODATA, "cpio: no members");
-				goto out_release;
-			}
-			r = ferr(-ENODATA, "cpio: the data ends after %s without " TRAILER,
-				 a->v[a->n - 1].name);
+	/* Before an archive the kernel eats zeros, a word at a time here so
+	 * that headers stay aligned. */
+	while (len - pos >= 4 && !memcmp(b + pos, "\0\0\0\0", 4))
+		pos += 4;
+	if (len - pos < 4 && zeros(b, pos, len)) {
+		*consumed = pos;
+		return ferr(-ENODATA, "cpio: no members");
+	}
+	if (len - pos >= 6 && !memcmp(b + pos, "070707", 6))
+		return ferr(-ENOTSUP, "cpio: old portable (odc) format at offset %zu: the kernel "
+			    "reads newc only", pos);
+	if (len - pos < HDR_LEN || memcmp(b + pos, "07070", 5) ||
+	    (b[pos + 5] != '1' && b[pos + 5] != '2'))
+		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", pos);
+	ar = archive_read_new();
+	if (!ar)
+		return ferr(-ENOMEM, "cpio: out of memory");
+	if (archive_read_support_format_cpio(ar) != ARCHIVE_OK ||
+	    archive_read_open_memory(ar, b + pos, len - pos) != ARCHIVE_OK) {
+		r = ferr(-EBADMSG, "cpio: %s", archive_error_string(ar) ? archive_error_string(ar)
+								       : "not a cpio archive");
+		goto out_release;
+	}
+	prev_end = pos;
+	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		size_t hdr = pos + (size_t)archive_read_header_position(ar);
+		const struct cpio_entry *e;
+
+		if (hdr > len - HDR_LEN) {
+			r = ferr(-EBADMSG, "cpio: truncated header at offset %zu", hdr);
 			goto out_release;
 		}
-		r = parse_member(b, len, pos, a, &next);
-		if (r < 0)
+		r = take_member(ar, ae, b, b + len, hdr, a);
+		if (r)
 			goto out_release;
-		pos = next;
-		if (r == 1)
-			break;
+		e = &a->v[a->n - 1];
+		r = kernel_checks(b, prev_end, hdr, e);
+		if (r)
+			goto out_release;
+		prev_end = align4(align4(hdr + HDR_LEN + strlen(e->name) + 1) + e->size);
 	}
-	if ((r = share_link_data(a)))
+	if (r != ARCHIVE_EOF && trailer_cut(b, len, prev_end)) {
+		/* The trailer's own padding may be cut off at the very end, which
+		 * libarchive refuses and the kernel does not mind. */
+		r = ARCHIVE_EOF;
+		*consumed = len;
+	} else if (r == ARCHIVE_EOF) {
+		*consumed = pos + (size_t)archive_filter_bytes(ar, 0);
+	}
+	if (r != ARCHIVE_EOF) {
+		/* libarchive stops where the data ends: cleanly after a whole
+		 * member (no trailer, which the kernel accepts: the archive may go
+		 * on in the next segment), or inside one. */
+		size_t end = pos + (size_t)archive_filter_bytes(ar, 0);
+
+		*consumed = end;
+		if (end >= len && prev_end >= len && a->n)
+			r = ferr(-ENODATA, "cpio: the data ends after %s without " TRAILER,
+				 a->v[a->n - 1].name);
+		else
+			r = ferr(-EBADMSG, "cpio: truncated or corrupt member at offset %zu%s%s",
+				 prev_end, archive_error_string(ar) ? ": " : "",
+				 archive_error_string(ar) ? archive_error_string(ar) : "");
 		goto out_release;
-	*consumed = pos;
+	}
+	r = share_link_data(a);
+	if (r)
+		goto out_release;
+	archive_read_free(ar);
 	return 0;
 
 out_release:
+	if (ar)
+		archive_read_free(ar);
 	cpio_archive_release(a);
 	return r;
 }
@@ -503,64 +597,92 @@ int cpio_remove(struct cpio_archive *a, const char *name)
 	return removed ? 0 : -ENOENT;
 }
 
-static void put_header(uint8_t *p, const struct cpio_entry *e, uint32_t ino, uint32_t nlink,
-		      size_t size, size_t namesize)
+static la_ssize_t write_cb(struct archive *ar, void *ctx, const void *buf, size_t len)
 {
-	char h[HDR_LEN + 1];
+	(void)ar;
+	return strbuf_add(ctx, buf, len) ? -1 : (la_ssize_t)len;
+}
 
-	snprintf(h, sizeof(h),
-		 "070701%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32
-		 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32 "%08" PRIX32
-		 "%08" PRIX32,
-		 ino, e ? e->mode : 0, e ? e->uid : 0, e ? e->gid : 0, nlink, e ? e->mtime : 0,
-		 (uint32_t)size, e ? e->devmajor : 0, e ? e->devminor : 0, e ? e->rdevmajor : 0,
-		 e ? e->rdevminor : 0, (uint32_t)namesize, (uint32_t)0);
-	memcpy(p, h, HDR_LEN);
+/* One member through libarchive's newc writer. */
+static int write_member(struct archive *ar, struct archive_entry *ae, const struct cpio_entry *e,
+			uint32_t ino, uint32_t nlink, const void *data, size_t size)
+{
+	char *target = NULL;
+	int r;
+
+	archive_entry_clear(ae);
+	archive_entry_copy_pathname(ae, e->name);
+	archive_entry_set_mode(ae, e->mode);
+	archive_entry_set_uid(ae, e->uid);
+	archive_entry_set_gid(ae, e->gid);
+	archive_entry_set_nlink(ae, nlink);
+	archive_entry_set_mtime(ae, e->mtime, 0);
+	archive_entry_set_ino64(ae, ino);
+	archive_entry_set_devmajor(ae, e->devmajor);
+	archive_entry_set_devminor(ae, e->devminor);
+	archive_entry_set_rdevmajor(ae, e->rdevmajor);
+	archive_entry_set_rdevminor(ae, e->rdevminor);
+	if (S_ISLNK(e->mode)) {
+		/* newc keeps a link's target as its body; libarchive writes it. */
+		target = strndup(data ? data : "", size);
+		if (!target)
+			return ferr(-ENOMEM, "cpio: out of memory");
+		archive_entry_copy_symlink(ae, target);
+		size = 0;
+	}
+	archive_entry_set_size(ae, (la_int64_t)(S_ISLNK(e->mode) ? strlen(target) : size));
+	r = archive_write_header(ar, ae);
+	if (r == ARCHIVE_OK && size && archive_write_data(ar, data, size) != (la_ssize_t)size)
+		r = ARCHIVE_FATAL;
+	free(target);
+	if (r != ARCHIVE_OK)
+		return ferr(-EIO, "cpio: %s: %s", e->name, archive_error_string(ar)
+				  ? archive_error_string(ar) : "libarchive cannot write it");
+	return 0;
 }
 
 int cpio_write(const struct cpio_archive *a, void **out, size_t *outlen)
 {
-	const size_t trailer_len = align4(HDR_LEN + sizeof(TRAILER));
 	uint32_t *inos = NULL, next_ino = 1;
+	struct archive *ar = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
 	struct link *l = NULL;
-	size_t total = 0, pos = 0;
-	uint8_t *buf;
+	struct strbuf sb;
 	int err;
 
 	*out = NULL;
 	*outlen = 0;
-	if ((err = link_groups(a, &l)))
-		return err;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct cpio_entry *e = &a->v[i];
-		size_t size = l[i].count > 1 ? (i == l[i].last ? a->v[l[i].holder].size : 0) : e->size;
-		size_t namesize = strlen(e->name) + 1, rec;
-
-		if (size > UINT32_MAX || namesize > NAME_MAX_LEN) {
-			err = ferr(-EFBIG, "cpio: %s does not fit a newc member", e->name);
-			goto out_free;
-		}
-		rec = align4(HDR_LEN + namesize) + align4(size);
-		if (total > SIZE_MAX - 1024 - rec) {
-			err = ferr(-EFBIG, "cpio: archive too large");
-			goto out_free;
-		}
-		total += rec;
-	}
-	total = (total + trailer_len + 511) & ~(size_t)511;
-	inos = calloc(a->n ? a->n : 1, sizeof(*inos));
-	buf = calloc(1, total);
-	if (!inos || !buf) {
-		free(buf);
-		err = ferr(-ENOMEM, "cpio: out of memory for a %zu MiB archive", total >> 20);
+	strbuf_init(&sb);
+	if (!ar || !ae) {
+		err = ferr(-ENOMEM, "cpio: out of memory");
 		goto out_free;
 	}
-	for (size_t i = 0; i < a->n; i++) {
-		const struct cpio_entry *e = &a->v[i];
-		const struct cpio_entry *src = e;
-		size_t namesize = strlen(e->name) + 1, size = e->size;
+	if ((err = link_groups(a, &l)))
+		goto out_free;
+	inos = calloc(a->n ? a->n : 1, sizeof(*inos));
+	if (!inos) {
+		err = ferr(-ENOMEM, "cpio: out of memory");
+		goto out_free;
+	}
+	/* newc, zero-filled to 512 bytes like GNU cpio. */
+	if (archive_write_set_format_cpio_newc(ar) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(ar, 512) != ARCHIVE_OK ||
+	    archive_write_open2(ar, &sb, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
+		err = ferr(-EIO, "cpio: %s", archive_error_string(ar) ? archive_error_string(ar)
+								   : "libarchive cannot start");
+		goto out_free;
+	}
+	for (size_t i = 0; !err && i < a->n; i++) {
+		const struct cpio_entry *e = &a->v[i], *src = e;
+		size_t size = e->size;
 		uint32_t nlink;
 
+		if (size > UINT32_MAX || strlen(e->name) + 1 > NAME_MAX_LEN) {
+			err = ferr(-EFBIG, "cpio: %s does not fit a newc member", e->name);
+			break;
+		}
+		/* Inodes renumbered; a hardlink group keeps one number and carries
+		 * its data on its last member. */
 		if (l[i].count > 1) {
 			inos[i] = i == l[i].first ? next_ino++ : inos[l[i].first];
 			nlink = (uint32_t)l[i].count;
@@ -570,18 +692,24 @@ int cpio_write(const struct cpio_archive *a, void **out, size_t *outlen)
 			inos[i] = next_ino++;
 			nlink = S_ISDIR(e->mode) ? (e->nlink ? e->nlink : 2) : 1;
 		}
-		put_header(buf + pos, e, inos[i], nlink, size, namesize);
-		memcpy(buf + pos + HDR_LEN, e->name, namesize);
-		pos = align4(pos + HDR_LEN + namesize);
-		if (size)
-			memcpy(buf + pos, src->data, size);
-		pos = align4(pos + size);
+		err = write_member(ar, ae, e, inos[i], nlink, src->data, size);
 	}
-	put_header(buf + pos, NULL, 0, 1, 0, sizeof(TRAILER));
-	memcpy(buf + pos + HDR_LEN, TRAILER, sizeof(TRAILER));
-	*out = buf;
-	*outlen = total;
+	if (!err && archive_write_close(ar) != ARCHIVE_OK)
+		err = ferr(-EIO, "cpio: %s", archive_error_string(ar) ? archive_error_string(ar)
+								 : "libarchive cannot finish");
+	if (!err) {
+		*out = sb.s ? sb.s : calloc(1, 1);
+		*outlen = sb.len;
+		sb.s = NULL;
+		if (!*out)
+			err = ferr(-ENOMEM, "cpio: out of memory");
+	}
 out_free:
+	if (ae)
+		archive_entry_free(ae);
+	if (ar)
+		archive_write_free(ar);
+	strbuf_release(&sb);
 	free(inos);
 	free(l);
 	return err;
