@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/devname.h"
+#include "util/text.h"
 
 int devname_partnum(const char *dev)
 {
@@ -44,16 +45,6 @@ static bool has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* A kernel whole-disk name: sdb, xvda, nvme0n1, cciss/c0d1, mmcblk0. */
 static bool kernel_disk(const char *n)
 {
@@ -65,7 +56,7 @@ static bool kernel_disk(const char *n)
 			return false;
 		while (isdigit((unsigned char)*p))
 			p++;
-		if (*p++ != 'd' || !all_digits(p, strlen(p)))
+		if (*p++ != 'd' || !text_all_digits(p, strlen(p)))
 			return false;
 		return true;
 	}
@@ -77,7 +68,7 @@ static bool kernel_disk(const char *n)
 			return p > n + 6 && !*p;
 		if (*p++ != 'n')
 			return false;
-		return all_digits(p, strlen(p));
+		return text_all_digits(p, strlen(p));
 	}
 	if (has_prefix(n, "sd") || has_prefix(n, "hd") || has_prefix(n, "vd"))
 		p = n + 2;
@@ -117,7 +108,7 @@ void devref_parse(const char *name, struct devref *d)
 		while (part && strstr(part + 1, "-part"))
 			part = strstr(part + 1, "-part");
 		d->scheme = n[8] == 'i' ? DEV_BYID : DEV_BYPATH;
-		if (part && all_digits(part + 5, strlen(part + 5))) {
+		if (part && text_all_digits(part + 5, strlen(part + 5))) {
 			d->partnum = atoi(part + 5);
 			memcpy(d->base, name, (size_t)(part - name));
 			d->base[part - name] = '\0';

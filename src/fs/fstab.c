@@ -58,24 +58,14 @@ void fstab_field(const struct fstab_line *fl, int i, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 const char *fstab_line_problem(const struct fstab_line *fl)
 {
 	if (fl->nf == 1)
 		return "has no mount point";
 	if (fl->extra)
 		return "has more than six fields";
-	if ((fl->nf >= 5 && !all_digits(fl->f[4], fl->n[4])) ||
-	    (fl->nf == 6 && !all_digits(fl->f[5], fl->n[5])))
+	if ((fl->nf >= 5 && !text_all_digits(fl->f[4], fl->n[4])) ||
+	    (fl->nf == 6 && !text_all_digits(fl->f[5], fl->n[5])))
 		return "has a dump or pass field that is not a number";
 	return NULL;
 }

@@ -70,3 +70,13 @@ bool text_word_is(const char *w, size_t n, const char *s)
 {
 	return strlen(s) == n && !memcmp(w, s, n);
 }
+
+bool text_all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}

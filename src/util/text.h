@@ -21,4 +21,7 @@ void text_trim(const char **p, size_t *n);
 /* Whether the word [w, w + n) equals s. */
 bool text_word_is(const char *w, size_t n, const char *s);
 
+/* Whether [s, s + n) is one or more decimal digits. */
+bool text_all_digits(const char *s, size_t n);
+
 #endif
