@@ -1,6 +1,7 @@
 /* The clouds' import rules, from their own guides (shared/seeds/: 000
  * Tencent service migration, 001 Huawei IMS, 002 Alibaba image migration,
  * 004 Tencent image import). Where a guide is silent the field allows. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check/profile.h"
@@ -62,13 +63,12 @@ const struct cloud_profile *cloud_profile(const char *name)
 const char *cloud_profile_names(void)
 {
 	static char names[128];
+	size_t len = 0;
 
 	if (!names[0])
-		for (unsigned i = 0; i < cloud_nprofiles; i++) {
-			if (i)
-				strcat(names, ", ");
-			strcat(names, cloud_profiles[i].name);
-		}
+		for (unsigned i = 0; i < cloud_nprofiles && len < sizeof(names); i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+						cloud_profiles[i].name);
 	return names;
 }
 

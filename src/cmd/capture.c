@@ -392,7 +392,8 @@ static int judge(const struct capture_opts *o, const struct capture_view *v,
 			continue;
 		choice ? chosen++ : blockers++;
 		if (strlen(list) + strlen(b->item->code) + 3 < sizeof(codes))
-			sprintf(list + strlen(list), "%s%s", list[0] ? ", " : "", b->item->code);
+			snprintf(list + strlen(list), sizeof(codes) - strlen(list), "%s%s",
+				 list[0] ? ", " : "", b->item->code);
 	}
 	r->blocked = blockers > 0;
 	if (!o->quiet && !o->json) {

@@ -1,6 +1,7 @@
 /* Defensive msdos partition table reader: the MBR and the EBR chain of
  * logical partitions, checked link by link before libparted sees them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ static int add_part(struct table *t, int num, enum part_kind kind, uint64_t star
 	p->size = size;
 	p->type_id = type;
 	if (boot)
-		strcpy(p->flags, "boot");
+		snprintf(p->flags, sizeof(p->flags), "boot");
 	return 0;
 }
 
@@ -197,7 +198,7 @@ static int parse(const struct reader *r, struct table *t)
 		}
 	}
 	t->type = TABLE_MSDOS;
-	strcpy(t->type_name, "msdos");
+	snprintf(t->type_name, sizeof(t->type_name), "msdos");
 	t->sector = r->sector;
 	for (int i = 0; i < 4; i++) {
 		const uint8_t *e = buf + 446 + 16 * i;

@@ -105,7 +105,7 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 	if (!type) {
 		if (!have_mbr) {
 			t->type = TABLE_NONE;
-			strcpy(t->type_name, "none");
+			snprintf(t->type_name, sizeof(t->type_name), "none");
 		}
 		goto out_dev;
 	}
@@ -113,7 +113,7 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 		/* libparted's name for a filesystem on the whole disk. */
 		if (!have_mbr) {
 			t->type = TABLE_NONE;
-			strcpy(t->type_name, "none");
+			snprintf(t->type_name, sizeof(t->type_name), "none");
 		}
 		goto out_dev;
 	}
