@@ -238,7 +238,7 @@ check-s3: $(FERRY)
 # keeps every core busy. A build that boots leaves what its captures made
 # (SHA-256) in BOOT_RESULTS; the sanitizer build boots nothing: its boot
 # tests capture the same fixtures and compare with those (FERRY_BOOT_COMPARE).
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,server.t initrd.t rescue.t unattended.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,server.t server-ci.t initrd.t rescue.t unattended.t)
 BOOT_RESULTS := $(O)/tmp/boot-results
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 check-boot: BOOT_ENV := FERRY_BOOT_COMPARE=$(or $(FERRY_BOOT_COMPARE),$(BOOT_RESULTS))
