@@ -259,13 +259,13 @@ SUBMAKE := $(MAKE) --no-print-directory O=$(O)
 ASAN_MAKE := $(MAKE) --no-print-directory O=$(ASAN_O) FERRY_BOOT_COMPARE=$(BOOT_RESULTS)
 check:
 	@$(TOPDIR)/support/tiers.sh \
-		"build=$(SUBMAKE) check-build" \
+		"build=$(SUBMAKE) -j$(PROVE_JOBS) check-build" \
 		"lint=$(SUBMAKE) check-lint" \
 		"unit=$(SUBMAKE) check-unit" \
 		"integration=$(SUBMAKE) check-integration" \
 		"s3=$(SUBMAKE) check-s3" \
 		"boot=$(SUBMAKE) check-boot" \
-		"asan-build=test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig && $(ASAN_MAKE) check-build" \
+		"asan-build=test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig && $(ASAN_MAKE) -j$(PROVE_JOBS) check-build" \
 		"asan-unit=$(ASAN_MAKE) check-unit" \
 		"asan-integration=$(ASAN_MAKE) check-integration" \
 		"asan-s3=$(ASAN_MAKE) check-s3" \
