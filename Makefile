@@ -57,7 +57,8 @@ UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
-	deps check check-quick check-unit check-integration check-boot check-s3 check-asan demo bench bench-push
+	deps check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
+	check-asan demo bench bench-push
 
 .DEFAULT_GOAL := all
 
@@ -71,8 +72,11 @@ help:
 	@echo '  all                - build $(O)/bin/ferry and the rescue images (default)'
 	@echo '  rescue             - the rescue images in $(O)/images (ISO/USB, PXE; docs/rescue.md)'
 	@echo '  demo               - migrate a Debian server with the rescue ISO, boot it on virtio ($(O)/demo)'
-	@echo '  check              - every test (TAP, prove), also under ASan/UBSan'
+	@echo '  check              - every tier (TAP, prove), also under ASan/UBSan; a time per tier'
+	@echo '  check-lint         - shellcheck, banned C functions, docs/cmdline.md keys (seconds)'
 	@echo '  check-quick        - unit and integration tests on this build only'
+	@echo '  check-unit         - unit tests (tests/unit)'
+	@echo '  check-integration  - integration tests (tests/integration)'
 	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
@@ -110,7 +114,8 @@ savedefconfig: | $(CONFIG)
 ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
-all rescue check check-quick check-unit check-integration check-boot check-s3 demo bench bench-push:
+all rescue check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
+		demo bench bench-push:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -196,12 +201,23 @@ $(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(wildcard $(TOPDIR)/t
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 
-PROVE := prove --timer
+# Independent tests run at once, one per core (prove -j): each has its own
+# scratch directory, its own radosgw on free ports; the fixture cache is
+# built under a lock per entry.
+PROVE_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+PROVE := prove --timer -j$(PROVE_JOBS)
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Any sanitizer report fails the test that triggered it.
 export ASAN_OPTIONS := suppressions=$(TOPDIR)/support/asan.supp:detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99
 endif
+# What the tests need built: ferry, the unit tests, the rescue images.
+check-build: $(FERRY) $(UNIT_BINS) $(if $(filter y,$(CONFIG_FERRY_RESCUE)),rescue)
+
+check-lint: $(FERRY)
+	@$(TOPDIR)/support/deps.sh check
+	FERRY=$(FERRY) $(TOPDIR)/support/lint.sh
+
 check-unit: $(UNIT_BINS)
 	@$(TOPDIR)/support/deps.sh check
 	$(PROVE) --exec '' $(UNIT_BINS)
@@ -218,17 +234,42 @@ check-s3: $(FERRY)
 	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/s3/*.t
 
 # Real Debian systems (mmdebstrap, cached outside the tree) booted under qemu;
-# the migrations upload to radosgw.
+# the migrations upload to radosgw. The longest test first, so that prove -j
+# keeps every core busy. A build that boots leaves what its captures made
+# (SHA-256) in BOOT_RESULTS; the sanitizer build boots nothing: its boot
+# tests capture the same fixtures and compare with those (FERRY_BOOT_COMPARE).
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,server.t server-ci.t initrd.t rescue.t unattended.t)
+BOOT_RESULTS := $(O)/tmp/boot-results
+ifeq ($(CONFIG_FERRY_SANITIZE),y)
+check-boot: BOOT_ENV := FERRY_BOOT_COMPARE=$(or $(FERRY_BOOT_COMPARE),$(BOOT_RESULTS))
+else
+check-boot: BOOT_ENV := FERRY_BOOT_RESULTS=$(BOOT_RESULTS)
+endif
 check-boot: $(FERRY)
 	@$(TOPDIR)/support/deps.sh boot
 	@$(TOPDIR)/support/deps.sh s3
-	FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/boot/*.t
+	$(if $(filter y,$(CONFIG_FERRY_SANITIZE)),,rm -rf $(BOOT_RESULTS) && mkdir -p $(BOOT_RESULTS))
+	$(BOOT_ENV) FERRY=$(FERRY) FERRY_TMP=$(O)/tmp $(PROVE) $(BOOT_TESTS)
 
-# The full suite: this build, then the same tests against an ASan/UBSan build.
+# The full suite in tiers (support/tiers.sh prints the time of each): this
+# build, its lint, its tests; then the same against an ASan/UBSan build,
+# whose boot tier compares captures with this build's instead of booting.
 ASAN_O := $(O)/asan
-check: check-quick check-s3 check-boot
-	@test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig
-	$(MAKE) --no-print-directory O=$(ASAN_O) check-quick check-s3 check-boot
+SUBMAKE := $(MAKE) --no-print-directory O=$(O)
+ASAN_MAKE := $(MAKE) --no-print-directory O=$(ASAN_O) FERRY_BOOT_COMPARE=$(BOOT_RESULTS)
+check:
+	@$(TOPDIR)/support/tiers.sh \
+		"build=$(SUBMAKE) -j$(PROVE_JOBS) check-build" \
+		"lint=$(SUBMAKE) check-lint" \
+		"unit=$(SUBMAKE) check-unit" \
+		"integration=$(SUBMAKE) check-integration" \
+		"s3=$(SUBMAKE) check-s3" \
+		"boot=$(SUBMAKE) check-boot" \
+		"asan-build=test -f $(ASAN_O)/.config || $(MAKE) --no-print-directory O=$(ASAN_O) asan_defconfig && $(ASAN_MAKE) -j$(PROVE_JOBS) check-build" \
+		"asan-unit=$(ASAN_MAKE) check-unit" \
+		"asan-integration=$(ASAN_MAKE) check-integration" \
+		"asan-s3=$(ASAN_MAKE) check-s3" \
+		"asan-boot=$(ASAN_MAKE) check-boot"
 
 demo: $(FERRY)
 	@$(TOPDIR)/support/deps.sh s3

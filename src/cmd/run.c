@@ -34,7 +34,7 @@ enum { EXIT_NO_JOB = 4, EXIT_BREAK = 5 };
 
 static void usage(void)
 {
-	fputs("Usage:\n ferry run [--cmdline STRING] [--dry-run]\n\n"
+	fputs("Usage:\n ferry run [--cmdline STRING] [--dry-run]\n ferry run --keys\n\n"
 	      "Run the unattended job the kernel command line describes (ferry.* keys, and\n"
 	      "the job file ferry.config names): scan, capture to ferry.target, reports into\n"
 	      "the bucket (KEY.status.json, KEY.log), then ferry.after or ferry.on_fail.\n"
@@ -42,6 +42,7 @@ static void usage(void)
 	      "Options:\n"
 	      "     --cmdline STRING   read these keys instead of /proc/cmdline\n"
 	      " -n, --dry-run          print the resolved job and do nothing\n"
+	      "     --keys             print the keys ferry run accepts, one a line, and exit\n"
 	      " -h, --help             display this help\n\n"
 	      "Exit status: 0 done, 1 failed, 2 usage error, 4 no job on the command line,\n"
 	      "5 stopped at ferry.break.\n", stdout);
@@ -441,6 +442,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{"cmdline", required_argument, NULL, 'c'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"keys", no_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -456,6 +458,10 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'c': cmdline = optarg; break;
 		case 'n': dry = true; break;
+		case 'k': /* the list docs/cmdline.md documents (support/lint.sh compares) */
+			for (int k = 0; k < JOB_NKEYS; k++)
+				printf("ferry.%s\n", job_keys[k].name);
+			return EXIT_DONE;
 		case 'h': usage(); return EXIT_DONE;
 		default:
 			return usage_error("run", "unrecognized option '%s'", argv[optind - 1]);

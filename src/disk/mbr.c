@@ -1,6 +1,7 @@
 /* Defensive msdos partition table reader: the MBR and the EBR chain of
  * logical partitions, checked link by link before libparted sees them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>

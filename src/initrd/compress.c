@@ -468,7 +468,6 @@ static int lzma_compress(enum codec c, const uint8_t *in, size_t len, struct obu
 static int zstd_compress(const uint8_t *in, size_t len, struct obuf *o)
 {
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t bound = ZSTD_compressBound(len), r;
 	int err;
 
@@ -480,9 +479,11 @@ static int zstd_compress(const uint8_t *in, size_t len, struct obuf *o)
 	}
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZSTD_LEVEL);
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-	/* Refused (and harmless) when libzstd is built without threads. */
-	if (cpus > 1)
-		ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, cpus > 8 ? 8 : (int)cpus);
+	/* No worker threads: zstd's multi-threaded frames differ from its
+	 * single-threaded ones, and Debian's libzstd.a (the static build's)
+	 * has no threads, so the bytes of an image would depend on the build
+	 * and on the machine's CPU count. One thread: a capture is a function
+	 * of its source and its options. */
 	if ((err = obuf_room(o, bound, "zstd"))) {
 		ZSTD_freeCCtx(cc);
 		return err;

@@ -236,6 +236,7 @@ raised "a qcow2 image for Alibaba (RAW, VHD): format.unsupported" format.unsuppo
 # Every code of ferry check --codes was raised by one of the disks above
 # and not by another; every output was valid against docs/check.schema.json.
 missing=""
+# shellcheck disable=SC2016 # the backquotes are Markdown's
 for code in $("$FERRY" check --codes | sed -n 's/^| `\([^`]*\)`.*/\1/p'); do
 	grep -q " $code:" "$T_DIR/all.codes" || missing="$missing $code(never)"
 	grep -vq " $code:" "$T_DIR/all.codes" || missing="$missing $code(always)"

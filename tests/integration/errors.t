@@ -115,7 +115,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T_DIR/small" && mount -t tmpfs -o size=20m t
 	check_eq "the raw partial file is removed" "" "$(ls -A "$T_DIR/small")"
 	umount "$T_DIR/small"
 else
-	for i in 1 2 3 4; do
+	for _ in 1 2 3 4; do
 		echo "ok $((T_NUM + 1)) # skip a full filesystem needs root to mount a small tmpfs"
 		T_NUM=$((T_NUM + 1))
 	done

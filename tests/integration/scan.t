@@ -147,7 +147,7 @@ if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null)
 	check_eq "a disk not in use is flagged read-only by the kernel" 1 "$(blockdev --getro "$loop")"
 	losetup -d "$loop"
 else
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		T_NUM=$((T_NUM + 1))
 		echo "ok $T_NUM # skip loop devices need root"
 	done

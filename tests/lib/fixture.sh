@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds the "physical server" disk the capture tests use, from a recipe:
 # an msdos table; ext4 /boot (p1, holding grub/grub.cfg); ext4 / (p2, holding
 # /etc/fstab and a 50 MB file); swap (p3); an extended partition (p4) with a

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # TAP helpers for Ferry's shell tests. Source it from a bash test:
 #   . "$(dirname "$0")/../lib/tap.sh"
 # FERRY names the binary under test; FERRY_TMP (optional) where scratch
@@ -5,6 +6,7 @@
 set -eu -o pipefail
 
 : "${FERRY:?FERRY must name the ferry binary under test}"
+# shellcheck disable=SC2034 # for the tests that source this file
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_NUM=0
 T_FAILED=0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Real Debian bookworm trees made with mmdebstrap, initrds made by their own
 # tools (initramfs-tools, dracut) without virtio, and bootable disk images.
 # Source it from a bash test (after tap.sh), or run it: debtree.sh [VARIANT...]
@@ -282,12 +283,53 @@ dt_cached() {
 		mv -T "$tmp" "$dir"
 		dt_log "built $name-$key in $((SECONDS - t0)) s ($(du -sh "$dir" | cut -f1))"
 		# Entries of an older recipe of the same name are dead weight.
+		# shellcheck disable=SC2231 # DT_KEY_GLOB is a pattern
 		for old in "$DT_CACHE/$name-"$DT_KEY_GLOB "$DT_CACHE/.$name-"$DT_KEY_GLOB.*; do
 			[ "$old" = "$dir" ] || [ ! -e "$old" ] || dt_remove "$old"
 		done
 	fi
 	exec {fd}>&-
 	echo "$dir"
+}
+
+# --- boots that do not involve ferry, kept beside their fixture
+#
+# A fixture booted as it is (on its own hardware, or on virtio where it must
+# fail) gives the same answer every time for one recipe: the result is kept
+# in the fixture's entry, under boots/NAME-KEY (KEY: dt_boot_key), and later
+# runs report it instead of booting again. Only results that passed their
+# checks are kept.
+
+# dt_boot_key TEXT: the key of a boot: qemu's version and TEXT (the caller
+# puts in what decides the boot: its helpers' code, arguments, timeout).
+dt_boot_key() {
+	dt_hash "$(qemu-system-x86_64 --version 2>/dev/null | head -n 1)
+$1"
+}
+
+# dt_boot_cached ENTRY NAME KEY: prints the directory of the kept result
+# (result, console if kept, when), or returns 1 when there is none.
+dt_boot_cached() {
+	local d=$1/boots/$2-$3
+	[ -f "$d/when" ] || return 1
+	echo "$d"
+}
+
+# dt_boot_keep ENTRY NAME KEY RESULT [CONSOLE]: keeps the files as the
+# result (and console) of boot NAME, in place of any older one of that NAME.
+dt_boot_keep() {
+	local entry=$1 name=$2 key=$3 tmp old
+	mkdir -p "$entry/boots" || return 1
+	tmp=$(mktemp -d "$entry/boots/.$name-$key.XXXXXX") || return 1
+	if ! cp "$4" "$tmp/result" || { [ -n "${5:-}" ] && ! cp "$5" "$tmp/console"; } ||
+		! date -u '+%Y-%m-%d %H:%M UTC' >"$tmp/when"; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	for old in "$entry/boots/$name-"$DT_KEY_GLOB; do
+		[ ! -e "$old" ] || rm -rf "$old"
+	done
+	mv -T "$tmp" "$entry/boots/$name-$key" 2>/dev/null || rm -rf "$tmp"
 }
 
 dt_tree_key() {

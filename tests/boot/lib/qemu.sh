@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # qemu helpers for Ferry's boot tests: boot a kernel + initrd with one disk,
 # read the serial console from a file, wait for a marker line or a failure.
 # Source it from a bash test. One guest per shell: qm_boot_bg runs guests in
