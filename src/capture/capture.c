@@ -282,6 +282,7 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	if (!err)
 		err = write_image(r, &iw, &out, view, &t0);
 	if (!err) {
+		r->written = true;
 		r->write_s = now_seconds() - t0;
 		if (r->remote && !strncmp(o->target, "s3://", 5))
 			err = put_manifest(&out, r, now_seconds() - t_start);

@@ -76,6 +76,7 @@ struct capture_result {
 	bool blocked; /* the checks found blockers the fixes leave (--force: captured) */
 	bool stopped; /* ...and stopped the capture for them */
 	bool remote;
+	bool written; /* the image is in place (a failure may follow: the manifest) */
 	uint64_t file_size;
 	struct sink_stats stats; /* of an upload */
 	/* private */

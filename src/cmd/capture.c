@@ -102,9 +102,10 @@ int cmd_capture(int argc, char **argv)
 	console_init(&con, quiet, json, strcmp(o.target, "-") ? stdout : stderr);
 	console_hooks(&con, &hooks);
 	err = capture_run(&o, &hooks, &r);
-	if (!err && json)
+	/* An image in place is reported, even if its manifest failed. */
+	if (r.written && json)
 		capture_report_json(stdout, &r);
-	else if (!err && !quiet)
+	else if (r.written && !quiet)
 		capture_report_text(con.report, &r);
 	if (err)
 		fail();

@@ -326,9 +326,9 @@ static int run_capture(const struct job *j, struct status *st)
 	}
 	console_init(&v.con, false, false, stdout);
 	err = capture_run(&o, &hooks, &r);
-	if (!err)
+	if (r.written)
 		capture_report_text(stdout, &r);
-	else
+	if (err)
 		fail();
 	if (err && r.stopped)
 		err = ferr(-EPERM, "the checks found a blocker the fixes do not remove: nothing "
