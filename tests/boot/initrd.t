@@ -197,7 +197,7 @@ for b in "${BOOTS[@]}"; do
 	IFS='|' read -r result desc want entry name key <<<"$b"
 	qm_read "$result"
 	kept=""
-	[ ! -f "$result.when" ] || kept="; kept from the boot of $(cat "$result.when"), not booted again"
+	[ ! -f "$result.when" ] || kept="; cached: the result of the boot of $(cat "$result.when"), not booted again"
 	if [ "$QM_RC" = 5 ]; then
 		echo "ok $((T_NUM + 1)) - $desc # SKIP $QM_WHY"
 		T_NUM=$((T_NUM + 1))

@@ -96,7 +96,7 @@ keep() {
 	dt_boot_keep "$3" "$1" "$(boot_key "$1")" "$2.result" "$2" ||
 		echo "# could not keep the result of boot $1 in $3" >&2
 }
-kept() { [ -z "$KEPT" ] || echo "; kept from the boot of $KEPT, not booted again"; }
+kept() { [ -z "$KEPT" ] || echo "; cached: the result of the boot of $KEPT, not booted again"; }
 
 for v in "$@"; do
 	dir=$(sv_disk "$v") || {
