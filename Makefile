@@ -58,7 +58,7 @@ UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
 	deps check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-	check-asan demo bench bench-push
+	demo bench bench-push
 
 .DEFAULT_GOAL := all
 
