@@ -55,8 +55,6 @@ enum {
 	{"insecure", no_argument, NULL, OPT_INSECURE},                        \
 	{"retries", required_argument, NULL, OPT_RETRIES}
 
-/* Fills o with the defaults the upload options start from. */
-void upload_options_init(struct sink_opts *o);
 /* 1: c was an upload option and is stored in o; 0: not one of them;
  * EXIT_USAGE: a bad value (already said). */
 int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o);

@@ -26,11 +26,6 @@ int fail(void)
 	return EXIT_FAILED;
 }
 
-void upload_options_init(struct sink_opts *o)
-{
-	sink_opts_init(o);
-}
-
 int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o)
 {
 	static const char *const names[] = {

@@ -179,7 +179,7 @@ int cmd_push(int argc, char **argv)
 	bool quiet = false;
 	int c, r;
 
-	upload_options_init(&so);
+	sink_opts_init(&so);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		r = upload_option("push", c, optarg, &so);

@@ -70,9 +70,9 @@ static int read_text(const char *path, struct strbuf *out)
  * files and for the status reports. */
 static int job_sink_opts(const struct job *j, struct sink_opts *o)
 {
-	const char *r = j->val[JOB_RESOLVE], *colon;
+	const char *r = j->val[JOB_RESOLVE];
 
-	upload_options_init(o);
+	sink_opts_init(o);
 	o->endpoint = j->val[JOB_ENDPOINT];
 	o->region = j->val[JOB_REGION];
 	o->cred_file = j->val[JOB_CREDENTIALS];
@@ -81,14 +81,9 @@ static int job_sink_opts(const struct job *j, struct sink_opts *o)
 	o->proxy = j->val[JOB_PROXY];
 	o->virtual_host = j->val[JOB_VIRTUAL_HOST] && (!strcmp(j->val[JOB_VIRTUAL_HOST], "1") ||
 						      !strcmp(j->val[JOB_VIRTUAL_HOST], "yes"));
-	if (r) {
-		colon = strrchr(r, ':');
-		if (!colon || colon == r || (size_t)(colon - r) >= sizeof(o->resolve_host) ||
-		    strlen(colon + 1) >= sizeof(o->resolve_ip) || !http_is_ip(colon + 1))
-			return ferr(-EINVAL, "ferry.resolve=%.60s: expected HOST:IP", r);
-		snprintf(o->resolve_host, sizeof(o->resolve_host), "%.*s", (int)(colon - r), r);
-		snprintf(o->resolve_ip, sizeof(o->resolve_ip), "%s", colon + 1);
-	}
+	/* The capture's own check of --resolve. */
+	if (r && sink_opts_set(o, "resolve", r) < 0)
+		return ferr_ctx(-EINVAL, "ferry.resolve");
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 39
+plan 40
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -120,5 +120,10 @@ else
 		T_NUM=$((T_NUM + 1))
 	done
 fi
+# ferry run: a job's --resolve goes through the capture's own check, before
+# its job file is fetched.
+check_fails "ferry run: a bad ferry.resolve is refused, naming the key" 1 \
+	"^ferry: ferry.resolve: --resolve bad: expected HOST:IP$" \
+	"$FERRY" run --dry-run --cmdline "ferry.target=s3://b/k ferry.resolve=bad ferry.config=https://127.0.0.1:9/j.conf"
 check_eq "source SHA-256 unchanged after all of the above" "$src_sha" "$(sha "$disk")"
 done_testing

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 32
+plan 33
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -51,11 +51,15 @@ cp --sparse=always "$gpt" "$T_DIR/gpt1.img"
 gpt_count "$T_DIR/gpt1.img" 1 0xffffffff 1
 cp --sparse=always "$gpt" "$T_DIR/gpt2.img"
 gpt_count "$T_DIR/gpt2.img" $((256 * 1024 * 2 - 1)) 0xffffffff 0
-gpt2_sha=$(sha "$T_DIR/gpt2.img")
+gpt_shas="$(sha "$T_DIR/gpt1.img") $(sha "$T_DIR/gpt2.img")"
+rcs=""
 for n in 1 2; do
+	rc=0
 	/usr/bin/time -f '%M' -o "$T_DIR/gpt$n.rss" timeout 60 "$FERRY" scan "$T_DIR/gpt$n.img" \
-		>/dev/null 2>"$T_DIR/gpt$n.err" || true
+		>/dev/null 2>"$T_DIR/gpt$n.err" || rc=$?
+	rcs="$rcs $rc"
 done
+check_eq "both damaged disks: ferry scan exits 1" " 1 1" "$rcs"
 check_match "a primary GPT header claiming 4294967295 entries is refused" \
 	"gpt1.img: the GPT header at sector 1 claims 4294967295 partition entries of 128 bytes.*the table is damaged" \
 	"$(cat "$T_DIR/gpt1.err")"
@@ -64,8 +68,10 @@ check_match "so is a backup header (bad CRC) at the last sector" \
 	"$(cat "$T_DIR/gpt2.err")"
 rss=$(sort -n "$T_DIR"/gpt?.rss | tail -n 1)
 check "... within 64 MB, not the gigabytes the claim asks (peak ${rss} KB)" [ "$rss" -lt 65536 ]
-check_eq "the damaged disk is unchanged" "$gpt2_sha" "$(sha "$T_DIR/gpt2.img")"
-check_match "a sound GPT disk still scans" "gpt" "$("$FERRY" scan "$gpt" 2>&1)"
+check_eq "the damaged disks are unchanged" "$gpt_shas" \
+	"$(sha "$T_DIR/gpt1.img") $(sha "$T_DIR/gpt2.img")"
+check_match "a sound GPT disk still scans: its table and partition 1" \
+	"table gpt .* 1 +2048 +22527 " "$("$FERRY" scan "$gpt" 2>&1 | tr '\n' ' ')"
 
 rc=0
 text=$("$FERRY" scan "$data" "$disk" 2>&1) || rc=$?
