@@ -42,6 +42,11 @@ static void partial(const struct capture_result *r, const char *path)
 		r->hooks->partial(r->hooks->ctx, path);
 }
 
+static void made_partial(void *arg, const char *tmp)
+{
+	partial(arg, tmp);
+}
+
 static int find_auto_source(char **path)
 {
 	struct probe pr;
@@ -187,6 +192,8 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 		progress_init(&prog, "capture", iw->p->data_bytes, view);
 	}
 	so.length = iw->length;
+	so.made = made_partial;
+	so.made_ctx = r;
 	err = sink_open(out, o->target, &so);
 	/* A presigned URL is shown without its signature (the sink's path). */
 	if (r->remote && out->path) {
@@ -197,7 +204,6 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	}
 	if (err)
 		goto fail;
-	partial(r, out->tmp);
 	*t0 = now_seconds();
 	err = image_write(iw, &io, r->remote ? NULL : &prog);
 	if (!err) {

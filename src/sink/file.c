@@ -3,6 +3,7 @@
  * file appears under its name only once it is complete and synced. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,16 @@ int sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 	if (!s->tmp)
 		return ferr(-ENOMEM, "out of memory");
 	snprintf(s->tmp, n, "%s.ferry-partial-XXXXXX", target);
+	sigset_t ends, was;
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &ends, &was);
 	fd = mkostemp(s->tmp, O_CLOEXEC);
+	if (fd >= 0 && o->made)
+		o->made(o->made_ctx, s->tmp);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (fd < 0) {
 		int err = ferr_errno(-errno, "cannot create %s", target);
 		free(s->tmp);

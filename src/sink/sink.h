@@ -30,6 +30,11 @@ struct sink_opts {
 	const char *proxy;   /* http://[USER:PASS@]HOST[:PORT]; NULL: from the environment */
 	bool no_proxy;       /* --proxy "": ignore https_proxy */
 	struct progress *prog; /* advanced as bytes are stored remotely */
+	/* Told the temporary file's path as it is created, with SIGINT,
+	 * SIGTERM and SIGHUP held back until it returns (so a handler that
+	 * removes the file never misses it). */
+	void (*made)(void *ctx, const char *tmp);
+	void *made_ctx;
 };
 
 /* Said on every run with --insecure. */
