@@ -58,6 +58,15 @@ int blk_extents(struct blkdev *d, const struct source *src, const struct blk_ext
 	return 0;
 }
 
+int blk_copy_of(struct blkdev *d, const struct blkdev *of)
+{
+	if (!of->src->cow)
+		return ferr(-EROFS, "%s: internal: no copy-on-write overlay to write to", of->name);
+	*d = *of;
+	d->copy = true;
+	return 0;
+}
+
 int blk_map(const struct blkdev *d, uint64_t off, uint64_t len, blk_map_fn fn, void *arg)
 {
 	if (off > d->size || len > d->size - off)

@@ -47,6 +47,10 @@ int blk_window(struct blkdev *d, const struct source *src, uint64_t off, uint64_
 int blk_extents(struct blkdev *d, const struct source *src, const struct blk_extent *ext,
 		size_t n, bool copy, const char *name);
 
+/* The same device as of, writable: its writes go into the overlay, which
+ * must be attached (-EROFS otherwise). */
+int blk_copy_of(struct blkdev *d, const struct blkdev *of);
+
 int blk_read(const struct blkdev *d, void *buf, size_t len, uint64_t off);
 int blk_write(const struct blkdev *d, const void *buf, size_t len, uint64_t off);
 

@@ -81,6 +81,13 @@ void capture_report_text(FILE *f, const struct capture_result *r)
 			plan_method_name(pp->method), fmt_bytes(b2, sizeof(b2), pp->data_bytes),
 			pp->kind == PART_EXTENDED ? "extended" : fs_type_name(pp->fs));
 	}
+	for (size_t i = 0; i < p->nvols; i++) {
+		const struct plan_volume *v = &p->vols[i];
+
+		fprintf(f, "    LV %-9s %10s  %-16s %s  %s\n", v->name, fmt_bytes(b1, sizeof(b1), v->size),
+			plan_method_name(v->method), fmt_bytes(b2, sizeof(b2), v->data_bytes),
+			fs_type_name(v->fs));
+	}
 	fprintf(f, "  image: virtual size %s, file %s, data %s; checked and fixed in %.1fs, image "
 		"checked in %.1fs, planned in %.1fs, written in %.1fs\n",
 		fmt_bytes(b1, sizeof(b1), p->vsize), fmt_bytes(b2, sizeof(b2), r->file_size),
@@ -124,6 +131,20 @@ void capture_report_details(void *ctx, struct json *j)
 		json_str(j, "method", plan_method_name(pp->method));
 		json_u64(j, "copied_bytes", pp->data_bytes);
 		json_str(j, "note", pp->note[0] ? pp->note : NULL);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_arr_begin(j, "logical_volumes");
+	for (size_t i = 0; i < p->nvols; i++) {
+		const struct plan_volume *v = &p->vols[i];
+
+		json_obj_begin(j, NULL);
+		json_str(j, "name", v->name);
+		json_str(j, "fs", fs_type_name(v->fs));
+		json_u64(j, "size", v->size);
+		json_str(j, "method", plan_method_name(v->method));
+		json_u64(j, "copied_bytes", v->data_bytes);
+		json_str(j, "note", v->note[0] ? v->note : NULL);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

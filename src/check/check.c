@@ -28,9 +28,30 @@ const struct check_item check_items[] = {
 	{"disk.luks", CHECK_BLOCKER, "an encrypted (LUKS) partition",
 	 "Ferry copies and fixes only what it can read: decrypt the system disk first", NULL,
 	 NULL, "001"},
-	{"disk.lvm", CHECK_WARNING, "an LVM physical volume on the system disk",
-	 "Ferry copies it whole and does not look inside: a root on LVM is neither found nor fixed",
-	 NULL, NULL, "001"},
+	{"disk.lvm", CHECK_INFO, "an LVM volume group on the system disk",
+	 "the image keeps the group as it is (names, UUIDs, metadata); each logical volume is "
+	 "copied by the blocks its filesystem uses", NULL, NULL, "001"},
+	{"lvm.unreadable", CHECK_BLOCKER, "an LVM physical volume whose metadata cannot be read",
+	 "Ferry would copy the PV whole without finding what is in it: run pvck and vgck on "
+	 "the server, restore the metadata (vgcfgrestore), then check again", NULL, NULL, NULL},
+	{"lvm.pv-missing", CHECK_BLOCKER, "a volume group with a physical volume that is not on "
+	 "the system disk",
+	 "the image holds one disk: move the group's extents onto the system disk (pvmove, "
+	 "vgreduce) or migrate the other disk too", NULL, NULL, NULL},
+	{"lvm.thin", CHECK_BLOCKER, "a thin pool or thin logical volume",
+	 "Ferry does not read thin pools: move the system to linear volumes (lvconvert, or a "
+	 "copy into a new LV) before migrating", NULL, NULL, NULL},
+	{"lvm.raid", CHECK_BLOCKER, "a RAID or mirror logical volume",
+	 "the cloud's disk is already redundant: convert it to linear (lvconvert -m0 or "
+	 "--type linear) before migrating", NULL, NULL, NULL},
+	{"lvm.cache", CHECK_BLOCKER, "a cached logical volume (cache or writecache)",
+	 "detach the cache first (lvconvert --splitcache or --uncache): it flushes to the origin",
+	 NULL, NULL, NULL},
+	{"lvm.snapshot", CHECK_BLOCKER, "an LVM snapshot (or its origin)",
+	 "merge or remove the snapshot (lvconvert --merge, lvremove) before migrating", NULL,
+	 NULL, NULL},
+	{"lvm.unsupported", CHECK_BLOCKER, "a logical volume of a kind Ferry does not read",
+	 "convert it to a linear or striped volume before migrating", NULL, NULL, NULL},
 	{"fs.unsupported", CHECK_BLOCKER, "the root filesystem's type is not one the cloud takes",
 	 "move the system to a filesystem the cloud takes (see the profile)", NULL, NULL, "002"},
 	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit (only ext2/3/4 are)",

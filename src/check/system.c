@@ -24,6 +24,61 @@ static bool has_flag(const char *flags, const char *flag)
 	return cloud_list_has(flags, flag);
 }
 
+/* The code of a logical volume Ferry cannot map. */
+static const char *lv_code(const struct lvm_lv *lv)
+{
+	switch (lv->kind) {
+	case LVM_THIN: return "lvm.thin";
+	case LVM_RAID: return "lvm.raid";
+	case LVM_CACHE: return "lvm.cache";
+	case LVM_SNAPSHOT: return "lvm.snapshot";
+	case LVM_OTHER: return "lvm.unsupported";
+	case LVM_LINEAR:
+	case LVM_STRIPED: break;
+	}
+	return "lvm.pv-missing";
+}
+
+/* The volume groups with a PV on the system disk: each is kept and read
+ * only when every logical volume in it can be mapped onto this disk. */
+static int check_lvm(const struct stage *s, struct check_report *r)
+{
+	const struct probe_disk *d = &s->pr.disks[0];
+	int err = 0;
+
+	for (size_t i = 0; !err && i < d->nparts; i++) {
+		const struct probe_part *pp = &d->parts[i];
+
+		if (pp->fs == FS_LVM2 && !pp->vg)
+			err = check_raise(r, "lvm.unreadable", s->src->path, "partition %d is an LVM "
+					  "physical volume in no volume group Ferry can read",
+					  pp->part->num);
+	}
+	for (size_t g = 0; !err && g < s->pr.lvm.nvgs; g++) {
+		const struct lvm_vg *vg = &s->pr.lvm.vgs[g];
+		bool here = false;
+		int pvpart = 0;
+
+		for (size_t i = 0; i < d->nparts; i++)
+			if (d->parts[i].vg == vg) {
+				here = true;
+				pvpart = d->parts[i].part->num;
+			}
+		if (!here)
+			continue;
+		err = check_raise(r, "disk.lvm", s->src->path, "volume group %s (partition %d)",
+				  vg->name, pvpart);
+		for (size_t l = 0; !err && l < vg->nlvs; l++) {
+			const struct lvm_lv *lv = &vg->lvs[l];
+
+			if (lv->unmapped[0])
+				err = check_raise(r, lv_code(lv), s->src->path, "logical volume %s/%s: %s",
+						  vg->name, lv->name, lv->unmapped);
+		}
+	}
+	return err;
+}
+
 /* The table, UEFI, encrypted and LVM partitions. */
 static int check_partitions(const struct stage *s, struct check_report *r)
 {
@@ -46,10 +101,9 @@ static int check_partitions(const struct stage *s, struct check_report *r)
 		if (pp->fs == FS_LUKS)
 			err = check_raise(r, "disk.luks", s->src->path, "partition %d is LUKS",
 					  pp->part->num);
-		else if (pp->fs == FS_LVM2)
-			err = check_raise(r, "disk.lvm", s->src->path,
-					  "partition %d is an LVM physical volume", pp->part->num);
 	}
+	if (!err)
+		err = check_lvm(s, r);
 	if (err || !esp)
 		return err;
 	boot_code = source_pread(s->src, mbr, sizeof(mbr), 0) == 0 && !bytes_zero(mbr, sizeof(mbr));
@@ -72,6 +126,7 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 	for (size_t m = 0; !err && m < sizeof(mounts) / sizeof(mounts[0]); m++) {
 		int i = m == 0 ? s->pr.root.part : probe_mount_part(&s->pr, mounts[m]);
 		const struct probe_part *pp;
+		char where[LVM_NAME_MAX * 2 + 32];
 		const char *fs;
 
 		if (m > 0 && i < 0 && root_fstab && !fstab_find(root_fstab, mounts[m], spec,
@@ -82,21 +137,22 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 			continue;
 		pp = &d->parts[i];
 		fs = fs_type_name(pp->fs);
+		probe_part_name(pp, where, sizeof(where));
 		if (m == 0 && !cloud_list_has(r->profile->filesystems, fs))
 			err = check_raise(r, "fs.unsupported", s->src->path,
-					  "/ is %s on partition %d; the cloud takes %s", fs,
-					  pp->part->num, r->profile->filesystems);
+					  "/ is %s on %s; the cloud takes %s", fs, where,
+					  r->profile->filesystems);
 		if (!err && !fs_is_ext(pp->fs))
-			err = check_raise(r, "fs.noedit", s->src->path, "%s is %s on partition %d",
-					  mounts[m], fs, pp->part->num);
+			err = check_raise(r, "fs.noedit", s->src->path, "%s is %s on %s",
+					  mounts[m], fs, where);
 	}
-	for (size_t i = 0; !err && i < d->nparts; i++)
+	for (size_t i = 0; !err && i < d->nvols; i++)
 		if (d->parts[i].why[0])
 			err = check_raise(r, "fs.unreadable", s->src->path, "%s", d->parts[i].why);
 	for (size_t i = 0; !err && i < s->nx; i++)
 		if (s->fs[i].errors)
 			err = check_raise(r, "fs.errors", s->src->path,
-					  "partition %d is marked as having errors", s->fs[i].partnum);
+					  "%s is marked as having errors", s->fs[i].where);
 	return err;
 }
 
@@ -118,13 +174,18 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 				  fmt_bytes(b1, sizeof(b1), virt),
 				  fmt_bytes(b2, sizeof(b2), p->min_virtual),
 				  p->max_virtual ? fmt_bytes(b3, sizeof(b3), p->max_virtual) : "any size");
-	for (size_t i = 0; i < d->nparts; i++) {
+	/* A PV counts as its logical volumes (and their group's metadata,
+	 * which is small) when they are read. */
+	for (size_t i = 0; i < d->nvols; i++) {
 		const struct probe_part *pp = &d->parts[i];
 
-		if (pp->part->kind == PART_EXTENDED)
+		if ((pp->part && pp->part->kind == PART_EXTENDED) || (pp->vg && !pp->lv))
 			continue;
-		actual += pp->have_used ? pp->used : pp->fs == FS_SWAP ? 4096 : pp->part->size;
+		actual += pp->have_used ? pp->used : pp->fs == FS_SWAP ? 4096 : pp->dev.size;
 	}
+	for (size_t i = 0; i < d->nparts; i++)
+		if (d->parts[i].fs == FS_LVM2 && !d->parts[i].vg)
+			actual += d->parts[i].dev.size;
 	if (d->nparts)
 		actual += d->parts[0].part->start;
 	if (!err && p->max_actual && actual > p->max_actual) {

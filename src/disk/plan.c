@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk/lvm.h"
 #include "disk/plan.h"
 #include "fs/extfs.h"
 #include "fs/swap.h"
@@ -22,6 +23,7 @@ const char *plan_method_name(enum copy_method m)
 	case COPY_HEADER: return "swap-header";
 	case COPY_NONZERO: return "non-zero-blocks";
 	case COPY_TABLE: return "partition-table";
+	case COPY_LVM: return "lvm";
 	}
 	return "?";
 }
@@ -36,6 +38,7 @@ void plan_release(struct plan *p)
 {
 	free(p->ext);
 	free(p->parts);
+	free(p->vols);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -43,7 +46,7 @@ int plan_add_range(struct plan *p, uint64_t off, uint64_t len)
 {
 	if (len == 0)
 		return 0;
-	if (p->n > 0) {
+	if (p->n > 0 && !p->unsorted) {
 		struct extent *last = &p->ext[p->n - 1];
 		uint64_t end = last->off + last->len;
 
@@ -75,6 +78,36 @@ int plan_add_range(struct plan *p, uint64_t off, uint64_t len)
 
 /* A range of a partition's device, added as the ranges of the source disk
  * it maps onto. */
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sorts the ranges of an unsorted plan and merges overlaps and neighbours. */
+static void plan_sort(struct plan *p)
+{
+	size_t n = 0;
+
+	qsort(p->ext, p->n, sizeof(*p->ext), cmp_extent);
+	p->data_bytes = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct extent *last = n ? &p->ext[n - 1] : NULL;
+		if (last && p->ext[i].off <= last->off + last->len) {
+			uint64_t end = p->ext[i].off + p->ext[i].len;
+			if (end > last->off + last->len)
+				last->len = end - last->off;
+		} else {
+			p->ext[n++] = p->ext[i];
+		}
+	}
+	p->n = n;
+	for (size_t i = 0; i < n; i++)
+		p->data_bytes += p->ext[i].len;
+	p->unsorted = false;
+}
+
 static int add_source_range(void *arg, uint64_t src_off, uint64_t len)
 {
 	return plan_add_range(arg, src_off, len);
@@ -123,11 +156,49 @@ static int scan_nonzero(struct plan *p, const struct blkdev *d, uint64_t off, ui
 	return err;
 }
 
-/* Chooses how a partition is copied; opens ext filesystems into x. */
+/* How a volume (a partition, a logical volume) is copied, from what is on
+ * it; an ext filesystem whose block bitmap can be trusted is left open in x. */
+static enum copy_method choose(const struct blkdev *dev, enum fs_type *fs, struct extfs *x,
+			       char *note, size_t size)
+{
+	int err;
+
+	*fs = fs_detect(dev);
+	if (*fs == FS_SWAP)
+		return COPY_HEADER;
+	if (!fs_is_ext(*fs)) {
+		snprintf(note, size, "%s content is not read by Ferry: every non-zero block is "
+			 "copied", fs_type_name(*fs));
+		return COPY_NONZERO;
+	}
+	err = extfs_open(x, dev);
+	if (err) {
+		snprintf(note, size, "%s: every non-zero block is copied", ferr_msg());
+		ferry_warn("%s", note);
+		return COPY_NONZERO;
+	}
+	struct extfs_info info;
+	extfs_get_info(x, &info);
+	if (info.needs_recovery || info.has_errors) {
+		/* A journal to replay or a filesystem marked with errors may have a
+		 * block bitmap that does not show every block in use. */
+		snprintf(note, size, "%s: the %s filesystem %s: its block bitmap cannot be "
+			 "trusted, so every non-zero block is copied", dev->name,
+			 fs_type_name(*fs),
+			 info.needs_recovery ? "was not cleanly unmounted (its journal needs "
+					       "recovery)" : "is marked as having errors");
+		ferry_warn("%s", note);
+		extfs_release(x);
+		return COPY_NONZERO;
+	}
+	return COPY_USED;
+}
+
+/* Chooses how a partition is copied; opens ext filesystems into x. An LVM
+ * PV is COPY_LVM until its volume group is read (plan_lvm). */
 static void classify(struct plan_part *pp, const struct source *src, struct extfs *x)
 {
 	char name[96];
-	int err;
 
 	if (pp->kind == PART_EXTENDED) {
 		pp->method = COPY_TABLE;
@@ -139,39 +210,207 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 		pp->method = COPY_EXACT;
 		return;
 	}
-	pp->fs = fs_detect(&pp->dev);
-	if (pp->fs == FS_SWAP) {
-		pp->method = COPY_HEADER;
+	if (fs_detect(&pp->dev) == FS_LVM2) {
+		pp->fs = FS_LVM2;
+		pp->method = COPY_LVM;
 		return;
 	}
-	pp->method = COPY_NONZERO;
-	if (!fs_is_ext(pp->fs)) {
-		snprintf(pp->note, sizeof(pp->note), "%s content is not read by Ferry: every "
-			 "non-zero block is copied", fs_type_name(pp->fs));
-		return;
+	pp->method = choose(&pp->dev, &pp->fs, x, pp->note, sizeof(pp->note));
+}
+
+/* The ranges of a volume copied by method m (x open for COPY_USED). */
+static int volume_ranges(struct plan *p, const struct blkdev *dev, enum copy_method m,
+			 struct extfs *x, struct progress *prog)
+{
+	switch (m) {
+	case COPY_HEADER: {
+		struct swap_header h;
+		int err = swap_read(dev, &h);
+
+		return err ? err : add_dev_range(p, dev, 0, h.page);
 	}
-	err = extfs_open(x, &pp->dev);
-	if (err) {
-		snprintf(pp->note, sizeof(pp->note), "%s: every non-zero block is copied",
-			 ferr_msg());
-		ferry_warn("%s", pp->note);
-		return;
+	case COPY_USED: {
+		struct used_ctx c = {p, dev};
+		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
+		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
+		int err = add_dev_range(p, dev, 0, 2048 < dev->size ? 2048 : dev->size);
+
+		if (!err)
+			err = extfs_used_ranges(x, add_used, &c);
+		if (!err && fs_bytes < dev->size)
+			err = scan_nonzero(p, dev, fs_bytes, dev->size - fs_bytes, NULL);
+		return err;
 	}
-	struct extfs_info info;
-	extfs_get_info(x, &info);
-	if (info.needs_recovery || info.has_errors) {
-		/* A journal to replay or a filesystem marked with errors may have a
-		 * block bitmap that does not show every block in use. */
-		snprintf(pp->note, sizeof(pp->note), "%s: the %s filesystem %s: its block bitmap "
-			 "cannot be trusted, so every non-zero block is copied", name,
-			 fs_type_name(pp->fs),
-			 info.needs_recovery ? "was not cleanly unmounted (its journal needs "
-					       "recovery)" : "is marked as having errors");
-		ferry_warn("%s", pp->note);
-		extfs_release(x);
-		return;
+	case COPY_NONZERO:
+		return scan_nonzero(p, dev, 0, dev->size, prog);
+	default:
+		return ferr(-EINVAL, "internal: %s is not a volume's copy method",
+			    plan_method_name(m));
 	}
-	pp->method = COPY_USED;
+}
+
+/* The volume groups on the disk's PV partitions. */
+struct lvm_plan {
+	struct lvm_set set;
+	struct blkdev *devs; /* the PV partitions' devices */
+	size_t *part;        /* devs[k] is the plan's parts[part[k]] */
+	size_t n;
+	struct plan ranges;  /* everything copied of the PVs, sorted */
+	struct extfs *x;     /* per plan volume, open for COPY_USED */
+	struct blkdev *vdev; /* per plan volume */
+	size_t nx;
+};
+
+static void lvm_plan_release(struct lvm_plan *lp)
+{
+	for (size_t i = 0; lp->x && i < lp->nx; i++)
+		if (lp->x[i].fs)
+			extfs_release(&lp->x[i]);
+	lvm_set_release(&lp->set);
+	free(lp->devs);
+	free(lp->part);
+	free(lp->x);
+	free(lp->vdev);
+	plan_release(&lp->ranges);
+}
+
+/* The group of PV k, or NULL. */
+static const struct lvm_vg *pv_group(const struct lvm_plan *lp, size_t k)
+{
+	for (size_t g = 0; g < lp->set.nvgs; g++)
+		for (size_t i = 0; i < lp->set.vgs[g].npvs; i++)
+			if (lp->set.vgs[g].pvs[i].dev == (int)k)
+				return &lp->set.vgs[g];
+	return NULL;
+}
+
+/* Reads the volume groups of the PV partitions and chooses how each of
+ * their logical volumes is copied (p->vols). A group with a volume Ferry
+ * cannot map, and a PV whose group cannot be read, are copied whole (every
+ * non-zero block), with the reason as the partition's note. *scan grows by
+ * what will be read whole. */
+static int plan_lvm(struct plan *p, struct lvm_plan *lp, uint64_t *scan)
+{
+	size_t nv = 0;
+	int err;
+
+	for (size_t i = 0; i < p->nparts; i++)
+		lp->n += p->parts[i].method == COPY_LVM;
+	if (lp->n == 0)
+		return 0;
+	lp->devs = calloc(lp->n, sizeof(*lp->devs));
+	lp->part = calloc(lp->n, sizeof(*lp->part));
+	if (!lp->devs || !lp->part)
+		return ferr(-ENOMEM, "out of memory");
+	for (size_t i = 0, k = 0; i < p->nparts; i++)
+		if (p->parts[i].method == COPY_LVM) {
+			lp->devs[k] = p->parts[i].dev;
+			lp->part[k++] = i;
+		}
+	err = lvm_set_read(&lp->set, lp->devs, lp->n);
+	if (err)
+		return err;
+	for (size_t g = 0; g < lp->set.nvgs; g++)
+		nv += lp->set.vgs[g].nlvs;
+	p->vols = calloc(nv + 1, sizeof(*p->vols));
+	lp->x = calloc(nv + 1, sizeof(*lp->x));
+	lp->vdev = calloc(nv + 1, sizeof(*lp->vdev));
+	if (!p->vols || !lp->x || !lp->vdev)
+		return ferr(-ENOMEM, "out of memory");
+	lp->nx = nv;
+	for (size_t k = 0; k < lp->n; k++) {
+		struct plan_part *pp = &p->parts[lp->part[k]];
+		const struct lvm_vg *vg = pv_group(lp, k);
+		const struct lvm_lv *bad = NULL;
+
+		for (size_t l = 0; vg && l < vg->nlvs && !bad; l++)
+			if (!vg->lvs[l].ext)
+				bad = &vg->lvs[l];
+		if (vg && !bad)
+			continue;
+		pp->method = COPY_NONZERO;
+		*scan += pp->size;
+		if (!vg)
+			snprintf(pp->note, sizeof(pp->note), "an LVM physical volume whose volume "
+				 "group cannot be read: every non-zero block is copied");
+		else
+			snprintf(pp->note, sizeof(pp->note), "volume group %s: logical volume %s "
+				 "is not read (%s): every non-zero block of the PV is copied",
+				 vg->name, bad->name, bad->unmapped);
+	}
+	for (size_t g = 0; g < lp->set.nvgs; g++) {
+		const struct lvm_vg *vg = &lp->set.vgs[g];
+		bool whole = false;
+
+		for (size_t i = 0; i < vg->npvs; i++)
+			if (vg->pvs[i].dev >= 0 &&
+			    p->parts[lp->part[vg->pvs[i].dev]].method != COPY_LVM)
+				whole = true;
+		for (size_t l = 0; !whole && l < vg->nlvs; l++) {
+			struct plan_volume *v = &p->vols[p->nvols];
+			struct blkdev *dev = &lp->vdev[p->nvols];
+
+			snprintf(v->name, sizeof(v->name), "%s/%s", vg->name, vg->lvs[l].name);
+			err = lvm_lv_dev(dev, vg, &vg->lvs[l], false);
+			if (err)
+				return err;
+			v->size = dev->size;
+			v->method = choose(dev, &v->fs, &lp->x[p->nvols], v->note, sizeof(v->note));
+			if (v->method == COPY_NONZERO)
+				*scan += v->size;
+			p->nvols++;
+		}
+	}
+	return 0;
+}
+
+/* Every range of the groups mapped: each PV's label and metadata areas,
+ * each logical volume by its method. */
+static int lvm_ranges(struct plan *p, struct lvm_plan *lp, struct progress *prog)
+{
+	int err = 0;
+
+	lp->ranges.unsorted = true;
+	for (size_t k = 0; k < lp->n && !err; k++) {
+		const struct lvm_pvinfo *pv = &lp->set.pvs[k];
+		const struct lvm_vg *vg = pv_group(lp, k);
+
+		if (p->parts[lp->part[k]].method != COPY_LVM)
+			continue;
+		for (size_t i = 0; i < vg->npvs; i++)
+			if (vg->pvs[i].dev == (int)k)
+				err = add_dev_range(&lp->ranges, &lp->devs[k], 0, vg->pvs[i].pe_start);
+		for (int m = 0; m < 2 && !err; m++)
+			err = add_dev_range(&lp->ranges, &lp->devs[k], pv->mda_off[m], pv->mda_len[m]);
+	}
+	for (size_t v = 0; v < p->nvols && !err; v++) {
+		uint64_t before = lp->ranges.data_bytes;
+
+		err = volume_ranges(&lp->ranges, &lp->vdev[v], p->vols[v].method, &lp->x[v], prog);
+		if (err)
+			err = ferr_ctx(err, "logical volume %s", p->vols[v].name);
+		p->vols[v].data_bytes = lp->ranges.data_bytes - before;
+	}
+	if (!err)
+		plan_sort(&lp->ranges);
+	return err;
+}
+
+/* The PV partition's share of the groups' ranges. */
+static int add_pv_ranges(struct plan *p, const struct plan_part *pp, const struct lvm_plan *lp)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < lp->ranges.n && !err; i++) {
+		uint64_t a = lp->ranges.ext[i].off, b = a + lp->ranges.ext[i].len;
+		if (a < pp->start)
+			a = pp->start;
+		if (b > pp->start + pp->size)
+			b = pp->start + pp->size;
+		if (a < b)
+			err = plan_add_range(p, a, b - a);
+	}
+	return err;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -190,7 +429,7 @@ static int cmp_part(const void *a, const void *b)
 
 /* Ranges of one partition; x is open for COPY_USED. */
 static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct table *t,
-			    struct extfs *x, struct progress *prog)
+			    struct extfs *x, const struct lvm_plan *lp, struct progress *prog)
 {
 	uint64_t before = p->data_bytes;
 	int err = 0;
@@ -204,27 +443,13 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct t
 		pp->data_bytes = p->data_bytes - before;
 		p->data_bytes = before;
 		return 0;
-	case COPY_HEADER: {
-		struct swap_header h;
-
-		err = swap_read(&pp->dev, &h);
-		if (!err)
-			err = add_dev_range(p, &pp->dev, 0, h.page);
-		break;
-	}
-	case COPY_USED: {
-		struct used_ctx c = {p, &pp->dev};
-		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
-		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
-		err = add_dev_range(p, &pp->dev, 0, 2048 < pp->size ? 2048 : pp->size);
-		if (!err)
-			err = extfs_used_ranges(x, add_used, &c);
-		if (!err && fs_bytes < pp->size)
-			err = scan_nonzero(p, &pp->dev, fs_bytes, pp->size - fs_bytes, NULL);
-		break;
-	}
+	case COPY_HEADER:
+	case COPY_USED:
 	case COPY_NONZERO:
-		err = scan_nonzero(p, &pp->dev, 0, pp->size, prog);
+		err = volume_ranges(p, &pp->dev, pp->method, x, prog);
+		break;
+	case COPY_LVM:
+		err = add_pv_ranges(p, pp, lp);
 		break;
 	case COPY_EXACT:
 		err = plan_add_range(p, pp->start, pp->size);
@@ -255,6 +480,7 @@ int plan_can_copy(const struct source *src, const struct table *t)
 int plan_build(struct plan *p, const struct source *src, const struct table *t,
 	       const struct progress_view *view)
 {
+	struct lvm_plan lp;
 	struct extfs *xs = NULL;
 	uint64_t *ebrs = NULL;
 	struct progress prog;
@@ -263,6 +489,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 	int err;
 
 	plan_init(p);
+	memset(&lp, 0, sizeof(lp));
 	err = plan_can_copy(src, t);
 	if (err)
 		return err;
@@ -299,7 +526,13 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		if (p->parts[i].method == COPY_NONZERO)
 			scan_total += p->parts[i].size;
 	}
+	err = plan_lvm(p, &lp, &scan_total);
+	if (err)
+		goto out;
 	progress_init(&prog, "scan", scan_total, scan_total ? view : NULL);
+	err = lvm_ranges(p, &lp, &prog);
+	if (err)
+		goto out;
 
 	gap = table_first_start(t);
 	p->gap_bytes = gap;
@@ -312,7 +545,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		       ebrs[nebr] < pp->start)
 			err = plan_add_range(p, ebrs[nebr++], t->sector);
 		if (!err)
-			err = plan_part_ranges(p, pp, t, &xs[i], &prog);
+			err = plan_part_ranges(p, pp, t, &xs[i], &lp, &prog);
 		if (err)
 			err = ferr_ctx(err, "partition %d", pp->num);
 	}
@@ -321,6 +554,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 	if (!err && scan_total)
 		progress_finish(&prog);
 out:
+	lvm_plan_release(&lp);
 	if (xs) {
 		for (size_t i = 0; p->parts && i < p->nparts; i++)
 			if (xs[i].fs)

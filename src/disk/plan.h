@@ -18,6 +18,8 @@ enum copy_method {
 	COPY_HEADER,  /* the swap header page */
 	COPY_NONZERO, /* every block that is not all zeros */
 	COPY_TABLE,   /* an extended partition: its EBR sectors */
+	COPY_LVM,     /* an LVM PV: label and metadata, and its logical volumes
+	               * each by its own method; unused extents are not copied */
 };
 
 const char *plan_method_name(enum copy_method m);
@@ -34,7 +36,17 @@ struct plan_part {
 	uint64_t start, size;
 	struct blkdev dev;   /* the partition, read through the copy's overlay */
 	uint64_t data_bytes; /* bytes of this partition that are copied */
-	char note[512];      /* why a fallback was taken */
+	char note[1024];     /* why a fallback was taken */
+};
+
+/* A logical volume of a PV partition the plan copies (COPY_LVM). */
+struct plan_volume {
+	char name[2 * 128 + 2]; /* "VG/LV" */
+	enum fs_type fs;
+	enum copy_method method; /* COPY_USED, COPY_HEADER or COPY_NONZERO */
+	uint64_t size;
+	uint64_t data_bytes;
+	char note[512];
 };
 
 struct plan {
@@ -45,6 +57,9 @@ struct plan {
 	size_t n, cap;
 	struct plan_part *parts;
 	size_t nparts;
+	struct plan_volume *vols;
+	size_t nvols;
+	bool unsorted;       /* ranges are appended as they come (plan_sort) */
 };
 
 void plan_init(struct plan *p);

@@ -61,6 +61,17 @@ static void probe_swap(struct probe_part *pp)
 	}
 }
 
+/* Reads what is on a volume: its filesystem's label, UUID and use, and the
+ * system's files on an ext root. */
+static void probe_content(struct probe_part *pp)
+{
+	pp->fs = fs_detect(&pp->dev);
+	if (fs_is_ext(pp->fs))
+		probe_ext(pp);
+	else if (pp->fs == FS_SWAP)
+		probe_swap(pp);
+}
+
 static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 {
 	struct blkdev whole;
@@ -103,18 +114,15 @@ static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 		err = blk_window(&pp->dev, &d->src, pp->part->start, pp->part->size, false, name);
 		if (err)
 			goto out_parts;
-		pp->fs = fs_detect(&pp->dev);
-		if (fs_is_ext(pp->fs))
-			probe_ext(pp);
-		else if (pp->fs == FS_SWAP)
-			probe_swap(pp);
+		probe_content(pp);
 	}
+	d->nvols = d->nparts;
 	return 0;
 
 out_parts:
 	free(d->parts);
 	d->parts = NULL;
-	d->nparts = 0;
+	d->nparts = d->nvols = 0;
 out_table:
 	table_release(&d->table);
 out_source:
@@ -124,7 +132,7 @@ out_source:
 
 static void release_disk(struct probe_disk *d)
 {
-	for (size_t i = 0; i < d->nparts; i++) {
+	for (size_t i = 0; i < d->nvols; i++) {
 		free(d->parts[i].fstab);
 		free(d->parts[i].grub);
 	}
@@ -145,6 +153,8 @@ static void release_disks(struct probe *pr)
 void probe_release(struct probe *pr)
 {
 	release_disks(pr);
+	lvm_set_release(&pr->lvm);
+	free(pr->pv_at);
 	warn_list_release(&pr->warnings);
 	memset(pr, 0, sizeof(*pr));
 }
@@ -170,7 +180,7 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 	int num = kind == SPEC_DEVNAME ? devname_partnum(v) : -1;
 
 	for (size_t d = 0; d < pr->n; d++) {
-		for (size_t p = 0; p < pr->disks[d].nparts; p++) {
+		for (size_t p = 0; p < pr->disks[d].nvols; p++) {
 			const struct probe_part *pp = &pr->disks[d].parts[p];
 			bool hit = false;
 
@@ -178,8 +188,10 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 			case SPEC_UUID: hit = pp->uuid[0] && !strncasecmp(pp->uuid, v, 36); break;
 			case SPEC_LABEL: hit = pp->label[0] && !strcmp(pp->label, v); break;
 			case SPEC_PARTUUID: hit = pp->partuuid[0] && !strncasecmp(pp->partuuid, v, 11); break;
-			case SPEC_DEVNAME: hit = (int)d == home_disk && pp->part->num == num; break;
-			case SPEC_OTHER: break;
+			case SPEC_DEVNAME:
+				hit = (int)d == home_disk && pp->part && pp->part->num == num;
+				break;
+			case SPEC_OTHER: hit = pp->lv && lvm_names_lv(v, pp->vg, pp->lv); break;
 			}
 			if (hit) {
 				*di = (int)d;
@@ -197,9 +209,9 @@ static void find_system(struct probe *pr)
 {
 	pr->root.disk = pr->boot.disk = -1;
 	for (size_t d = 0; d < pr->n && pr->root.disk < 0; d++) {
-		for (size_t p = 0; p < pr->disks[d].nparts; p++) {
+		for (size_t p = 0; p < pr->disks[d].nvols; p++) {
 			struct probe_part *pp = &pr->disks[d].parts[p];
-			char spec[256], bspec[256], kroot[256];
+			char spec[256], bspec[256], kroot[256], name[LVM_NAME_MAX * 2 + 32];
 			const char *how = "";
 			int rd, rp;
 
@@ -217,8 +229,8 @@ static void find_system(struct probe *pr)
 					pr->boot.disk = bd;
 					pr->boot.part = bp;
 					snprintf(pr->boot.reason, sizeof(pr->boot.reason),
-						 "/etc/fstab on partition %d mounts %s at /boot%s",
-						 pp->part->num, bspec, how);
+						 "/etc/fstab on %s mounts %s at /boot%s",
+						 probe_part_name(pp, name, sizeof(name)), bspec, how);
 				} else {
 					snprintf(pr->boot.reason, sizeof(pr->boot.reason),
 						 "/etc/fstab mounts %s at /boot, but no disk has it", bspec);
@@ -260,6 +272,92 @@ int probe_mount_part(const struct probe *pr, const char *mountpoint)
 	if (!resolve(pr, spec, pr->root.disk, &d, &p, &how) || d != pr->root.disk)
 		return -1;
 	return p;
+}
+
+const char *probe_part_name(const struct probe_part *pp, char *buf, size_t size)
+{
+	if (pp->lv)
+		snprintf(buf, size, "logical volume %s/%s", pp->vg->name, pp->lv->name);
+	else
+		snprintf(buf, size, "partition %d", pp->part->num);
+	return buf;
+}
+
+const struct probe_part *probe_lv_part(const struct probe *pr, const struct lvm_lv *lv)
+{
+	for (size_t d = 0; d < pr->n; d++)
+		for (size_t p = pr->disks[d].nparts; p < pr->disks[d].nvols; p++)
+			if (pr->disks[d].parts[p].lv == lv)
+				return &pr->disks[d].parts[p];
+	return NULL;
+}
+
+/* The volume groups on the disks' partitions: each PV partition learns its
+ * group, and each visible logical volume that lies whole on one disk is
+ * probed like a partition, after the disk's partitions. */
+static int probe_lvm(struct probe *pr)
+{
+	struct probe_part **owner;
+	struct blkdev *devs;
+	size_t n = 0, k = 0;
+	int err;
+
+	for (size_t d = 0; d < pr->n; d++)
+		for (size_t p = 0; p < pr->disks[d].nparts; p++)
+			n += pr->disks[d].parts[p].fs == FS_LVM2;
+	if (n == 0)
+		return 0;
+	devs = calloc(n, sizeof(*devs));
+	owner = calloc(n, sizeof(*owner));
+	pr->pv_at = calloc(n, sizeof(*pr->pv_at));
+	if (!devs || !owner || !pr->pv_at) {
+		free(devs);
+		free(owner);
+		return ferr(-ENOMEM, "out of memory");
+	}
+	for (size_t d = 0; d < pr->n; d++)
+		for (size_t p = 0; p < pr->disks[d].nparts; p++)
+			if (pr->disks[d].parts[p].fs == FS_LVM2) {
+				pr->pv_at[k] = (struct probe_loc){.disk = (int)d, .part = (int)p};
+				owner[k] = &pr->disks[d].parts[p];
+				devs[k++] = pr->disks[d].parts[p].dev;
+			}
+	err = lvm_set_read(&pr->lvm, devs, n);
+	for (size_t g = 0; !err && g < pr->lvm.nvgs; g++)
+		for (size_t i = 0; i < pr->lvm.vgs[g].npvs; i++)
+			if (pr->lvm.vgs[g].pvs[i].dev >= 0)
+				owner[pr->lvm.vgs[g].pvs[i].dev]->vg = &pr->lvm.vgs[g];
+	free(owner);
+	free(devs);
+	for (size_t g = 0; !err && g < pr->lvm.nvgs; g++) {
+		const struct lvm_vg *vg = &pr->lvm.vgs[g];
+
+		for (size_t l = 0; !err && l < vg->nlvs; l++) {
+			const struct lvm_lv *lv = &vg->lvs[l];
+			struct probe_disk *d = NULL;
+			struct probe_part *pp;
+
+			for (size_t i = 0; i < pr->n && lv->ext; i++)
+				if (&pr->disks[i].src == lv->src)
+					d = &pr->disks[i];
+			if (!d || !lv->visible)
+				continue;
+			pp = realloc(d->parts, (d->nvols + 1) * sizeof(*pp));
+			if (!pp)
+				return ferr(-ENOMEM, "out of memory");
+			d->parts = pp;
+			pp = &d->parts[d->nvols];
+			memset(pp, 0, sizeof(*pp));
+			pp->vg = vg;
+			pp->lv = lv;
+			err = lvm_lv_dev(&pp->dev, vg, lv, false);
+			if (err)
+				break;
+			d->nvols++;
+			probe_content(pp);
+		}
+	}
+	return err;
 }
 
 static bool skip_sysblock(const char *name)
@@ -336,6 +434,8 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n)
 		pr->n++;
 	}
 	if (!err)
+		err = probe_lvm(pr);
+	if (!err)
 		find_system(pr);
 	else
 		release_disks(pr);
@@ -361,6 +461,11 @@ int probe_copy(struct probe *pr, const char *path, struct cow *cow)
 		return err;
 	}
 	pr->n = 1;
+	err = probe_lvm(pr);
+	if (err) {
+		probe_release(pr);
+		return err;
+	}
 	find_system(pr);
 	return 0;
 }

@@ -8,14 +8,18 @@
 #include <stdio.h>
 
 #include "blk/source.h"
+#include "disk/lvm.h"
 #include "disk/table.h"
 #include "fs/detect.h"
 #include "util/err.h"
 #include "util/json.h"
 
+/* A partition, or a logical volume (part NULL, lv set). */
 struct probe_part {
 	const struct part *part;
-	struct blkdev dev; /* the partition, read-only ("DISK partition N") */
+	const struct lvm_vg *vg; /* the volume group of an LVM PV or LV */
+	const struct lvm_lv *lv; /* a logical volume */
+	struct blkdev dev; /* read-only ("DISK partition N", "logical volume VG/LV") */
 	enum fs_type fs;
 	char label[20];
 	char uuid[40];
@@ -32,20 +36,24 @@ struct probe_part {
 struct probe_disk {
 	struct source src;
 	struct table table;
+	/* The partitions (nparts), then the logical volumes this disk holds
+	 * whole (up to nvols). */
 	struct probe_part *parts;
-	size_t nparts;
+	size_t nparts, nvols;
 	enum fs_type whole_fs; /* a filesystem on the disk itself (no table) */
 };
 
 struct probe_loc {
 	int disk; /* index, -1 if not found */
 	int part; /* index into the disk's parts */
-	char reason[320];
+	char reason[640];
 };
 
 struct probe {
 	struct probe_disk *disks;
 	size_t n;
+	struct lvm_set lvm; /* the volume groups on the disks' partitions */
+	struct probe_loc *pv_at; /* lvm.pvs[i] is partition pv_at[i] */
 	struct probe_loc root, boot;
 	struct warn_list warnings; /* what the probe warned about, each once */
 	struct ferry_warn_scope scope;
@@ -59,6 +67,11 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n);
 /* One disk as its copy holds it: every read sees cow's edits (fs/cow.h). */
 int probe_copy(struct probe *pr, const char *path, struct cow *cow);
 void probe_release(struct probe *pr);
+/* "partition 2" or "logical volume rl/root". */
+const char *probe_part_name(const struct probe_part *pp, char *buf, size_t size);
+/* The probed volume that holds lv, or NULL. */
+const struct probe_part *probe_lv_part(const struct probe *pr, const struct lvm_lv *lv);
+
 /* ferry scan's table of disks, partitions and the system (report.c). */
 void probe_report_text(FILE *f, const struct probe *pr);
 /* The same as JSON fields of the object j is in, warnings included. */

@@ -337,8 +337,18 @@ enum map_result sysdisk_map(const struct sysdisk *sd, const char *name, const ch
 	devref_parse(name, &d);
 	if (d.scheme == DEV_NONE)
 		return MAP_KEEP;
-	if (d.scheme == DEV_VOLMGR)
+	if (d.scheme == DEV_VOLMGR) {
+		/* A logical volume the image holds keeps its name: the group
+		 * is copied as it is. */
+		for (size_t i = 0; i < sd->c->nvols; i++) {
+			const struct fix_volume *v = &sd->c->vols[i];
+			if (v->mapper[0] && (!strcmp(name, v->mapper) || !strcmp(name, v->lvpath))) {
+				*vol = v;
+				return MAP_KEEP;
+			}
+		}
 		return MAP_VOLMGR;
+	}
 	if (d.partnum && part > 0) {
 		/* / is root_part whatever number the name carries */
 		*vol = fix_volume_by_part(sd->c, part);
@@ -396,7 +406,7 @@ void sysdisk_explain(const struct sysdisk *sd, enum map_result r, const char *na
 		break;
 	case MAP_VOLMGR:
 		snprintf(buf, len,
-			 "%s is an LVM, device-mapper or md volume: mapping it is not supported; "
+			 "%s is an LVM, device-mapper or md volume that is not in the image; "
 			 "left as it is",
 			 name);
 		break;

@@ -61,6 +61,9 @@ struct fix_volume {
 	char uuid[40];    /* as blkid prints it; empty if the volume has none */
 	char label[20];
 	char partuuid[40];
+	/* A logical volume: its device-mapper path ("/dev/mapper/rl-root")
+	 * and its LVM path ("/dev/rl/root"), names that stay stable. */
+	char mapper[280], lvpath[272];
 };
 
 struct fix_ctx {

@@ -25,7 +25,7 @@ static const char *const mounts[] = {"/boot", "/usr", "/var"};
  * strict, a filesystem marked with errors is refused with the reason;
  * without, it is opened to be read. One whose journal cannot be replayed is
  * refused either way. */
-static int open_fs(struct source *src, const struct probe_part *pp, struct extfs *x,
+static int open_fs(const struct probe_part *pp, struct extfs *x,
 		   struct fix_report *rep, bool strict, struct stage_fs *st)
 {
 	const char *name = pp->dev.name;
@@ -34,8 +34,9 @@ static int open_fs(struct source *src, const struct probe_part *pp, struct extfs
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	st->partnum = pp->part->num;
-	err = blk_window(&copy, src, pp->part->start, pp->part->size, true, name);
+	st->partnum = pp->part ? pp->part->num : 0;
+	probe_part_name(pp, st->where, sizeof(st->where));
+	err = blk_copy_of(&copy, &pp->dev);
 	if (!err)
 		err = extfs_open_copy(x, &copy);
 	if (err)
@@ -72,13 +73,13 @@ static int open_fs(struct source *src, const struct probe_part *pp, struct extfs
 /* A swap area holding a hibernated system would make the target try to
  * resume a machine it is not: its header is rewritten as plain swap,
  * keeping its UUID and label, so fstab's UUID= entry still finds it. */
-static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_report *rep,
+static int fix_swap(const struct probe_part *pp, struct fix_report *rep,
 		    struct fix_volume *v)
 {
 	struct swap_header h;
 	struct blkdev copy;
 	const char *was;
-	int err = blk_window(&copy, src, pp->part->start, pp->part->size, true, pp->dev.name);
+	int err = blk_copy_of(&copy, &pp->dev);
 
 	if (!err)
 		err = swap_read(&copy, &h);
@@ -96,14 +97,25 @@ static int fix_swap(struct source *src, const struct probe_part *pp, struct fix_
 			       "rewritten as swap with the same UUID", was, h.sig);
 }
 
+static bool is_extended(const struct probe_part *pp)
+{
+	return pp->part && pp->part->kind == PART_EXTENDED;
+}
+
 static void add_volume(struct fix_volume *v, const struct probe_part *pp)
 {
 	memset(v, 0, sizeof(*v));
-	v->partnum = pp->part->num;
+	v->partnum = pp->part ? pp->part->num : 0;
 	snprintf(v->fs, sizeof(v->fs), "%s", fs_type_name(pp->fs));
 	snprintf(v->uuid, sizeof(v->uuid), "%s", pp->uuid);
 	snprintf(v->label, sizeof(v->label), "%s", pp->label);
 	snprintf(v->partuuid, sizeof(v->partuuid), "%s", pp->partuuid);
+	if (pp->lv) {
+		char dm[sizeof(v->mapper) - 12];
+		lvm_dm_name(dm, sizeof(dm), pp->vg->name, pp->lv->name);
+		snprintf(v->mapper, sizeof(v->mapper), "/dev/mapper/%s", dm);
+		snprintf(v->lvpath, sizeof(v->lvpath), "/dev/%s/%s", pp->vg->name, pp->lv->name);
+	}
 }
 
 static bool known_volume(const struct fix_volume *v)
@@ -141,7 +153,7 @@ static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
 
 		if (p < 0 || p == s->pr.root.part || !fs_is_ext(d->parts[p].fs))
 			continue;
-		err = open_fs(s->src, &d->parts[p], &s->x[s->nx], rep, strict, &s->fs[s->nx]);
+		err = open_fs(&d->parts[p], &s->x[s->nx], rep, strict, &s->fs[s->nx]);
 		if (err)
 			return err;
 		s->nx++;
@@ -156,7 +168,7 @@ static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
 			return err;
 		}
 		if (!strcmp(mounts[m], "/boot"))
-			s->boot_part = d->parts[p].part->num;
+			s->boot_part = d->parts[p].part ? d->parts[p].part->num : 0;
 	}
 	return 0;
 }
@@ -176,21 +188,24 @@ int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool
 	if (err)
 		return err;
 	d = &s->pr.disks[0];
-	s->vols = calloc(d->nparts ? d->nparts : 1, sizeof(*s->vols));
+	s->vols = calloc(d->nvols ? d->nvols : 1, sizeof(*s->vols));
 	if (!s->vols) {
 		probe_release(&s->pr);
 		return ferr(-ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < d->nparts; i++)
-		if (d->parts[i].part->kind != PART_EXTENDED)
+	/* The partitions, then the logical volumes. */
+	for (size_t i = 0; i < d->nvols; i++)
+		if (!is_extended(&d->parts[i]))
 			add_volume(&s->vols[s->nvols++], &d->parts[i]);
 	if (s->pr.root.disk < 0) {
 		snprintf(s->why, sizeof(s->why), "no root filesystem found (an ext2/3/4 filesystem "
 			 "whose /etc/fstab mounts it at /)");
 		return 0;
 	}
-	s->root_part = d->parts[s->pr.root.part].part->num;
-	err = open_fs(src, &d->parts[s->pr.root.part], &s->x[0], rep, strict, &s->fs[0]);
+	/* A root on a logical volume is named by its stable device-mapper
+	 * name or its UUID, never by a partition number. */
+	s->root_part = d->parts[s->pr.root.part].part ? d->parts[s->pr.root.part].part->num : 0;
+	err = open_fs(&d->parts[s->pr.root.part], &s->x[0], rep, strict, &s->fs[0]);
 	if (!err) {
 		s->nx = 1;
 		err = guest_ext_open(&s->root, &s->x[0]);
@@ -220,13 +235,13 @@ static int fix_swaps(struct stage *s, bool rewrite, struct fix_report *rep)
 	size_t n = 0;
 	int err = 0;
 
-	for (size_t i = 0, v = 0; i < d->nparts && !err; i++) {
+	for (size_t i = 0, v = 0; i < d->nvols && !err; i++) {
 		const struct probe_part *pp = &d->parts[i];
 
-		if (pp->part->kind == PART_EXTENDED)
+		if (is_extended(pp))
 			continue;
 		if (rewrite && (pp->fs == FS_SWAP || pp->fs == FS_UNKNOWN))
-			err = fix_swap(s->src, pp, rep, &s->vols[v]);
+			err = fix_swap(pp, rep, &s->vols[v]);
 		v++;
 	}
 	for (size_t v = 0; v < s->nvols; v++)

@@ -14,6 +14,7 @@
 /* One filesystem of the system as it was opened. */
 struct stage_fs {
 	int partnum;
+	char where[280]; /* "partition 2", "logical volume rl/root" */
 	bool errors;   /* marked as having errors (EXT2_ERROR_FS) */
 	bool replayed; /* its journal needed recovery and was replayed into the copy */
 };

@@ -5,8 +5,9 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/physical.sh"
+. "$TESTS_DIR/lib/lvm.sh"
 
-plan 55
+plan 63
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -92,7 +93,38 @@ wipe "$lvm"
 { printf 'LABELONE'; head -c 16 /dev/zero; printf 'LVM2 001'; } |
 	dd of="$lvm" bs=512 seek=$((FXP_P3_START + 1)) conv=notrunc status=none
 out=$(codes "$lvm")
-raised "an LVM physical volume: disk.lvm is a warning" disk.lvm:warning "$out"
+raised "an LVM label with a wrong checksum: lvm.unreadable is a blocker" lvm.unreadable:blocker "$out"
+
+# The RHEL-shaped LVM disk (tests/lib/lvm.sh), as lvm2 made it; then with
+# the logical volumes Ferry does not map, written by lvm2's vgcfgrestore.
+rhel=$T_DIR/rhel.img
+lvm_server_disk "$rhel"
+lvm_release
+out=$(codes "$rhel")
+raised "a volume group on the system disk: disk.lvm is info" disk.lvm:info "$out"
+not_raised "... with only linear volumes: no lvm.thin" lvm.thin "$out"
+# lvm_variant NAME: a copy of the LVM disk, its PV attached for lvm.
+lvm_variant() {
+	cp --sparse=always "$rhel" "$T_DIR/$1.img"
+	lvm_attach "$T_DIR/$1.img" $((LVM_P2_START * 512)) $(((LVM_DISK_MIB << 20) - LVM_P2_START * 512))
+}
+for kind in snapshot:lvm.snapshot raid:lvm.raid thin:lvm.thin cache:lvm.cache \
+	error:lvm.unsupported; do
+	lvm_variant "${kind%%:*}"
+	lvm_add_kind rl "${kind%%:*}" 32
+	lvm_release
+	raised "a ${kind%%:*} volume: ${kind#*:} is a blocker" "${kind#*:}:blocker" \
+		"$(codes "$T_DIR/${kind%%:*}.img")"
+done
+# A group with a PV on another disk, and a volume there.
+lvm_variant spans
+truncate -s 32M "$T_DIR/other.img"
+lvm_pv "$T_DIR/other.img" 0 $((32 << 20))
+lvm_cmd vgextend -q rl "$LVM_PV" >/dev/null
+lvm_cmd lvcreate -q -an -Zn -L 8m -n data rl "$LVM_PV" >/dev/null
+lvm_release
+raised "a volume on a PV of another disk: lvm.pv-missing is a blocker" lvm.pv-missing:blocker \
+	"$(codes "$T_DIR/spans.img")"
 
 out=$(codes "$base" --cloud huawei)
 raised "a disk under 1 GB for Huawei: size.virtual" size.virtual:blocker "$out"

@@ -2,10 +2,12 @@
 """Checks that the free blocks of an ext filesystem inside a captured raw image
 read as zeros, using dumpe2fs's free-block list of the source filesystem.
 
-usage: freecheck.py SOURCE-IMG SOURCE-OFFSET CAPTURED-RAW CAPTURED-OFFSET
+usage: freecheck.py [--used-same] SOURCE-IMG SOURCE-OFFSET CAPTURED-RAW CAPTURED-OFFSET
 
 Exits 0 when every free block of the copy is zero and the source had stale
 (non-zero) data in at least one of them, so the check cannot pass vacuously.
+With --used-same, every block that is not free must also be byte-identical
+in the copy (for a filesystem the capture did not edit).
 """
 import re
 import subprocess
@@ -24,9 +26,39 @@ def free_ranges(dev):
     return bs, ranges
 
 
+def used_differs(src, soff, out, ooff, bs, ranges):
+    """Whether a block outside the free ranges differs in the copy."""
+    free = set()
+    for a, b in ranges:
+        free.update(range(a, b + 1))
+    used = differ = 0
+    with open(src, "rb") as fs, open(out, "rb") as fo:
+        fs.seek(0, 2)
+        blocks = (fs.tell() - soff) // bs
+        for blk in range(blocks):
+            if blk in free:
+                continue
+            used += 1
+            fs.seek(soff + blk * bs)
+            fo.seek(ooff + blk * bs)
+            a, b = fs.read(bs), fo.read(bs)
+            if a != b.ljust(bs, b"\0"):
+                differ += 1
+                if differ <= 3:
+                    print(f"used block {blk} differs in the copy")
+    print(f"{used} used blocks; differing in the copy: {differ}")
+    return differ > 0 or used == 0
+
+
 def main():
-    src, soff, out, ooff = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    args = sys.argv[1:]
+    used_same = args[0] == "--used-same"
+    if used_same:
+        args = args[1:]
+    src, soff, out, ooff = args[0], int(args[1]), args[2], int(args[3])
     bs, ranges = free_ranges(f"{src}?offset={soff}")
+    if used_same and used_differs(src, soff, out, ooff, bs, ranges):
+        return 1
     nfree = dirty_src = dirty_out = 0
     with open(src, "rb") as fs, open(out, "rb") as fo:
         for a, b in ranges:

@@ -522,7 +522,7 @@ static void rhel8(void)
 	is_int(lines_equal(r.dir, "etc/fstab", "/dev/mapper/vg_data-lv_data /srv/data           xfs     defaults        0 0"),
 	       1, "rhel8: the LVM volume is left");
 	is_int(count_notes(&r.rep, "fstab", "/dev/mapper/vg_data-lv_data is an LVM"), 1,
-	       "rhel8: with a note that mapping it is not supported");
+	       "rhel8: with a note that it is not in the image");
 	is_int(lines_equal(r.dir, "etc/fstab", "nfs01.example.com:/exports/home /home           nfs     defaults,_netdev 0 0"),
 	       1, "rhel8: NFS kept");
 	is_int(count(&r.rep, "fstab"), 3, "rhel8: 3 fstab changes");
