@@ -226,9 +226,10 @@ static void test_refused(void)
 	}
 
 	/* Nested past the limit. */
-	char deep[512] = "vg0 {\n";
+	char deep[512];
+	size_t n = (size_t)snprintf(deep, sizeof(deep), "vg0 {\n");
 	for (int i = 0; i < 40; i++)
-		strcat(deep, "a {\n");
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "a {\n");
 	is_int(lvm_vg_parse(deep, strlen(deep), &vg), -EINVAL, "sections nested 40 deep: refused");
 	const char *two = "a {\nid = \"x\"\nseqno = 1\nextent_size = 8\n}\n"
 			  "b {\nid = \"y\"\nseqno = 1\nextent_size = 8\n}\n";
