@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # skip loop devices need root"
 	exit 0
 fi
-plan 33
+plan 37
 
 disk=$T_DIR/rhel.img
 rep=$disk.lvm.json
@@ -146,6 +146,42 @@ check "... and its used blocks are the source's" \
 	python3 "$TESTS_DIR/lib/freecheck.py" --used-same "$T_DIR/store.fs" 0 "$T_DIR/img-store.fs" 0
 check_eq "... its files too" "$(sha "$T_DIR/store/blob")" \
 	"$(debugfs -R 'cat /blob' "$T_DIR/img-store.fs" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+
+# Two metadata areas (--pvmetadatacopies 2): the newest valid text of the
+# two is read. The first area is then put back as it was before the last
+# change (valid, older); then the second area's text is damaged.
+mdisk=$T_DIR/mda.img
+head -c $((64 << 20)) /dev/urandom >"$mdisk"
+echo "start=2048, type=8e" | sfdisk -q --wipe never "$mdisk"
+lvm_pv "$mdisk" 1048576 $(((64 << 20) - 1048576)) --pvmetadatacopies 2
+lvm_cmd vgcreate -q -s 4m two "$LVM_PV" >/dev/null
+dd if="$mdisk" of="$T_DIR/mda1.old" bs=4096 skip=$((1048576 / 4096)) count=256 status=none
+lvm_cmd lvcreate -q -an -Zn -L 8m -n late two >/dev/null
+lvm_release
+names() { "$FERRY" scan --json "$1" 2>"$T_DIR/mda.err" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(" ".join("%s:%d:%s" % (v["name"], v["seqno"], ",".join(l["name"] for l in v["logical_volumes"])) for v in d["volume_groups"]))'; }
+check_eq "a PV with two metadata areas: the group as lvm2 left it" "two:2:late" "$(names "$mdisk")"
+dd if="$T_DIR/mda1.old" of="$mdisk" bs=4096 seek=$((1048576 / 4096)) conv=notrunc status=none
+check_eq "the first area older (seqno 1): the second's newer text is read" "two:2:late" \
+	"$(names "$mdisk")"
+# The second area is at the PV's end; its text follows its 512-byte header.
+end=$((64 << 20))
+python3 - "$mdisk" "$end" <<'PY'
+import sys
+path, end = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    f.seek(end - (4 << 20))
+    area = f.read(4 << 20)
+    at = area.rfind(b" LVM2 x[5A%r0N*>") - 4          # the area's header
+    text = area.find(b"seqno = 2", at) # inside the current text
+    f.seek(end - (4 << 20) + text + len("seqno = "))
+    f.write(b"3")
+PY
+check_eq "the second area's text damaged: the first area's older text is read" "two:1:" \
+	"$(names "$mdisk")"
+check_match "... with a warning naming the checksum" "metadata text .* wrong checksum" \
+	"$(cat "$T_DIR/mda.err")"
 
 check_eq "the LVM disk's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
 check_eq "the striped disk's SHA-256 is unchanged" "$ssha" "$(sha "$sdisk")"
