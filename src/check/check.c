@@ -16,6 +16,17 @@ const struct check_item check_items[] = {
 	{"root.missing", CHECK_BLOCKER, "no root filesystem found on the disk",
 	 "give the system disk, not a data disk: ferry scan shows which disk holds /", NULL,
 	 "Tencent RootPartitionNotFound", "004"},
+	{"root.btrfs", CHECK_BLOCKER, "the disk holds btrfs, which Ferry does not read",
+	 "a root on btrfs is not found, copied by its used blocks or fixed yet: migrate the "
+	 "server with the cloud's own tools, or move the system to ext4 or XFS", NULL, NULL,
+	 NULL},
+	{"root.mdraid", CHECK_BLOCKER, "the disk holds an md RAID member",
+	 "a root on md RAID is not assembled or fixed yet: the cloud's disk is already "
+	 "redundant, so move the system to a plain partition or LVM before migrating", NULL,
+	 NULL, NULL},
+	{"root.multipath", CHECK_BLOCKER, "the system mounts / from a multipath device",
+	 "name / by UUID= in /etc/fstab (and root= on the kernel command line), or remove "
+	 "multipath, before migrating: the cloud's disk has one path", NULL, NULL, NULL},
 	{"boot.elsewhere", CHECK_BLOCKER, "/boot (or another system mount) is not on the system disk",
 	 "/boot must be on the same disk as /; move it there before migrating", NULL,
 	 "Tencent PartitionNotPresent", "001,004"},
@@ -55,8 +66,9 @@ const struct check_item check_items[] = {
 	{"fs.unsupported", CHECK_BLOCKER, "the root filesystem's type is not one the cloud takes",
 	 "move the system to a filesystem the cloud takes (see the profile)", NULL, NULL, "002"},
 	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit (only ext2/3/4 are)",
-	 "capture copies it but fixes nothing in it: make the fixes on the server first", NULL,
-	 NULL, NULL},
+	 "capture copies it but fixes nothing in it: make the fixes on the server first; for / "
+	 "and /boot (the kernels, initrds and boot loader) this is a blocker: the image may not "
+	 "boot on virtio", NULL, NULL, NULL},
 	{"fs.unreadable", CHECK_WARNING, "a filesystem that cannot be opened",
 	 "run e2fsck on the server and check again: Ferry copies it whole (every non-zero "
 	 "block), fixes nothing on it, and does not know its UUID", NULL, NULL, NULL},

@@ -142,9 +142,11 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 			err = check_raise(r, "fs.unsupported", s->src->path,
 					  "/ is %s on %s; the cloud takes %s", fs, where,
 					  r->profile->filesystems);
+		/* Kernels, initrds and the boot loader's files live in / and
+		 * /boot: unedited, nothing says the image boots on virtio. */
 		if (!err && !fs_is_ext(pp->fs))
-			err = check_raise(r, "fs.noedit", s->src->path, "%s is %s on %s",
-					  mounts[m], fs, where);
+			err = check_raise_sev(r, "fs.noedit", m < 2 ? CHECK_BLOCKER : CHECK_WARNING,
+					      s->src->path, "%s is %s on %s", mounts[m], fs, where);
 	}
 	for (size_t i = 0; !err && i < d->nvols; i++)
 		if (d->parts[i].why[0])
@@ -208,12 +210,40 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 	return err;
 }
 
+/* Without a root found, what on the disk may hold one that Ferry does not
+ * read: each its own code, with root.missing. */
+static int check_no_root(const struct stage *s, struct check_report *r)
+{
+	const struct probe_disk *d = &s->pr.disks[0];
+	char where[LVM_NAME_MAX * 2 + 32], spec[256];
+	int err = 0;
+
+	for (size_t i = 0; !err && i < d->nvols; i++) {
+		const struct probe_part *pp = &d->parts[i];
+
+		probe_part_name(pp, where, sizeof(where));
+		if (pp->fs == FS_BTRFS)
+			err = check_raise(r, "root.btrfs", s->src->path, "%s is btrfs", where);
+		else if (pp->fs == FS_MDRAID)
+			err = check_raise(r, "root.mdraid", s->src->path, "%s is an md RAID member",
+					  where);
+		else if (pp->fs == FS_LUKS)
+			err = check_raise(r, "disk.luks", s->src->path, "%s is LUKS", where);
+		else if (pp->fstab && fstab_find(pp->fstab, "/", spec, sizeof(spec)) == 0 &&
+			 (strstr(spec, "/mpath") || strstr(spec, "dm-uuid-mpath") ||
+			  strstr(spec, "-mpath-")))
+			err = check_raise(r, "root.multipath", "/etc/fstab", "%s on %s mounts %s at /",
+					  fs_type_name(pp->fs), where, spec);
+	}
+	return err ? err : check_raise(r, "root.missing", s->src->path, "%s", s->why);
+}
+
 int check_system(struct stage *s, const char *format, struct check_report *r)
 {
 	int err;
 
 	if (s->pr.root.disk < 0)
-		return check_raise(r, "root.missing", s->src->path, "%s", s->why);
+		return check_no_root(s, r);
 	err = check_partitions(s, r);
 	if (!err)
 		err = check_filesystems(s, r);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "disk/probe.h"
+#include "fs/devname.h"
 #include "fs/extfs.h"
 #include "fs/fstab.h"
 #include "fs/swap.h"
@@ -178,6 +179,15 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 	const char *v;
 	enum spec_kind kind = fstab_spec_parse(spec, &v);
 	int num = kind == SPEC_DEVNAME ? devname_partnum(v) : -1;
+	struct devref ref;
+
+	/* /dev/disk/by-id/...-partN and by-path: the number, as a kernel name. */
+	devref_parse(v, &ref);
+	if (kind == SPEC_OTHER && (ref.scheme == DEV_BYID || ref.scheme == DEV_BYPATH) &&
+	    ref.partnum > 0) {
+		kind = SPEC_DEVNAME;
+		num = ref.partnum;
+	}
 
 	for (size_t d = 0; d < pr->n; d++) {
 		for (size_t p = 0; p < pr->disks[d].nvols; p++) {

@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/physical.sh"
 . "$TESTS_DIR/lib/lvm.sh"
 
-plan 63
+plan 71
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -87,6 +87,34 @@ wipe "$luks"
 printf 'LUKS\272\276\000\001' | dd of="$luks" bs=512 seek="$FXP_P3_START" conv=notrunc status=none
 out=$(codes "$luks")
 raised "a LUKS header: disk.luks is a blocker" disk.luks:blocker "$out"
+
+# A root Ferry does not read: its own code beside root.missing.
+rootless() {
+	dd if=/dev/zero of="$1" bs=512 seek="$FXP_P2_START" count=256 conv=notrunc status=none
+	printf '%s' "$2" | dd of="$1" bs=1 seek=$((FXP_P2_START * 512 + $3)) conv=notrunc status=none
+}
+btrfs=$(variant btrfs)
+rootless "$btrfs" _BHRfS_M $((0x10040))
+raised "a btrfs partition and no root found: root.btrfs" root.btrfs:blocker "$(codes "$btrfs")"
+md=$(variant md)
+rootless "$md" $'\xfc\x4e\x2b\xa9' 4096
+raised "an md RAID member and no root found: root.mdraid" root.mdraid:blocker "$(codes "$md")"
+luksroot=$(variant luksroot)
+rootless "$luksroot" $'LUKS\xba\xbe\x00\x01' 0
+raised "a LUKS root: disk.luks without a root found too" disk.luks:blocker "$(codes "$luksroot")"
+mpath=$(variant mpath)
+put "$mpath" 2 /etc/fstab "/dev/mapper/mpatha2 / ext4 defaults 1 1"
+out=$(codes "$mpath")
+raised "/ mounted from /dev/mapper/mpatha2: root.multipath" root.multipath:blocker "$out"
+raised "... and root.missing" root.missing:blocker "$out"
+not_raised "the base disk has a root: no root.btrfs" root.btrfs "$(codes "$base")"
+# By-id and by-path names of the system disk's partitions find / and /boot.
+byid=$(variant byid)
+put "$byid" 2 /etc/fstab "/dev/disk/by-id/ata-ST2000DM008-2FR102_ZFL0ABCD-part2 / ext4 defaults 1 1
+/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1 /boot ext4 defaults 1 2"
+out=$(codes "$byid")
+not_raised "/ by /dev/disk/by-id/...-part2 is found: no root.missing" root.missing "$out"
+not_raised "/boot by /dev/disk/by-path/...-part1 is on the disk: no boot.elsewhere" boot.elsewhere "$out"
 
 lvm=$(variant lvm)
 wipe "$lvm"
@@ -244,7 +272,8 @@ check_eq "... which capture cannot fix: exit 3" 3 "${out%% *}"
 fat=$(variant fat)
 mformat -i "$fat@@$(fxp_off 1)" -T "$FXP_P1_SIZE" -h 2 -s 32 ::
 out=$(codes "$fat")
-raised "/boot on FAT: fs.noedit" fs.noedit:warning "$out"
+raised "/boot on FAT: fs.noedit is a blocker (its kernels and boot loader unchecked)" \
+	fs.noedit:blocker "$out"
 not_raised "ext4 everywhere: no fs.noedit" fs.noedit "$(codes "$base")"
 
 # A filesystem that cannot be opened (a damaged superblock on /srv of the
