@@ -144,7 +144,7 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 					  r->profile->filesystems);
 		/* Kernels, initrds and the boot loader's files live in / and
 		 * /boot: unedited, nothing says the image boots on virtio. */
-		if (!err && !fs_is_ext(pp->fs))
+		if (!err && !fs_is_ext(pp->fs) && !stage_opened(s, pp))
 			err = check_raise_sev(r, "fs.noedit", m < 2 ? CHECK_BLOCKER : CHECK_WARNING,
 					      s->src->path, "%s is %s on %s", mounts[m], fs, where);
 	}
@@ -251,6 +251,9 @@ int check_system(struct stage *s, const char *format, struct check_report *r)
 		err = check_sizes(s, r, format);
 	if (err)
 		return err;
+	/* A root the kernel mounts that could not be: fs.noedit said so. */
+	if (!s->have_root && !fs_is_ext(s->pr.disks[0].parts[s->pr.root.part].fs))
+		return 0;
 	if (!s->have_root)
 		return check_raise(r, "fs.errors", s->src->path, "%s", s->why);
 	err = check_os(s, r);

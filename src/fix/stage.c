@@ -124,12 +124,19 @@ static bool known_volume(const struct fix_volume *v)
 }
 
 /* Closes the guest tree and the filesystems; closing writes the
- * superblocks and bitmaps the edits changed, unless err. */
+ * superblocks and bitmaps the edits changed, unless err. Kernel mounts are
+ * unmounted either way (what they wrote is in the overlay). */
 static int close_fs(struct stage *s, int err)
 {
 	if (s->have_root)
 		guest_release(&s->root);
 	s->have_root = false;
+	while (s->nkm > 0) {
+		int e = kmount_close(&s->km[--s->nkm]);
+		if (!err)
+			err = e;
+	}
+	s->nopened = 0;
 	while (s->nx > 0) {
 		s->nx--;
 		if (err)
@@ -138,6 +145,38 @@ static int close_fs(struct stage *s, int err)
 			err = extfs_close_copy(&s->x[s->nx]);
 	}
 	return err;
+}
+
+bool stage_opened(const struct stage *s, const struct probe_part *pp)
+{
+	for (size_t i = 0; i < s->nopened; i++)
+		if (s->opened[i] == pp)
+			return true;
+	return false;
+}
+
+/* A filesystem Ferry cannot write itself, mounted by the kernel over the
+ * copy, as a guest of the directory backend. */
+static int open_kernel(struct stage *s, const struct probe_part *pp, struct guest *g)
+{
+	struct kmount *km = &s->km[s->nkm];
+	int err;
+
+	if (s->nkm == sizeof(s->km) / sizeof(s->km[0]))
+		return ferr(-EINVAL, "internal: too many kernel mounts");
+	err = kmount_open(km, &pp->dev, fs_type_name(pp->fs));
+	if (err)
+		return err;
+	s->nkm++;
+	err = guest_dir_open(g, km->dir);
+	if (!err)
+		snprintf(g->name, sizeof(g->name), "%s", pp->dev.name);
+	return err;
+}
+
+static bool kernel_edits(enum fs_type t)
+{
+	return t == FS_XFS;
 }
 
 /* Opens /boot, /usr and /var where they are filesystems of their own and
@@ -151,18 +190,33 @@ static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
 		int p = probe_mount_part(&s->pr, mounts[m]);
 		struct guest *sub;
 
-		if (p < 0 || p == s->pr.root.part || !fs_is_ext(d->parts[p].fs))
+		if (p < 0 || p == s->pr.root.part ||
+		    !(fs_is_ext(d->parts[p].fs) || kernel_edits(d->parts[p].fs)))
 			continue;
-		err = open_fs(&d->parts[p], &s->x[s->nx], rep, strict, &s->fs[s->nx]);
-		if (err)
-			return err;
-		s->nx++;
 		sub = calloc(1, sizeof(*sub));
 		if (!sub)
 			return ferr(-ENOMEM, "out of memory");
-		err = guest_ext_open(sub, &s->x[s->nx - 1]);
+		if (kernel_edits(d->parts[p].fs)) {
+			err = open_kernel(s, &d->parts[p], sub);
+			if (err && !strict && err != -ENOMEM) {
+				/* To be judged: fs.noedit says what is not edited. */
+				ferry_warn("%s: %s is not edited: %s", s->src->path, mounts[m],
+					   ferr_msg());
+				free(sub);
+				err = 0;
+				continue;
+			}
+		} else {
+			err = open_fs(&d->parts[p], &s->x[s->nx], rep, strict, &s->fs[s->nx]);
+			if (!err) {
+				s->nx++;
+				err = guest_ext_open(sub, &s->x[s->nx - 1]);
+			}
+		}
 		if (!err)
 			err = guest_mount(&s->root, mounts[m], sub);
+		if (!err && s->nopened < sizeof(s->opened) / sizeof(s->opened[0]))
+			s->opened[s->nopened++] = &d->parts[p];
 		if (err) {
 			free(sub);
 			return err;
@@ -205,13 +259,19 @@ int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool
 	/* A root on a logical volume is named by its stable device-mapper
 	 * name or its UUID, never by a partition number. */
 	s->root_part = d->parts[s->pr.root.part].part ? d->parts[s->pr.root.part].part->num : 0;
-	err = open_fs(&d->parts[s->pr.root.part], &s->x[0], rep, strict, &s->fs[0]);
-	if (!err) {
-		s->nx = 1;
-		err = guest_ext_open(&s->root, &s->x[0]);
+	const struct probe_part *root = &d->parts[s->pr.root.part];
+	if (kernel_edits(root->fs)) {
+		err = open_kernel(s, root, &s->root);
+	} else {
+		err = open_fs(root, &s->x[0], rep, strict, &s->fs[0]);
+		if (!err) {
+			s->nx = 1;
+			err = guest_ext_open(&s->root, &s->x[0]);
+		}
 	}
 	if (!err) {
 		s->have_root = true;
+		s->opened[s->nopened++] = root;
 		err = open_mounts(s, rep, strict);
 	}
 	if (err && !strict && err != -ENOMEM) {

@@ -10,6 +10,7 @@
 #include "blk/source.h"
 #include "fix/fix.h"
 #include "fs/extfs.h"
+#include "fs/kmount.h"
 
 /* One filesystem of the system as it was opened. */
 struct stage_fs {
@@ -27,6 +28,10 @@ struct stage {
 	struct extfs x[4];          /* /, then /boot, /usr, /var where separate */
 	struct stage_fs fs[4];
 	size_t nx;
+	struct kmount km[4];        /* XFS among them, mounted by the kernel */
+	size_t nkm;
+	const struct probe_part *opened[8]; /* every filesystem opened for edits */
+	size_t nopened;
 	struct guest root;          /* the tree, the others mounted in it */
 	bool have_root;
 	int root_part, boot_part;   /* partition numbers (boot_part 0: not separate) */
@@ -39,6 +44,8 @@ struct stage {
  * when it cannot be opened, have_root is false and why says why; strict
  * refuses a filesystem marked with errors. */
 int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool strict);
+/* Whether the filesystem on pp was opened to be edited. */
+bool stage_opened(const struct stage *s, const struct probe_part *pp);
 /* Runs the rules in mask on the opened system, recording into rep. */
 int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_report *rep);
 /* Writes the edited metadata into the overlay (unless err) and releases. */
