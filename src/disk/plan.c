@@ -8,6 +8,7 @@
 #include "disk/plan.h"
 #include "fs/extfs.h"
 #include "fs/swap.h"
+#include "fs/xfs.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
@@ -123,6 +124,54 @@ static int scan_nonzero(struct plan *p, const struct blkdev *d, uint64_t off, ui
 	return err;
 }
 
+static int check_only(uint64_t off, uint64_t len, void *arg)
+{
+	(void)off, (void)len, (void)arg;
+	return 0;
+}
+
+/* XFS is copied by its free-space btrees once they all check out and the
+ * log has nothing to replay (a replay could free or allocate blocks). */
+static void classify_xfs(struct plan_part *pp, const char *name)
+{
+	struct xfs_info info;
+	int err;
+
+	err = xfs_get_info(&pp->dev, &info);
+	if (!err && !info.needs_recovery)
+		err = xfs_used_ranges(&pp->dev, check_only, NULL);
+	if (err) {
+		snprintf(pp->note, sizeof(pp->note), "%s: every non-zero block is copied",
+			 ferr_msg());
+		ferry_warn("%s", pp->note);
+		return;
+	}
+	if (info.needs_recovery) {
+		snprintf(pp->note, sizeof(pp->note), "%s: the xfs filesystem was not cleanly "
+			 "unmounted (its log needs recovery): its free-space btrees cannot be "
+			 "trusted, so every non-zero block is copied", name);
+		ferry_warn("%s", pp->note);
+		return;
+	}
+	pp->method = COPY_USED;
+}
+
+/* XFS: the blocks its free-space btrees leave in use, then whatever is not
+ * zero past the data section. */
+static int add_xfs_used(struct plan *p, struct plan_part *pp)
+{
+	struct used_ctx c = {p, &pp->dev};
+	struct xfs_info info;
+	int err;
+
+	err = xfs_get_info(&pp->dev, &info);
+	if (!err)
+		err = xfs_used_ranges(&pp->dev, add_used, &c);
+	if (!err && info.size < pp->size)
+		err = scan_nonzero(p, &pp->dev, info.size, pp->size - info.size, NULL);
+	return err;
+}
+
 /* Chooses how a partition is copied; opens ext filesystems into x. */
 static void classify(struct plan_part *pp, const struct source *src, struct extfs *x)
 {
@@ -145,6 +194,10 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 		return;
 	}
 	pp->method = COPY_NONZERO;
+	if (pp->fs == FS_XFS) {
+		classify_xfs(pp, name);
+		return;
+	}
 	if (!fs_is_ext(pp->fs)) {
 		snprintf(pp->note, sizeof(pp->note), "%s content is not read by Ferry: every "
 			 "non-zero block is copied", fs_type_name(pp->fs));
@@ -213,6 +266,10 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct t
 		break;
 	}
 	case COPY_USED: {
+		if (pp->fs == FS_XFS) {
+			err = add_xfs_used(p, pp);
+			break;
+		}
 		struct used_ctx c = {p, &pp->dev};
 		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
 		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
