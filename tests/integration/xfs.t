@@ -13,6 +13,9 @@ if [ "$(id -u)" != 0 ] || ! command -v mkfs.xfs >/dev/null; then
 fi
 
 plan 58
+# A setup step that fails ends the test (set -e): say which.
+set -E
+trap 'echo "# line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 MiB=1048576
 XC=$TESTS_DIR/lib/xfscheck.py
