@@ -23,23 +23,19 @@ mnt1=$T_DIR/mnt1 mnt2=$T_DIR/mnt2
 mkdir -p "$mnt1" "$mnt2"
 
 # attach FILE OFFSET SIZE [-r]: a loop device over those bytes, in $dev.
+# Writable ones lose a read-only flag a ferry run may have left on the
+# device before (the kernel keeps it across backing files).
 attach() {
 	dev=$(losetup -f --show ${4:+"$4"} -o "$2" --sizelimit "$3" "$1")
 	on_exit "losetup -d $dev"
+	[ -n "${4:-}" ] || blockdev --setrw "$dev"
 }
-# detach DEV: now, and not again at exit (the number may be another's then).
-detach() {
-	losetup -d "$1"
-	T_ON_EXIT=${T_ON_EXIT//"losetup -d $1; "/}
-}
+detach() { undo_now "losetup -d $1"; }
 mnt() {
 	mount "$@"
 	on_exit "umount ${*: -1}"
 }
-unmnt() {
-	umount "$1"
-	T_ON_EXIT=${T_ON_EXIT//"umount $1; "/}
-}
+unmnt() { undo_now "umount $1"; }
 
 # mkdisk IMG MIB...: an msdos disk with one partition of each size, the
 # first at 1 MiB.
