@@ -126,10 +126,11 @@ cap_part() {
 # captured in $T_DIR/CAPTURE.raw, checked against the source; with
 # MOUNT=yes, the trees too.
 check_part() {
-	local name=$1 cap=$2 img=$3 n=$4 off=$5 size=$(($6 * MiB)) mount=$7 src out want
+	local name=$1 cap=$2 img=$3 n=$4 off=$5 size=$(($6 * MiB)) mount=$7 src out want res rc=0
 	attach "$img" "$off" "$size" -r
 	src=$dev
-	want=$(python3 "$XC" used "$src")
+	{ read -r want; read -r res; } < <(python3 "$XC" used "$src")
+	echo "# $name: xfs_db: $res"
 	check_eq "$name: used bytes: ferry scan says what xfs_db says ($want)" "$want" "$(part_field "$n" "p['used_bytes']")"
 	check_eq "$name: UUID and label as blkid reads them, the log clean (xfs_logprint)" \
 		"$(blkid -p -o value -s UUID "$src") $(blkid -p -o value -s LABEL "$src") False CLEAN" \
@@ -139,8 +140,13 @@ check_part() {
 	attach "$T_DIR/$cap.raw" "$off" "$size" -r
 	out=$dev
 	check "$name: xfs_repair -n finds the copy sound" xfs_repair -n "$out"
-	check "$name: every block not free is byte-identical, free blocks are zeros" \
-		python3 "$XC" compare "$src" "$img" "$off" "$T_DIR/$cap.raw" "$off"
+	res=$(python3 "$XC" compare "$src" "$img" "$off" "$T_DIR/$cap.raw" "$off" 2>&1) || rc=$?
+	if [ "$rc" = 0 ]; then
+		ok "$name: every block not free is byte-identical, free blocks are zeros"
+		echo "# $name: $res"
+	else
+		not_ok "$name: every block not free is byte-identical, free blocks are zeros" "$res"
+	fi
 	if [ "$mount" = yes ]; then
 		mnt -o ro "$src" "$mnt1"
 		mnt -o ro,norecovery,nouuid "$out" "$mnt2"

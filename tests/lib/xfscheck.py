@@ -4,7 +4,8 @@
 usage:
   xfscheck.py used DEV
       bytes not free: (dblocks - freesp's free blocks + AGFL blocks) x block
-      size (freesp counts the AGFL's blocks as free; Ferry copies them)
+      size (freesp counts the AGFL's blocks as free; Ferry copies them), then
+      the terms on a second line
   xfscheck.py geometry DEV
       "AGCOUNT AGBLOCKS LAST-AG-BLOCKS BNOBT-LEVELS BLOCKSIZE SECTSIZE" (the
       tallest bnobt of all AGs)
@@ -67,6 +68,8 @@ def used(dev):
     total = int(re.search(r"total free blocks (\d+)", db(dev, "freesp -s")).group(1))
     agfl = sum(agf(dev, a)["flcount"] for a in range(s["agcount"]))
     print((s["dblocks"] - total + agfl) * s["blocksize"])
+    print(f"dblocks {s['dblocks']} - freesp's free blocks {total} + AGFL blocks {agfl}, "
+          f"x {s['blocksize']} bytes")
 
 
 def geometry(dev):
