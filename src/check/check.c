@@ -70,8 +70,8 @@ const struct check_item check_items[] = {
 	 "and /boot (the kernels, initrds and boot loader) this is a blocker: the image may not "
 	 "boot on virtio", NULL, NULL, NULL},
 	{"fs.unreadable", CHECK_WARNING, "a filesystem that cannot be opened",
-	 "run e2fsck on the server and check again: Ferry copies it whole (every non-zero "
-	 "block), fixes nothing on it, and does not know its UUID", NULL, NULL, NULL},
+	 "run e2fsck (xfs_repair for XFS) on the server and check again: Ferry copies it whole "
+	 "(every non-zero block), fixes nothing on it, and does not know its UUID", NULL, NULL, NULL},
 	{"fs.dirty", CHECK_INFO, "a filesystem was not cleanly unmounted (its journal needs recovery)",
 	 "capture replays the journal into the copy; shut the server down cleanly if you can",
 	 "journal", NULL, "000,001"},

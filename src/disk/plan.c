@@ -9,6 +9,7 @@
 #include "disk/plan.h"
 #include "fs/extfs.h"
 #include "fs/swap.h"
+#include "fs/xfs.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
@@ -156,6 +157,53 @@ static int scan_nonzero(struct plan *p, const struct blkdev *d, uint64_t off, ui
 	return err;
 }
 
+static int check_only(uint64_t off, uint64_t len, void *arg)
+{
+	(void)off, (void)len, (void)arg;
+	return 0;
+}
+
+/* XFS is copied by its free-space btrees once they all check out and the
+ * log has nothing to replay (a replay could free or allocate blocks). */
+static enum copy_method choose_xfs(const struct blkdev *dev, char *note, size_t size)
+{
+	struct xfs_info info;
+	int err;
+
+	err = xfs_get_info(dev, &info);
+	if (!err && !info.needs_recovery)
+		err = xfs_used_ranges(dev, check_only, NULL);
+	if (err) {
+		snprintf(note, size, "%s: every non-zero block is copied", ferr_msg());
+		ferry_warn("%s", note);
+		return COPY_NONZERO;
+	}
+	if (info.needs_recovery) {
+		snprintf(note, size, "%s: the xfs filesystem was not cleanly unmounted (its log "
+			 "needs recovery): its free-space btrees cannot be trusted, so every "
+			 "non-zero block is copied", dev->name);
+		ferry_warn("%s", note);
+		return COPY_NONZERO;
+	}
+	return COPY_USED;
+}
+
+/* XFS: the blocks its free-space btrees leave in use, then whatever is not
+ * zero past the data section. */
+static int add_xfs_used(struct plan *p, const struct blkdev *dev)
+{
+	struct used_ctx c = {p, dev};
+	struct xfs_info info;
+	int err;
+
+	err = xfs_get_info(dev, &info);
+	if (!err)
+		err = xfs_used_ranges(dev, add_used, &c);
+	if (!err && info.size < dev->size)
+		err = scan_nonzero(p, dev, info.size, dev->size - info.size, NULL);
+	return err;
+}
+
 /* How a volume (a partition, a logical volume) is copied, from what is on
  * it; an ext filesystem whose block bitmap can be trusted is left open in x. */
 static enum copy_method choose(const struct blkdev *dev, enum fs_type *fs, struct extfs *x,
@@ -166,6 +214,8 @@ static enum copy_method choose(const struct blkdev *dev, enum fs_type *fs, struc
 	*fs = fs_detect(dev);
 	if (*fs == FS_SWAP)
 		return COPY_HEADER;
+	if (*fs == FS_XFS)
+		return choose_xfs(dev, note, size);
 	if (!fs_is_ext(*fs)) {
 		snprintf(note, size, "%s content is not read by Ferry: every non-zero block is "
 			 "copied", fs_type_name(*fs));
@@ -218,9 +268,10 @@ static void classify(struct plan_part *pp, const struct source *src, struct extf
 	pp->method = choose(&pp->dev, &pp->fs, x, pp->note, sizeof(pp->note));
 }
 
-/* The ranges of a volume copied by method m (x open for COPY_USED). */
-static int volume_ranges(struct plan *p, const struct blkdev *dev, enum copy_method m,
-			 struct extfs *x, struct progress *prog)
+/* The ranges of a volume holding fs, copied by method m (x open for
+ * COPY_USED on ext). */
+static int volume_ranges(struct plan *p, const struct blkdev *dev, enum fs_type fs,
+			 enum copy_method m, struct extfs *x, struct progress *prog)
 {
 	switch (m) {
 	case COPY_HEADER: {
@@ -230,6 +281,8 @@ static int volume_ranges(struct plan *p, const struct blkdev *dev, enum copy_met
 		return err ? err : add_dev_range(p, dev, 0, h.page);
 	}
 	case COPY_USED: {
+		if (fs == FS_XFS)
+			return add_xfs_used(p, dev);
 		struct used_ctx c = {p, dev};
 		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
 		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */
@@ -386,7 +439,8 @@ static int lvm_ranges(struct plan *p, struct lvm_plan *lp, struct progress *prog
 	for (size_t v = 0; v < p->nvols && !err; v++) {
 		uint64_t before = lp->ranges.data_bytes;
 
-		err = volume_ranges(&lp->ranges, &lp->vdev[v], p->vols[v].method, &lp->x[v], prog);
+		err = volume_ranges(&lp->ranges, &lp->vdev[v], p->vols[v].fs, p->vols[v].method,
+				    &lp->x[v], prog);
 		if (err)
 			err = ferr_ctx(err, "logical volume %s", p->vols[v].name);
 		p->vols[v].data_bytes = lp->ranges.data_bytes - before;
@@ -446,7 +500,7 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct t
 	case COPY_HEADER:
 	case COPY_USED:
 	case COPY_NONZERO:
-		err = volume_ranges(p, &pp->dev, pp->method, x, prog);
+		err = volume_ranges(p, &pp->dev, pp->fs, pp->method, x, prog);
 		break;
 	case COPY_LVM:
 		err = add_pv_ranges(p, pp, lp);

@@ -14,7 +14,7 @@
 
 enum copy_method {
 	COPY_EXACT,   /* every byte (boot gap, EBRs) */
-	COPY_USED,    /* the blocks the ext block bitmap marks used */
+	COPY_USED,    /* the blocks in use: ext block bitmap, XFS free-space btree */
 	COPY_HEADER,  /* the swap header page */
 	COPY_NONZERO, /* every block that is not all zeros */
 	COPY_TABLE,   /* an extended partition: its EBR sectors */

@@ -1,6 +1,6 @@
 /* Disk probing for `ferry scan` and `ferry capture auto`: everything is
- * read through libparted and libext2fs on read-only sources; nothing is
- * mounted. */
+ * read through libparted, libext2fs and Ferry's own readers (XFS, swap) on
+ * read-only sources; nothing is mounted. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include "fs/extfs.h"
 #include "fs/fstab.h"
 #include "fs/swap.h"
+#include "fs/xfs.h"
 #include "util/endian.h"
 #include "util/err.h"
 
@@ -51,6 +52,24 @@ static void probe_ext(struct probe_part *pp)
 	extfs_release(&x);
 }
 
+/* XFS: what the superblock, the AG headers and the log say; its files are
+ * not read (yet). */
+static void probe_xfs(struct probe_part *pp)
+{
+	struct xfs_info info;
+
+	if (xfs_get_info(&pp->dev, &info)) {
+		ferry_warn("%s", ferr_msg());
+		snprintf(pp->why, sizeof(pp->why), "%s", ferr_msg());
+		return;
+	}
+	snprintf(pp->label, sizeof(pp->label), "%s", info.label);
+	snprintf(pp->uuid, sizeof(pp->uuid), "%s", info.uuid);
+	pp->have_used = true;
+	pp->used = info.used;
+	pp->needs_recovery = info.needs_recovery;
+}
+
 /* fstab names swap areas by the UUID and label of their header. */
 static void probe_swap(struct probe_part *pp)
 {
@@ -71,6 +90,8 @@ static void probe_content(struct probe_part *pp)
 		probe_ext(pp);
 	else if (pp->fs == FS_SWAP)
 		probe_swap(pp);
+	else if (pp->fs == FS_XFS)
+		probe_xfs(pp);
 }
 
 static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)

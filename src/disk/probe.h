@@ -30,7 +30,7 @@ struct probe_part {
 	char *fstab; /* /etc/fstab when this filesystem has one */
 	char *grub;  /* the GRUB 2 config found on it, if any */
 	char grub_path[40];
-	char why[200]; /* an ext2/3/4 filesystem that cannot be opened: why */
+	char why[200]; /* an ext2/3/4 or XFS filesystem that cannot be opened: why */
 };
 
 struct probe_disk {

@@ -122,7 +122,8 @@ void probe_report_text(FILE *f, const struct probe *pr)
 			       pp->have_used ? fmt_bytes(b2, sizeof(b2), pp->used) : "-",
 			       is_loc(&pr->root, d, p) ? "  [/]" : "",
 			       is_loc(&pr->boot, d, p) ? "  [/boot]" : "",
-			       pp->needs_recovery ? "  (journal needs recovery)" : "");
+			       !pp->needs_recovery ? "" : pp->fs == FS_XFS ?
+			       "  (log needs recovery)" : "  (journal needs recovery)");
 			if (pp->vg)
 				fprintf(f, "  [LVM PV of %s]", pp->vg->name);
 			fputc('\n', f);

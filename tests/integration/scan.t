@@ -134,7 +134,7 @@ check_eq "source SHA-256 unchanged by scans" "$src_sha" "$(sha "$disk")"
 # Block devices: a loop device holding a mounted filesystem is in use: it is
 # reported, never flagged read-only, and never captured.
 if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null); then
-	on_exit "blockdev --setrw $loop; losetup -d $loop"
+	on_exit "losetup -d $loop"
 	mkdir -p "$T_DIR/mnt"
 	fsloop=$(losetup -f --show -o 1048576 "$data")
 	on_exit "losetup -d $fsloop"
@@ -145,16 +145,16 @@ if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null)
 	check_eq "it is not flagged read-only" 0 "$(blockdev --getro "$fsloop")"
 	check_fails "it is not captured" 1 "is in use \(.* is mounted on .*\): Ferry copies disks cold" \
 		"$FERRY" capture "$fsloop" "$T_DIR/x.img"
-	umount "$T_DIR/mnt"
-	losetup -d "$fsloop"
+	undo_now "umount $T_DIR/mnt"
+	undo_now "losetup -d $fsloop"
 	check_eq "scan without arguments skips loop devices" "" \
 		"$("$FERRY" scan --json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(d["path"] for d in json.load(sys.stdin)["disks"] if "loop" in d["path"]))')"
 	"$FERRY" scan "$loop" >/dev/null
 	check_eq "a disk not in use is flagged read-only by the kernel" 1 "$(blockdev --getro "$loop")"
-	# The flag outlives the loop device's file: the next test to take
-	# this loop device must be able to write.
+	# The flag outlives the loop device's backing file: the next test to
+	# get this loop device must be able to write to it.
 	blockdev --setrw "$loop"
-	losetup -d "$loop"
+	undo_now "losetup -d $loop"
 else
 	for _ in 1 2 3 4 5; do
 		T_NUM=$((T_NUM + 1))
