@@ -88,7 +88,7 @@ rq_kernel "$T_DIR/console" "ferry.mode=shell" \
 if rq_ready 240; then
 	rq_wait_line 'ferry:/# ' 60 || :
 fi
-rq_cmd 'mkdir -p /mnt/out && mount /dev/vdb /mnt/out && ferry capture --quiet --format raw /dev/vda /mnt/out/xboot.raw; echo capture-rc=$?' 600 || :
+rq_cmd 'mkdir -p /mnt/out && mount /dev/vdb /mnt/out && ferry capture --quiet --json --format raw /dev/vda /mnt/out/xboot.raw >/mnt/out/report.json; echo capture-rc=$?' 600 || :
 check_match "ferry capture in the rescue image edits the XFS /boot and finishes" "capture-rc=0" \
 	"$RQ_OUT"
 rq_cmd 'ls /sys/block/nbd0/pid 2>&1; grep -c ferry-mnt /proc/mounts; umount /mnt/out; sync' 60 || :
@@ -97,6 +97,10 @@ check_match "... and leaves no NBD device connected and nothing mounted" \
 rq_stop
 
 check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$src")"
+debugfs -R "dump /report.json $T_DIR/report.json" "$out" 2>/dev/null
+check_eq "/boot is copied by the used blocks the overlay's XFS lists after the replay" \
+	"1 xfs used-blocks" "$(python3 -c 'import json, sys
+print(" ".join("%d %s %s" % (p["number"], p["fs"], p["method"]) for p in json.load(open(sys.argv[1]))["partitions"] if p["number"] == 1))' "$T_DIR/report.json" 2>&1)"
 debugfs -R "dump /xboot.raw $T_DIR/xboot.raw" "$out" 2>/dev/null
 dd if="$T_DIR/xboot.raw" of="$T_DIR/boot.xfs" bs=512 skip=$P1_START count=$P1_SIZE status=none 2>/dev/null
 check "the image's /boot passes xfs_repair -n (its log was replayed in the copy)" \
