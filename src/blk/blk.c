@@ -72,7 +72,17 @@ int blk_map(const struct blkdev *d, uint64_t off, uint64_t len, blk_map_fn fn, v
 	if (off > d->size || len > d->size - off)
 		return ferr(-EIO, "%s: %zu bytes at offset %llu are past its end", d->name,
 			    (size_t)len, (unsigned long long)off);
-	for (size_t i = 0; len > 0 && i < d->next; i++) {
+	/* The first extent that ends past off (a striped volume has
+	 * thousands). */
+	size_t lo = 0, hi = d->next;
+	while (d->ext && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->ext[mid].off + d->ext[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; len > 0 && i < d->next; i++) {
 		const struct blk_extent *e = d->ext ? &d->ext[i] : &d->one;
 		uint64_t in, n;
 		int err;

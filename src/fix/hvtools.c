@@ -1,6 +1,7 @@
 /* The "hvtools" fix rule: the old hypervisor's guest tools are turned off
  * (Tencent's guide: "unmount the drivers and software that produce
- * conflicts, including VMware tools, Xen tools, Virtualbox GuestAdditions"). */
+ * conflicts, including VMware tools, Xen tools, Virtualbox GuestAdditions";
+ * Hyper-V's daemons likewise). */
 #include "fix/service.h"
 
 #define RULE "hvtools"
@@ -31,6 +32,15 @@ static const char *const hv_services[] = {
 	"xe-linux-distribution",
 	"xe-daemon",
 	"xe-guest-utilities",
+	/* Hyper-V's KVP, VSS and file-copy daemons: hyperv-daemons on
+	 * Debian/Ubuntu (hv-*-daemon), hypervkvpd & co. on RHEL. On KVM they
+	 * wait for a VMBus device that never comes, or fail. */
+	"hv-kvp-daemon",
+	"hv-vss-daemon",
+	"hv-fcopy-daemon",
+	"hypervkvpd",
+	"hypervvssd",
+	"hypervfcopyd",
 };
 
 int fix_hvtools(struct fix_ctx *c)

@@ -64,6 +64,36 @@ static void test_hvtools(void)
 	}
 }
 
+/* Hyper-V's daemons, as hyperv-daemons (Debian) and hyperv-daemons
+ * (RHEL, hypervkvpd...) enable them. */
+static void test_hyperv(void)
+{
+	struct fx_run r;
+	char root[512];
+
+	fx_copy("debian12", "hyperv-debian12", root, sizeof(root));
+	sh("cd '%s' && mkdir -p lib/systemd/system && for d in kvp vss fcopy; do "
+	   "printf '[Unit]\\nDescription=Hyper-V %%s daemon\\n[Service]\\nExecStart=/usr/sbin/hv_%%s_daemon -n\\n"
+	   "[Install]\\nWantedBy=multi-user.target\\n' $d $d >lib/systemd/system/hv-$d-daemon.service; "
+	   "ln -s /lib/systemd/system/hv-$d-daemon.service etc/systemd/system/multi-user.target.wants/; done",
+	   root);
+	run(&r, fix_hvtools, NULL, "hyperv-debian12", root, sizeof(root), 5, 0);
+	ok(!fx_kind(root, WANTS "hv-kvp-daemon.service") && !fx_kind(root, WANTS "hv-vss-daemon.service") &&
+		   !fx_kind(root, WANTS "hv-fcopy-daemon.service"),
+	   "debian12: hv-kvp, hv-vss and hv-fcopy daemons are off");
+	fx_close(&r);
+
+	fx_copy("rhel9", "hyperv-rhel9", root, sizeof(root));
+	sh("cd '%s' && mkdir -p usr/lib/systemd/system etc/systemd/system/multi-user.target.wants && "
+	   "printf '[Unit]\\nDescription=Hyper-V KVP daemon\\n[Service]\\nExecStart=/usr/sbin/hypervkvpd -n\\n"
+	   "[Install]\\nWantedBy=multi-user.target\\n' >usr/lib/systemd/system/hypervkvpd.service && "
+	   "ln -s /usr/lib/systemd/system/hypervkvpd.service etc/systemd/system/multi-user.target.wants/",
+	   root);
+	run(&r, fix_hvtools, NULL, "hyperv-rhel9", root, sizeof(root), 1, 0);
+	is_int(fx_kind(root, WANTS "hypervkvpd.service"), 0, "rhel9: hypervkvpd is off");
+	fx_close(&r);
+}
+
 static void test_cloudinit(void)
 {
 	struct fx_run r;
@@ -104,9 +134,10 @@ static void test_cloudinit(void)
 
 int main(void)
 {
-	tap_plan(7 * 5 + 12 + 7 * 4 + 6 + 4);
+	tap_plan(7 * 5 + 12 + 8 + 7 * 4 + 6 + 4);
 	fx_init("fixhv");
 	test_hvtools();
+	test_hyperv();
 	test_cloudinit();
 	fx_cleanup();
 	return tap_done();
