@@ -2,8 +2,10 @@
  * as eth0 by DHCP, in every configuration format the server uses; the old
  * NICs' static settings and the udev rules that pin names to their MAC
  * addresses are disabled; NetworkManager is turned off where the cloud asks. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,8 +148,36 @@ static void each_item(const char *list, size_t len, void (*fn)(struct net_dns *,
 	}
 }
 
+/* An address of the old LAN: RFC 1918, shared (RFC 6598), link-local,
+ * loopback; IPv6 unique local, link-local, loopback. */
+static bool lan_address(const char *a)
+{
+	uint8_t b[16];
+
+	if (inet_pton(AF_INET, a, b) == 1)
+		return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
+		       (b[0] == 100 && (b[1] & 0xc0) == 64);
+	if (inet_pton(AF_INET6, a, b) == 1) {
+		static const uint8_t loop[16] = {[15] = 1};
+		return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+		       !memcmp(b, loop, 16);
+	}
+	return false;
+}
+
 static void add_server(struct net_dns *d, const char *w, size_t n)
 {
+	char a[64];
+
+	if (n < sizeof(a)) {
+		memcpy(a, w, n);
+		a[n] = '\0';
+		if (lan_address(a)) {
+			add_item(d->left, sizeof(d->left), w, n);
+			return;
+		}
+	}
 	if (d->nservers < 3 && n < sizeof(d->servers[0])) {
 		memcpy(d->servers[d->nservers], w, n);
 		d->servers[d->nservers++][n] = '\0';
@@ -171,7 +201,7 @@ void net_dns_add_search(struct net_dns *d, const char *list, size_t len)
 
 void net_dns_offer(struct net_state *s, const struct net_dns *d, bool ours, bool has_gw)
 {
-	bool empty = !d->nservers && !d->search[0];
+	bool empty = !d->nservers && !d->search[0] && !d->left[0];
 
 	if (s->applying || s->dns_ours)
 		return;
@@ -183,7 +213,7 @@ void net_dns_offer(struct net_state *s, const struct net_dns *d, bool ours, bool
 	}
 	if (empty || s->dns_gw)
 		return;
-	if (has_gw || (!s->dns.nservers && !s->dns.search[0])) {
+	if (has_gw || (!s->dns.nservers && !s->dns.search[0] && !s->dns.left[0])) {
 		s->dns = *d;
 		s->dns_gw = has_gw;
 	}
@@ -264,7 +294,7 @@ static bool is_dir(struct guest *g, const char *path)
 static void choose_formats(struct net_state *s)
 {
 	static const enum net_fmt direct[] = {NET_NETPLAN, NET_IFUPDOWN, NET_IFCFG_SUSE,
-					      NET_IFCFG_RHEL};
+					      NET_IFCFG_RHEL, NET_NETWORKD};
 	struct guest *g = s->c->g;
 	bool any = false;
 
@@ -274,6 +304,8 @@ static void choose_formats(struct net_state *s)
 		return;
 	if (s->nm_manages)
 		s->eth0[NET_KEYFILE] = true;
+	else if (service_enabled(s->c, "systemd-networkd"))
+		s->eth0[NET_NETWORKD] = true;
 	else if (is_dir(g, "/etc/netplan"))
 		s->eth0[NET_NETPLAN] = true;
 	else if (is_dir(g, "/etc/sysconfig/network-scripts") &&
@@ -304,6 +336,8 @@ static int network_run(struct net_state *s)
 		err = net_ifcfg_scan(s, NET_IFCFG_RHEL);
 	if (!err)
 		err = net_keyfile_scan(s);
+	if (!err)
+		err = net_networkd_scan(s);
 	if (err)
 		return err;
 	choose_formats(s);
@@ -312,11 +346,17 @@ static int network_run(struct net_state *s)
 	if (!chosen) {
 		err = net_note(s, NULL,
 			       "no network configuration format found (netplan, ifupdown, "
-			       "ifcfg, NetworkManager): eth0 is not configured");
+			       "ifcfg, NetworkManager, systemd-networkd): eth0 is not configured");
 		if (err)
 			return err;
 	}
 
+	if (s->dns.left[0] && !s->dns_ours) {
+		err = net_note(s, NULL, "the old LAN's DNS servers (%s) are not carried to eth0: "
+			       "the cloud's DHCP gives its own", s->dns.left);
+		if (err)
+			return err;
+	}
 	s->applying = true;
 	err = drop_persistent_net_rules(s);
 	if (!err)
@@ -333,6 +373,8 @@ static int network_run(struct net_state *s)
 		err = net_rhel_sysconfig(s);
 	if (!err)
 		err = net_keyfile_apply(s);
+	if (!err)
+		err = net_networkd_apply(s);
 	if (err)
 		return err;
 

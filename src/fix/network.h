@@ -1,6 +1,7 @@
 /* The "network" fix rule's parts: network.c decides and drives, one file per
  * family of configuration formats edits (network_ifcfg.c: Red Hat and SUSE
- * ifcfg; network_deb.c: ifupdown and netplan; network_nm.c: keyfiles). */
+ * ifcfg; network_deb.c: ifupdown and netplan; network_nm.c: keyfiles;
+ * network_networkd.c: systemd-networkd's .network files). */
 #ifndef FERRY_FIX_NETWORK_H
 #define FERRY_FIX_NETWORK_H
 
@@ -20,9 +21,16 @@ struct net_dns {
 	char servers[3][64]; /* resolv.conf uses three at most */
 	size_t nservers;
 	char search[256];    /* space-separated */
+	/* The old LAN's own servers (private, link-local, loopback
+	 * addresses): unreachable from the cloud, where DHCP gives its own,
+	 * so they stay behind (space-separated, for the note). */
+	char left[200];
 };
 
-enum net_fmt { NET_NETPLAN, NET_IFUPDOWN, NET_IFCFG_SUSE, NET_IFCFG_RHEL, NET_KEYFILE, NET_NFMT };
+enum net_fmt {
+	NET_NETPLAN, NET_IFUPDOWN, NET_IFCFG_SUSE, NET_IFCFG_RHEL, NET_KEYFILE, NET_NETWORKD,
+	NET_NFMT
+};
 
 struct net_state {
 	struct fix_ctx *c;
@@ -53,6 +61,8 @@ int net_netplan_scan(struct net_state *s);
 int net_netplan_apply(struct net_state *s);
 int net_keyfile_scan(struct net_state *s);
 int net_keyfile_apply(struct net_state *s);
+int net_networkd_scan(struct net_state *s);
+int net_networkd_apply(struct net_state *s);
 
 /* Shared helpers (network.c). */
 

@@ -24,7 +24,7 @@ static void test_debian12(void)
 	struct fx_run r;
 	char root[512];
 
-	run(&r, "debian12", "debian12", "kvm", root, sizeof(root), 2, 0);
+	run(&r, "debian12", "debian12", "kvm", root, sizeof(root), 2, 1);
 	is_str(fx_read(root, "/etc/network/interfaces"),
 	       "# This file describes the network interfaces available on your system\n"
 	       "# and how to activate them. For more information, see interfaces(5).\n"
@@ -45,9 +45,10 @@ static void test_debian12(void)
 	       "#\tdns-search example.com\n"
 	       "\n" MARK "auto eth0\n"
 	       "iface eth0 inet dhcp\n"
-	       "\tdns-nameservers 192.168.1.1 192.168.1.2\n"
 	       "\tdns-search example.com\n",
-	       "debian12: enp3s0 commented out, eth0 by DHCP with the server's resolvers");
+	       "debian12: enp3s0 commented out, eth0 by DHCP with the server's search domain");
+	ok(r.rep.nnotes == 1 && strstr(r.rep.notes[0].text, "(192.168.1.1 192.168.1.2) are not carried"),
+	   "debian12: the note says the LAN's resolvers stay behind");
 	is_str(fx_read(root, "/etc/network/interfaces.d/storage"),
 	       "# Storage network on the second port (jumbo frames, no gateway)\n"
 	       "#auto enp4s0\n"
@@ -71,7 +72,7 @@ static void test_ubuntu2204(void)
 	struct fx_run r;
 	char root[512], orig[600];
 
-	run(&r, "ubuntu2204", "ubuntu2204", "kvm", root, sizeof(root), 2, 0);
+	run(&r, "ubuntu2204", "ubuntu2204", "kvm", root, sizeof(root), 2, 1);
 	is_int(fx_kind(root, "/etc/netplan/00-installer-config.yaml"), 0,
 	       "ubuntu2204: the static netplan file is gone from *.yaml");
 	snprintf(orig, sizeof(orig), "%s/ubuntu2204", fx_samples());
@@ -89,9 +90,8 @@ static void test_ubuntu2204(void)
 		    "    eth0:\n"
 		    "      dhcp4: true\n"
 		    "      nameservers:\n"
-		    "        addresses: [192.168.10.2, 192.168.10.3]\n"
 		    "        search: [corp.example.com]\n",
-	       "ubuntu2204: eth0 by DHCP, no macaddress match, the server's resolvers");
+	       "ubuntu2204: eth0 by DHCP, no macaddress match, the server's search domain");
 	is_int(fx_mode(root, "/etc/netplan/01-ferry-eth0.yaml"), 0600,
 	       "ubuntu2204: the netplan file is 0600");
 	ch = fx_change(&r.rep, "/etc/netplan/00-installer-config.yaml", 0);
@@ -110,10 +110,10 @@ static void test_centos6(void)
 	struct fx_run r;
 	char root[512];
 
-	run(&r, "centos6", "centos6", "kvm", root, sizeof(root), 4, 0);
+	run(&r, "centos6", "centos6", "kvm", root, sizeof(root), 4, 1);
 	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"),
 	       MARK "DEVICE=eth0\nBOOTPROTO=dhcp\nONBOOT=yes\nTYPE=Ethernet\n"
-		    "DNS1=192.168.10.2\nDNS2=192.168.10.3\nDOMAIN=corp.example.com\n",
+		    "DOMAIN=corp.example.com\n",
 	       "centos6: ifcfg-eth0 by DHCP without HWADDR, IPADDR, UUID");
 	ch = fx_change(&r.rep, "/etc/sysconfig/network-scripts/ifcfg-eth0", 0);
 	ok(ch && ch->before && strstr(ch->before, "HWADDR=00:25:90:4A:BC:10") &&
@@ -154,10 +154,10 @@ static void test_centos7(void)
 	struct fx_run r;
 	char root[512], want[512];
 
-	run(&r, "centos7", "centos7", "kvm", root, sizeof(root), 2, 0);
-	snprintf(want, sizeof(want), "%sDNS1=10.20.30.2\nDOMAIN=example.com\n", centos7_eth0);
+	run(&r, "centos7", "centos7", "kvm", root, sizeof(root), 2, 1);
+	snprintf(want, sizeof(want), "%sDOMAIN=example.com\n", centos7_eth0);
 	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), want,
-	       "centos7: ifcfg-eth0 is created, DNS from em1");
+	       "centos7: ifcfg-eth0 is created, the search domain from em1");
 	is_int(fx_mode(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), 0644,
 	       "centos7: ifcfg-eth0 is 0644");
 	ok(strstr(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-em1"), "\nONBOOT=no\n") &&
@@ -178,9 +178,8 @@ static void test_centos7(void)
 	fx_again(root, "kvm", fix_network, "centos7");
 
 	/* Alibaba: NetworkManager off, the network scripts take over */
-	run(&r, "centos7", "centos7-alibaba", "alibaba", root, sizeof(root), 6, 0);
-	snprintf(want, sizeof(want), "%sNM_CONTROLLED=no\nDNS1=10.20.30.2\nDOMAIN=example.com\n",
-		 centos7_eth0);
+	run(&r, "centos7", "centos7-alibaba", "alibaba", root, sizeof(root), 6, 1);
+	snprintf(want, sizeof(want), "%sNM_CONTROLLED=no\nDOMAIN=example.com\n", centos7_eth0);
 	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), want,
 	       "centos7 alibaba: ifcfg-eth0 says NM_CONTROLLED=no");
 	is_int(fx_kind(root, "/etc/systemd/system/multi-user.target.wants/NetworkManager.service"),
@@ -200,15 +199,63 @@ static void test_centos7(void)
 	fx_again(root, "alibaba", fix_network, "centos7 alibaba");
 }
 
+/* systemd-networkd: the server's .network file renamed out of the way, an
+ * eth0 DHCP file in its place. */
+static void test_networkd(void)
+{
+	struct fx_run r;
+	char root[512];
+
+	fx_copy(NULL, "networkd", root, sizeof(root));
+	sh("cd '%s' && mkdir -p etc/systemd/network etc/systemd/system/multi-user.target.wants "
+	   "lib/systemd/system && printf '[Unit]\\nDescription=networkd\\n[Install]\\n"
+	   "WantedBy=multi-user.target\\n' >lib/systemd/system/systemd-networkd.service && "
+	   "ln -s /lib/systemd/system/systemd-networkd.service "
+	   "etc/systemd/system/multi-user.target.wants/ && printf '[Match]\\nName=lo\\n' "
+	   ">etc/systemd/network/05-lo.network && printf '[Match]\\nName = enp3s0\\n\\n"
+	   "[Network]\\nAddress=192.168.1.20/24\\nGateway=192.168.1.1\\nDNS=1.1.1.1\\n"
+	   "DNS=192.168.1.1\\nDomains=example.com\\n' >etc/systemd/network/20-wired.network",
+	   root);
+	fx_run_rule(&r, fix_network, NULL, "networkd", "kvm", root, sizeof(root), 2, 1);
+	is_str(fx_read(root, "/etc/systemd/network/10-ferry-eth0.network"),
+	       MARK "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\nDNS=1.1.1.1\nDomains=example.com\n",
+	       "networkd: eth0 by DHCP, the public resolver and the search domain");
+	is_int(fx_kind(root, "/etc/systemd/network/20-wired.network"), 0,
+	       "networkd: the static enp3s0 file is out of networkd's way");
+	is_int(fx_kind(root, "/etc/systemd/network/20-wired.network.ferry-disabled"), 'f',
+	       "networkd: ... kept as .network.ferry-disabled");
+	is_int(fx_kind(root, "/etc/systemd/network/05-lo.network"), 'f',
+	       "networkd: the loopback's file stays");
+	fx_close(&r);
+	fx_again(root, "kvm", fix_network, "networkd");
+}
+
+/* A public resolver still moves to eth0; the LAN's own stays behind. */
+static void test_public_dns(void)
+{
+	struct fx_run r;
+	char root[512], want[512];
+
+	fx_copy("centos7", "centos7-publicdns", root, sizeof(root));
+	sh("sed -i 's/^DNS1=.*/DNS1=9.9.9.9\\nDNS2=10.20.30.2/' "
+	   "'%s/etc/sysconfig/network-scripts/ifcfg-em1'", root);
+	fx_run_rule(&r, fix_network, NULL, "centos7-publicdns", "kvm", root, sizeof(root), 2, 1);
+	snprintf(want, sizeof(want), "%sDNS1=9.9.9.9\nDOMAIN=example.com\n", centos7_eth0);
+	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), want,
+	       "centos7: a public resolver (9.9.9.9) moves to eth0");
+	ok(r.rep.nnotes == 1 && strstr(r.rep.notes[0].text, "(10.20.30.2) are not carried"),
+	   "centos7: ... the LAN's (10.20.30.2) stays behind, with a note");
+	fx_close(&r);
+}
+
 static void test_rhel8(void)
 {
 	struct fx_run r;
 	char root[512];
 	const char *want = MARK "DEVICE=eth0\nBOOTPROTO=dhcp\nONBOOT=yes\nTYPE=Ethernet\n"
-				"DNS1=172.16.5.2\nDNS2=172.16.5.3\n"
 				"DOMAIN=\"lab.example.com example.com\"\n";
 
-	run(&r, "rhel8", "rhel8", "kvm", root, sizeof(root), 2, 0);
+	run(&r, "rhel8", "rhel8", "kvm", root, sizeof(root), 2, 1);
 	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), want,
 	       "rhel8: ifcfg-eth0 (read by NetworkManager's ifcfg-rh), quoted search list");
 	ok(strstr(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-ens192"), "\nONBOOT=no\n") !=
@@ -221,7 +268,7 @@ static void test_rhel8(void)
 
 	/* RHEL 8 without the network-scripts package: nothing could replace
 	 * NetworkManager, so even Alibaba's profile keeps it */
-	run(&r, "rhel8", "rhel8-alibaba", "alibaba", root, sizeof(root), 2, 0);
+	run(&r, "rhel8", "rhel8-alibaba", "alibaba", root, sizeof(root), 2, 1);
 	is_str(fx_read(root, "/etc/sysconfig/network-scripts/ifcfg-eth0"), want,
 	       "rhel8 alibaba: the same ifcfg-eth0");
 	is_int(fx_kind(root, "/etc/systemd/system/multi-user.target.wants/NetworkManager.service"),
@@ -237,7 +284,7 @@ static void test_rhel9(void)
 	const char *dir = "/etc/NetworkManager/system-connections";
 	char path[256];
 
-	run(&r, "rhel9", "rhel9", "kvm", root, sizeof(root), 2, 0);
+	run(&r, "rhel9", "rhel9", "kvm", root, sizeof(root), 2, 1);
 	snprintf(path, sizeof(path), "%s/eno1.nmconnection", dir);
 	is_str(fx_read(root, path),
 	       "[connection]\nid=eno1\nuuid=6d1c8e3f-0a2b-4c5d-8e9f-1a2b3c4d5e6f\ntype=ethernet\n"
@@ -255,7 +302,7 @@ static void test_rhel9(void)
 	is_str(fx_read(root, path),
 	       MARK "[connection]\nid=eth0\nuuid=4b0f6b1e-7c3a-4d2e-9f58-2a6c1d8e0b73\n"
 		    "type=ethernet\ninterface-name=eth0\nautoconnect=true\n\n[ethernet]\n\n"
-		    "[ipv4]\nmethod=auto\ndns=10.1.4.2;10.1.4.3;\ndns-search=example.org;\n\n"
+		    "[ipv4]\nmethod=auto\ndns-search=example.org;\n\n"
 		    "[ipv6]\nmethod=ignore\n",
 	       "rhel9: an eth0 DHCP keyfile for NetworkManager");
 	is_int(fx_mode(root, path), 0600, "rhel9: the keyfile is 0600 (NetworkManager insists)");
@@ -396,12 +443,14 @@ static void test_empty(void)
 
 int main(void)
 {
-	tap_plan(117);
+	tap_plan(132);
 	fx_init("fixnet");
 	test_debian12();
 	test_ubuntu2204();
 	test_centos6();
 	test_centos7();
+	test_public_dns();
+	test_networkd();
 	test_rhel8();
 	test_rhel9();
 	test_sles15();
