@@ -12,6 +12,7 @@
 #include "util/err.h"
 
 #define RULE "selinux"
+#define AUTORELABEL "/.autorelabel"
 #define CONFIG "/etc/selinux/config"
 
 /* Shared by the fstab, bootloader and selinux rules (devname.h). */
@@ -118,6 +119,15 @@ int fix_selinux(struct fix_ctx *c)
 	if (!err && out.len) {
 		err = fix_write_if_changed(c, CONFIG, text, out.s, out.len);
 		err = err < 0 ? err : 0;
+	}
+	/* Files the fixes write carry no SELinux label (and a disabled
+	 * system labels nothing it writes): an operator who turns SELinux back
+	 * on gets the whole filesystem relabelled at that boot. */
+	if (!err && before && !guest_exists(c->g, AUTORELABEL)) {
+		err = guest_write(c->g, AUTORELABEL, "", 0, 0644);
+		if (!err)
+			err = fix_change(c->rep, RULE, AUTORELABEL, "a full relabel if SELinux is "
+					 "turned back on (the fixes' files carry no label)", NULL, "");
 	}
 out_text:
 	free(before);

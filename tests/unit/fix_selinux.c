@@ -68,15 +68,25 @@ static struct result run(void)
 	return res;
 }
 
+/* changes: the SELINUX= lines changed; a system whose SELinux is turned
+ * off also gets /.autorelabel (one change more). */
 static void config(const char *text, const char *want, int changes, const char *what)
 {
 	struct result r;
+	char relabel[128];
 
+	snprintf(relabel, sizeof(relabel), "%s/.autorelabel", dir);
+	unlink(relabel);
 	put("etc/selinux/config", text);
 	r = run();
 	is_str(get("etc/selinux/config"), want, "%s", what);
+	if (changes)
+		changes++;
 	ok(r.changes == changes && r.again == 0, "%s: %d change(s), none the second time (%d, %d)",
 	   what, changes, r.changes, r.again);
+	is_int(access(relabel, F_OK) == 0, changes > 0,
+	       "%s: /.autorelabel %s", what, changes ? "is made (a relabel if it is turned back on)"
+						 : "is not made");
 }
 
 int main(void)
