@@ -58,7 +58,7 @@ UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
 	deps check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-	demo bench bench-push
+	demo bench bench-xfs bench-push
 
 .DEFAULT_GOAL := all
 
@@ -80,6 +80,7 @@ help:
 	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
+	@echo '  bench-xfs          - the XFS-on-LVM capture benchmark (tests/bench)'
 	@echo '  bench-push         - the upload benchmark against a throwaway radosgw (tests/bench)'
 	@echo '  clean              - delete $(O)'
 	@echo 'Variables: O=DIR builds out of tree (default output/); FERRY_DL_DIR=DIR keeps'
@@ -115,7 +116,7 @@ ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
 all rescue check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-		demo bench bench-push:
+		demo bench bench-xfs bench-push:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -281,6 +282,10 @@ demo: $(FERRY)
 bench: $(FERRY)
 	@$(TOPDIR)/support/deps.sh bench
 	FERRY=$(FERRY) $(TOPDIR)/tests/bench/capture.sh $(O)/bench
+
+bench-xfs: $(FERRY)
+	@$(TOPDIR)/support/deps.sh bench
+	FERRY=$(FERRY) $(TOPDIR)/tests/bench/xfs.sh $(O)/bench-xfs
 
 bench-push: $(FERRY)
 	@$(TOPDIR)/support/deps.sh bench && $(TOPDIR)/support/deps.sh s3

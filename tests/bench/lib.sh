@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# What the benchmarks share: timing a command several times, and judging a
+# figure against its limit. Source it after setting work and runs.
+
+# The output every measured command writes.
+out=$work/out
+# measure NAME COMMAND...: runs it $runs times; records median time, size
+# of the output (allocated bytes) and peak RSS.
+declare -A T S R
+measure() {
+	local name=$1 i times=() rss=() size=0 log=$work/time.log
+	shift
+	for ((i = 0; i < runs; i++)); do
+		rm -f "$out"
+		sync
+		/usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/$name.err" || {
+			echo "bench: $name failed:" >&2
+			cat "$work/$name.err" >&2
+			exit 1
+		}
+		# Elapsed (wall clock) time (h:mm:ss or m:ss): "m:ss.xx"
+		times+=("$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$log" |
+			awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')")
+		rss+=("$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")")
+		size=$(du -B1 "$out" | cut -f1)
+	done
+	T[$name]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+	R[$name]=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	S[$name]=$size
+	printf '%-28s median %7.2f s  (runs: %s)  output %7s  peak RSS %8s\n' "$name" "${T[$name]}" \
+		"${times[*]}" "$(numfmt --to=iec-i --suffix=B "$size")" \
+		"$(numfmt --to=iec-i --suffix=B $((${R[$name]} * 1024)))"
+	rm -f "$out"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+fail=0
+verdict() {
+	local what=$1 got=$2 limit=$3
+	if awk -v g="$got" -v l="$limit" 'BEGIN { exit !(g <= l) }'; then
+		printf 'PASS  %-48s %s (limit %s)\n' "$what" "$got" "$limit"
+	else
+		printf 'MISS  %-48s %s (limit %s)\n' "$what" "$got" "$limit"
+		fail=1
+	fi
+}
