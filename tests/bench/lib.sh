@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154,SC2034 # work, runs in; T, S, R, fail out: the sourcing script's
 # What the benchmarks share: timing a command several times, and judging a
 # figure against its limit. Source it after setting work and runs.
 
