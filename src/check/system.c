@@ -143,10 +143,20 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 					  "/ is %s on %s; the cloud takes %s", fs, where,
 					  r->profile->filesystems);
 		/* Kernels, initrds and the boot loader's files live in / and
-		 * /boot: unedited, nothing says the image boots on virtio. */
-		if (!err && !fs_is_ext(pp->fs) && !stage_opened(s, pp))
+		 * /boot: unedited, nothing says the image boots on virtio. One
+		 * read without the kernel is judged, but the fixes that would
+		 * change it are not tried (stage_fix). */
+		if (!err && !fs_is_ext(pp->fs) && !stage_opened(s, pp)) {
+			char how[sizeof(s->readonly_why) + 100] = "";
+
+			if (stage_readonly(s, pp))
+				snprintf(how, sizeof(how), ": its files are read and judged, but the "
+					 "fixes that would change them are not tried (%s)",
+					 s->readonly_why);
 			err = check_raise_sev(r, "fs.noedit", m < 2 ? CHECK_BLOCKER : CHECK_WARNING,
-					      s->src->path, "%s is %s on %s", mounts[m], fs, where);
+					      s->src->path, "%s is %s on %s%s", mounts[m], fs, where,
+					      how);
+		}
 	}
 	for (size_t i = 0; !err && i < d->nvols; i++)
 		if (d->parts[i].why[0])

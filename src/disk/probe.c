@@ -24,11 +24,48 @@ static const char *const grub_configs[] = {
 	"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub/grub.cfg", "/grub2/grub.cfg",
 };
 
+/* A file of a filesystem the probe opened: 0, -ENOENT when there is no
+ * regular file at path, or an error with a message. */
+typedef int (*probe_read_fn)(void *fs, const char *path, size_t max, char **data, size_t *len);
+
+/* What says whether a filesystem is the system's: /etc/fstab (a root) and
+ * the first GRUB config found (a root holding /boot, or a /boot). A file
+ * that is there but cannot be read is warned about: the root may be missed
+ * because of it. */
+static void probe_files(struct probe_part *pp, probe_read_fn read, void *fs)
+{
+	size_t len;
+	int err;
+
+	err = read(fs, "/etc/fstab", CONFIG_MAX, &pp->fstab, &len);
+	if (err && err != -ENOENT && err != -ENOTDIR)
+		ferry_warn("%s", ferr_msg());
+	if (err) {
+		free(pp->fstab);
+		pp->fstab = NULL;
+	}
+	for (size_t i = 0; i < sizeof(grub_configs) / sizeof(grub_configs[0]) && !pp->grub; i++) {
+		err = read(fs, grub_configs[i], CONFIG_MAX, &pp->grub, &len);
+		if (!err)
+			snprintf(pp->grub_path, sizeof(pp->grub_path), "%s", grub_configs[i]);
+		else if (err != -ENOENT && err != -ENOTDIR)
+			ferry_warn("%s", ferr_msg());
+		if (err) {
+			free(pp->grub);
+			pp->grub = NULL;
+		}
+	}
+}
+
+static int read_ext(void *fs, const char *path, size_t max, char **data, size_t *len)
+{
+	return extfs_read_file(fs, path, max, data, len);
+}
+
 static void probe_ext(struct probe_part *pp)
 {
 	struct extfs x;
 	struct extfs_info info;
-	size_t len;
 
 	if (extfs_open(&x, &pp->dev)) {
 		ferry_warn("%s", ferr_msg());
@@ -41,22 +78,25 @@ static void probe_ext(struct probe_part *pp)
 	pp->have_used = true;
 	pp->used = info.used;
 	pp->needs_recovery = info.needs_recovery;
-	if (extfs_read_file(&x, "/etc/fstab", CONFIG_MAX, &pp->fstab, &len) && pp->fstab) {
-		free(pp->fstab);
-		pp->fstab = NULL;
-	}
-	for (size_t i = 0; i < sizeof(grub_configs) / sizeof(grub_configs[0]) && !pp->grub; i++) {
-		if (extfs_read_file(&x, grub_configs[i], CONFIG_MAX, &pp->grub, &len) == 0)
-			snprintf(pp->grub_path, sizeof(pp->grub_path), "%s", grub_configs[i]);
-	}
+	probe_files(pp, read_ext, &x);
 	extfs_release(&x);
 }
 
-/* XFS: what the superblock, the AG headers and the log say; its files are
- * not read (yet). */
+static int read_xfs(void *fs, const char *path, size_t max, char **data, size_t *len)
+{
+	int err = xfs_read(fs, path, max, data, len);
+
+	/* As extfs_read_file: what is not a regular file is not there. */
+	return err == -EISDIR ? -ENOENT : err;
+}
+
+/* XFS: what the superblock, the AG headers and the log say, then its files
+ * as Ferry's own reader finds them. A log that needs recovery is not
+ * replayed: the files are read as their blocks hold them. */
 static void probe_xfs(struct probe_part *pp)
 {
 	struct xfs_info info;
+	struct xfs_fs *x;
 
 	if (xfs_get_info(&pp->dev, &info)) {
 		ferry_warn("%s", ferr_msg());
@@ -68,6 +108,14 @@ static void probe_xfs(struct probe_part *pp)
 	pp->have_used = true;
 	pp->used = info.used;
 	pp->needs_recovery = info.needs_recovery;
+	/* Its used blocks are known: a file reader that cannot start only
+	 * means that its files are not read. */
+	if (xfs_open(&x, &pp->dev)) {
+		ferry_warn("%s", ferr_msg());
+		return;
+	}
+	probe_files(pp, read_xfs, x);
+	xfs_free(x);
 }
 
 /* fstab names swap areas by the UUID and label of their header. */
@@ -82,7 +130,7 @@ static void probe_swap(struct probe_part *pp)
 }
 
 /* Reads what is on a volume: its filesystem's label, UUID and use, and the
- * system's files on an ext root. */
+ * system's files on an ext or XFS filesystem. */
 static void probe_content(struct probe_part *pp)
 {
 	pp->fs = fs_detect(&pp->dev);

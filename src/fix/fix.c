@@ -256,10 +256,33 @@ const char *fix_rule_names(void)
 	return names;
 }
 
+/* Drops what was recorded after the first nchanges changes and nnotes
+ * notes. */
+static void report_truncate(struct fix_report *r, size_t nchanges, size_t nnotes)
+{
+	while (r->nchanges > nchanges) {
+		struct fix_change *c = &r->changes[--r->nchanges];
+
+		free(c->rule);
+		free(c->file);
+		free(c->what);
+		free(c->before);
+		free(c->after);
+	}
+	while (r->nnotes > nnotes) {
+		struct fix_note *n = &r->notes[--r->nnotes];
+
+		free(n->rule);
+		free(n->file);
+		free(n->text);
+	}
+}
+
 int fix_run(struct fix_ctx *c, uint32_t mask)
 {
 	for (size_t i = 0; i < fix_nrules; i++) {
-		size_t len = strlen(c->rep->ran);
+		size_t len = strlen(c->rep->ran), nchanges = c->rep->nchanges;
+		size_t nnotes = c->rep->nnotes;
 		int err;
 
 		if (!(mask & (1u << i)))
@@ -267,6 +290,16 @@ int fix_run(struct fix_ctx *c, uint32_t mask)
 		snprintf(c->rep->ran + len, sizeof(c->rep->ran) - len, "%s%s", len ? "," : "",
 			 fix_rules[i].name);
 		err = fix_rules[i].run(c);
+		if (err == -EROFS && c->skip_readonly) {
+			/* What it recorded before the refused write would say a
+			 * change is made that cannot be: the rule did not run. */
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", ferr_msg());
+			report_truncate(c->rep, nchanges, nnotes);
+			c->rep->ran[len] = '\0';
+			err = fix_note(c->rep, fix_rules[i].name, "", "not run: %s", msg);
+		}
 		if (err)
 			return ferr_ctx(err, "fix %s", fix_rules[i].name);
 	}

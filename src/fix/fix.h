@@ -73,6 +73,10 @@ struct fix_ctx {
 	int root_part, boot_part;        /* partnum of / and /boot (0 if not separate) */
 	const char *cloud;               /* profile name: "kvm", "tencent", ... */
 	struct fix_report *rep;
+	/* Some of the tree is read-only (a judged system's XFS the kernel
+	 * could not mount): a rule that fails with -EROFS is left out of rep
+	 * with a note, and the next one runs. */
+	bool skip_readonly;
 };
 
 /* The volume holding partition partnum of the system disk, or NULL. */
@@ -93,7 +97,8 @@ extern const size_t fix_nrules;
 int fix_parse_list(const char *list, uint32_t *mask);
 /* ", name, name..." of every rule, for messages and --help. */
 const char *fix_rule_names(void);
-/* Runs the rules in mask, in table order, recording into c->rep. */
+/* Runs the rules in mask, in table order, recording into c->rep; see
+ * skip_readonly. */
 int fix_run(struct fix_ctx *c, uint32_t mask);
 
 /* The rules (one file per family in src/fix/). */

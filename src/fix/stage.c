@@ -137,6 +137,7 @@ static int close_fs(struct stage *s, int err)
 			err = e;
 	}
 	s->nopened = 0;
+	s->nreadonly = 0;
 	while (s->nx > 0) {
 		s->nx--;
 		if (err)
@@ -153,6 +154,33 @@ bool stage_opened(const struct stage *s, const struct probe_part *pp)
 		if (s->opened[i] == pp)
 			return true;
 	return false;
+}
+
+bool stage_readonly(const struct stage *s, const struct probe_part *pp)
+{
+	for (size_t i = 0; i < s->nreadonly; i++)
+		if (s->readonly[i] == pp)
+			return true;
+	return false;
+}
+
+/* When the kernel cannot mount an XFS (no NBD) and the system is only
+ * judged: Ferry's own reader, read-only, so its files can still be read.
+ * The kernel's reason is kept for the finding that says it is not edited
+ * (fs.noedit). */
+static int open_readonly(struct stage *s, const struct probe_part *pp, struct guest *g)
+{
+	int err;
+
+	if (s->nreadonly == sizeof(s->readonly) / sizeof(s->readonly[0]))
+		return ferr(-EINVAL, "internal: too many read-only filesystems");
+	if (!s->readonly_why[0])
+		snprintf(s->readonly_why, sizeof(s->readonly_why), "%s", ferr_msg());
+	err = guest_xfs_open(g, &pp->dev);
+	if (err)
+		return err;
+	s->readonly[s->nreadonly++] = pp;
+	return 0;
 }
 
 /* A filesystem Ferry cannot write itself, mounted by the kernel over the
@@ -202,8 +230,18 @@ static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
 				/* To be judged: fs.noedit says what is not edited. */
 				ferry_warn("%s: %s is not edited: %s", s->src->path, mounts[m],
 					   ferr_msg());
-				free(sub);
-				err = 0;
+				err = open_readonly(s, &d->parts[p], sub);
+				if (!err)
+					err = guest_mount(&s->root, mounts[m], sub);
+				if (err) {
+					free(sub);
+					if (err == -ENOMEM)
+						return err;
+					err = 0;
+					continue;
+				}
+				if (!strcmp(mounts[m], "/boot"))
+					s->boot_part = d->parts[p].part ? d->parts[p].part->num : 0;
 				continue;
 			}
 		} else {
@@ -252,16 +290,21 @@ int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool
 		if (!is_extended(&d->parts[i]))
 			add_volume(&s->vols[s->nvols++], &d->parts[i]);
 	if (s->pr.root.disk < 0) {
-		snprintf(s->why, sizeof(s->why), "no root filesystem found (an ext2/3/4 filesystem "
-			 "whose /etc/fstab mounts it at /)");
+		snprintf(s->why, sizeof(s->why), "no root filesystem found (an ext2/3/4 or XFS "
+			 "filesystem whose /etc/fstab mounts it at /)");
 		return 0;
 	}
 	/* A root on a logical volume is named by its stable device-mapper
 	 * name or its UUID, never by a partition number. */
 	s->root_part = d->parts[s->pr.root.part].part ? d->parts[s->pr.root.part].part->num : 0;
 	const struct probe_part *root = &d->parts[s->pr.root.part];
+	bool root_readonly = false;
 	if (kernel_edits(root->fs)) {
 		err = open_kernel(s, root, &s->root);
+		if (err && !strict && err != -ENOMEM) {
+			err = open_readonly(s, root, &s->root);
+			root_readonly = !err;
+		}
 	} else {
 		err = open_fs(root, &s->x[0], rep, strict, &s->fs[0]);
 		if (!err) {
@@ -271,7 +314,8 @@ int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool
 	}
 	if (!err) {
 		s->have_root = true;
-		s->opened[s->nopened++] = root;
+		if (!root_readonly)
+			s->opened[s->nopened++] = root;
 		err = open_mounts(s, rep, strict);
 	}
 	if (err && !strict && err != -ENOMEM) {
@@ -330,6 +374,7 @@ int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_repo
 		return err;
 	memset(&c, 0, sizeof(c));
 	c.g = &s->root;
+	c.skip_readonly = s->nreadonly > 0;
 	c.vols = s->vols;
 	c.nvols = s->nvols;
 	c.root_part = s->root_part;

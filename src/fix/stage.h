@@ -32,6 +32,11 @@ struct stage {
 	size_t nkm;
 	const struct probe_part *opened[8]; /* every filesystem opened for edits */
 	size_t nopened;
+	/* Not strict: an XFS the kernel could not mount, opened to be read
+	 * (fs/guest.h's XFS backend); why the kernel could not. */
+	const struct probe_part *readonly[4];
+	size_t nreadonly;
+	char readonly_why[320];
 	struct guest root;          /* the tree, the others mounted in it */
 	bool have_root;
 	int root_part, boot_part;   /* partition numbers (boot_part 0: not separate) */
@@ -42,11 +47,18 @@ struct stage {
  * must be attached); a journal that needs recovery is replayed into the
  * overlay (recorded in rep). Without a root filesystem, or (not strict)
  * when it cannot be opened, have_root is false and why says why; strict
- * refuses a filesystem marked with errors. */
+ * refuses a filesystem marked with errors. Not strict, an XFS the kernel
+ * cannot mount (no NBD) is opened read-only with Ferry's own reader
+ * instead: its files are judged, and the rules that would change it are
+ * left out (stage_fix). */
 int stage_open(struct stage *s, struct source *src, struct fix_report *rep, bool strict);
 /* Whether the filesystem on pp was opened to be edited. */
 bool stage_opened(const struct stage *s, const struct probe_part *pp);
-/* Runs the rules in mask on the opened system, recording into rep. */
+/* Whether it was opened to be read only. */
+bool stage_readonly(const struct stage *s, const struct probe_part *pp);
+/* Runs the rules in mask on the opened system, recording into rep. With a
+ * filesystem opened read-only, a rule that fails with -EROFS is left out
+ * of rep (what it recorded is dropped) and the next one runs. */
 int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_report *rep);
 /* Writes the edited metadata into the overlay (unless err) and releases. */
 int stage_close(struct stage *s, int err);

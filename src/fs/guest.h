@@ -102,4 +102,11 @@ int guest_dir_open(struct guest *g, const char *root);
 struct extfs;
 int guest_ext_open(struct guest *g, struct extfs *x);
 
+/* The read-only XFS backend (Ferry's own reader, fs/xfs.h) on d, which
+ * must outlive the guest: read, list, stat and readlink work; write,
+ * rename, unlink, symlink and mkdir return -EROFS with a message naming
+ * the filesystem. */
+struct blkdev;
+int guest_xfs_open(struct guest *g, const struct blkdev *d);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fs/xfs.h"
+#include "fs/xfs_geo.h"
 #include "util/bytes.h"
 #include "util/endian.h"
 #include "util/err.h"
@@ -27,10 +28,12 @@
 /* Superblock fields (big-endian but the CRC). */
 enum {
 	SB_BLOCKSIZE = 4, SB_DBLOCKS = 8, SB_RBLOCKS = 16, SB_REXTENTS = 24, SB_UUID = 32,
-	SB_LOGSTART = 48, SB_AGBLOCKS = 84, SB_AGCOUNT = 88, SB_LOGBLOCKS = 96,
-	SB_VERSIONNUM = 100, SB_SECTSIZE = 102, SB_FNAME = 108, SB_BLOCKLOG = 120,
-	SB_SECTLOG = 121, SB_AGBLKLOG = 124, SB_INPROGRESS = 126, SB_FEATURES2 = 200,
-	SB_INCOMPAT = 216, SB_CRC = 224, SB_META_UUID = 248,
+	SB_LOGSTART = 48, SB_ROOTINO = 56, SB_AGBLOCKS = 84, SB_AGCOUNT = 88,
+	SB_LOGBLOCKS = 96, SB_VERSIONNUM = 100, SB_SECTSIZE = 102, SB_INODESIZE = 104,
+	SB_INOPBLOCK = 106, SB_FNAME = 108, SB_BLOCKLOG = 120, SB_SECTLOG = 121,
+	SB_INODELOG = 122, SB_INOPBLOG = 123, SB_AGBLKLOG = 124, SB_INPROGRESS = 126,
+	SB_DIRBLKLOG = 192, SB_FEATURES2 = 200, SB_INCOMPAT = 216, SB_CRC = 224,
+	SB_META_UUID = 248,
 };
 
 #define V_NUMBITS 0x000fu
@@ -39,10 +42,12 @@ enum {
 #define V_EXTFLGBIT 0x1000u
 #define V_DIRV2BIT 0x2000u
 #define V_MOREBITSBIT 0x8000u
+#define V2_FTYPE 0x0200u
 /* sb_features2 bits a v4 filesystem may have: lazy counters, attr2,
  * 32-bit project ids, file types in directories. */
 #define V2_OKBITS 0x028au
 
+#define INCOMPAT_FTYPE (1u << 0)
 #define INCOMPAT_META_UUID (1u << 2)
 #define INCOMPAT_NEEDSREPAIR (1u << 4)
 /* ftype, sparse inodes, meta_uuid, bigtime, needsrepair, nrext64,
@@ -78,21 +83,6 @@ enum {
 #define XLOG_UNMOUNT_TRANS 0x20u     /* op header flags: the unmount record */
 #define OP_FLAGS 9                   /* the op header's flags byte */
 
-struct xfs_geo {
-	const struct blkdev *d;
-	uint32_t bs, sectsize, agblocks, agcount;
-	uint64_t dblocks;
-	unsigned agblklog;
-	bool v5, logv2;
-	uint8_t uuid[16];
-	uint8_t meta_uuid[16]; /* what v5 metadata is stamped with */
-	char label[13];
-	uint32_t hdr_blocks;   /* the AG's first blocks: superblock, AGF, AGI, AGFL */
-	uint32_t log_ag, log_agbno, logblocks;
-	/* bnobt */
-	unsigned bt_hdr, leaf_max, node_max, max_levels;
-};
-
 static bool pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
@@ -121,19 +111,19 @@ static uint32_t crc_calc(const uint8_t *b, size_t len, size_t off)
 	return ~c;
 }
 
-static bool crc_ok(const uint8_t *b, size_t len, size_t off)
+bool xfs_crc_ok(const uint8_t *b, size_t len, size_t off)
 {
 	return crc_calc(b, len, off) == get_le32(b + off);
 }
 
-static uint32_t ag_len(const struct xfs_geo *g, uint32_t agno)
+uint32_t xfs_ag_len(const struct xfs_geo *g, uint32_t agno)
 {
 	if (agno + 1 < g->agcount)
 		return g->agblocks;
 	return (uint32_t)(g->dblocks - (uint64_t)(g->agcount - 1) * g->agblocks);
 }
 
-static uint64_t ag_off(const struct xfs_geo *g, uint32_t agno)
+uint64_t xfs_ag_off(const struct xfs_geo *g, uint32_t agno)
 {
 	return (uint64_t)agno * g->agblocks * g->bs;
 }
@@ -243,7 +233,7 @@ static int sb_geometry(const struct blkdev *d, const uint8_t *sb, struct xfs_geo
 	g->log_agbno = (uint32_t)(logstart & ((1ull << g->agblklog) - 1));
 	/* An internal log lies inside one AG, past its headers. */
 	if (log_ag >= g->agcount || !g->logblocks || g->log_agbno < g->hdr_blocks ||
-	    (uint64_t)g->log_agbno + g->logblocks > ag_len(g, (uint32_t)log_ag))
+	    (uint64_t)g->log_agbno + g->logblocks > xfs_ag_len(g, (uint32_t)log_ag))
 		return ferr(-EINVAL, "%s: XFS superblock: the internal log (%u blocks at block "
 			    "%llu) lies outside its allocation group", d->name, g->logblocks,
 			    (unsigned long long)logstart);
@@ -251,7 +241,7 @@ static int sb_geometry(const struct blkdev *d, const uint8_t *sb, struct xfs_geo
 	return 0;
 }
 
-static int sb_read(const struct blkdev *d, struct xfs_geo *g)
+int xfs_geo_read(const struct blkdev *d, struct xfs_geo *g)
 {
 	uint8_t *sb;
 	uint32_t ver;
@@ -285,7 +275,7 @@ static int sb_read(const struct blkdev *d, struct xfs_geo *g)
 	ver = get_be16(sb + SB_VERSIONNUM);
 	g->v5 = (ver & V_NUMBITS) == 5;
 	/* The CRC first: a damaged superblock's feature bits mean nothing. */
-	if (g->v5 && !crc_ok(sb, g->sectsize, SB_CRC)) {
+	if (g->v5 && !xfs_crc_ok(sb, g->sectsize, SB_CRC)) {
 		err = ferr(-EINVAL, "%s: the XFS superblock has a bad CRC", d->name);
 		goto out;
 	}
@@ -306,6 +296,15 @@ static int sb_read(const struct blkdev *d, struct xfs_geo *g)
 				   SB_META_UUID : SB_UUID), 16);
 	memcpy(g->label, sb + SB_FNAME, 12);
 	g->label[12] = '\0';
+	g->blocklog = sb[SB_BLOCKLOG];
+	g->rootino = get_be64(sb + SB_ROOTINO);
+	g->inodesize = get_be16(sb + SB_INODESIZE);
+	g->inopblock = get_be16(sb + SB_INOPBLOCK);
+	g->inodelog = sb[SB_INODELOG];
+	g->inopblog = sb[SB_INOPBLOG];
+	g->dirblklog = sb[SB_DIRBLKLOG];
+	g->ftype = g->v5 ? (get_be32(sb + SB_INCOMPAT) & INCOMPAT_FTYPE) != 0 :
+		   (ver & V_MOREBITSBIT) && (get_be32(sb + SB_FEATURES2) & V2_FTYPE);
 	g->bt_hdr = g->v5 ? BT_HDR_V5 : BT_HDR_V4;
 	g->leaf_max = (g->bs - g->bt_hdr) / 8;  /* records: start, length */
 	g->node_max = (g->bs - g->bt_hdr) / 12; /* keys as records, 4-byte pointers */
@@ -327,12 +326,12 @@ static int agf_read(const struct xfs_geo *g, uint8_t *buf, uint32_t agno, struct
 	const char *name = g->d->name;
 	int err;
 
-	err = blk_read(g->d, buf, g->sectsize, ag_off(g, agno) + g->sectsize);
+	err = blk_read(g->d, buf, g->sectsize, xfs_ag_off(g, agno) + g->sectsize);
 	if (err)
 		return err;
 	if (get_be32(buf) != XFS_AGF_MAGIC)
 		return ferr(-EINVAL, "%s: XFS allocation group %u: bad AGF magic", name, agno);
-	if (g->v5 && !crc_ok(buf, g->sectsize, AGF_CRC))
+	if (g->v5 && !xfs_crc_ok(buf, g->sectsize, AGF_CRC))
 		return ferr(-EINVAL, "%s: XFS allocation group %u: the AGF has a bad CRC", name,
 			    agno);
 	if (g->v5 && memcmp(buf + AGF_UUID, g->meta_uuid, 16))
@@ -345,9 +344,9 @@ static int agf_read(const struct xfs_geo *g, uint8_t *buf, uint32_t agno, struct
 	if (get_be32(buf + AGF_VERSION) != 1 || get_be32(buf + AGF_SEQNO) != agno)
 		return ferr(-EINVAL, "%s: XFS allocation group %u: the AGF's version or number "
 			    "is wrong", name, agno);
-	if (a->len != ag_len(g, agno))
+	if (a->len != xfs_ag_len(g, agno))
 		return ferr(-EINVAL, "%s: XFS allocation group %u: the AGF says %u blocks, the "
-			    "superblock %u", name, agno, a->len, ag_len(g, agno));
+			    "superblock %u", name, agno, a->len, xfs_ag_len(g, agno));
 	if (a->root < g->hdr_blocks || a->root >= a->len || !a->levels ||
 	    a->levels > g->max_levels || a->freeblks > a->len)
 		return ferr(-EINVAL, "%s: XFS allocation group %u: the AGF's free-space btree "
@@ -426,7 +425,7 @@ static int bt_record(struct bt_walk *w, uint32_t agbno, uint32_t start, uint32_t
 		return ferr(-EINVAL, "%s: XFS allocation group %u: free extent %u+%u overlaps "
 			    "the internal log", name, w->agno, start, count);
 	if (w->out) {
-		uint64_t base = ag_off(g, w->agno);
+		uint64_t base = xfs_ag_off(g, w->agno);
 
 		err = run_add(w->out, base + w->free_end * g->bs, (start - w->free_end) * g->bs);
 		if (err)
@@ -451,13 +450,13 @@ static int bt_visit(struct bt_walk *w, uint32_t level, uint32_t agbno, bool has_
 	if (agbno < g->hdr_blocks || agbno >= w->aglen)
 		return ferr(-EINVAL, "%s: XFS allocation group %u: a free-space btree pointer "
 			    "(block %u) leaves the AG", name, w->agno, agbno);
-	err = blk_read(g->d, b, g->bs, ag_off(g, w->agno) + (uint64_t)agbno * g->bs);
+	err = blk_read(g->d, b, g->bs, xfs_ag_off(g, w->agno) + (uint64_t)agbno * g->bs);
 	if (err)
 		return err;
 	if (get_be32(b) != (g->v5 ? XFS_AB3B_MAGIC : XFS_ABTB_MAGIC))
 		return ferr(-EINVAL, "%s: XFS allocation group %u: block %u is not a free-space "
 			    "btree block (bad magic)", name, w->agno, agbno);
-	if (g->v5 && !crc_ok(b, g->bs, BB_CRC))
+	if (g->v5 && !xfs_crc_ok(b, g->bs, BB_CRC))
 		return ferr(-EINVAL, "%s: XFS allocation group %u: free-space btree block %u has "
 			    "a bad CRC", name, w->agno, agbno);
 	if (g->v5 && (get_be64(b + BB_BLKNO) != daddr || memcmp(b + BB_UUID, g->meta_uuid, 16) ||
@@ -533,7 +532,7 @@ static int walk_ag(const struct xfs_geo *g, uint32_t agno, uint8_t *blocks, uint
 			    "%llu free blocks, the AGF %u", g->d->name, agno,
 			    (unsigned long long)w.free_blocks, a.freeblks);
 	if (out)
-		return run_add(out, ag_off(g, agno) + w.free_end * g->bs,
+		return run_add(out, xfs_ag_off(g, agno) + w.free_end * g->bs,
 			       (a.len - w.free_end) * g->bs);
 	return 0;
 }
@@ -545,7 +544,7 @@ int xfs_used_ranges(const struct blkdev *d, xfs_range_fn fn, void *arg)
 	struct xfs_geo g;
 	int err;
 
-	err = sb_read(d, &g);
+	err = xfs_geo_read(d, &g);
 	if (err)
 		return err;
 	blocks = malloc((size_t)g.max_levels * g.bs);
@@ -882,7 +881,7 @@ static int log_state(const struct xfs_geo *g, bool *dirty)
 	bool zeroed;
 	int err;
 
-	l.off = ag_off(g, g->log_ag) + (uint64_t)g->log_agbno * g->bs;
+	l.off = xfs_ag_off(g, g->log_ag) + (uint64_t)g->log_agbno * g->bs;
 	l.n = (uint64_t)g->logblocks * g->bs / BBSIZE;
 	l.rec_bbs = (g->logv2 ? XLOG_MAX_RECORD : 32768u) / BBSIZE;
 	l.total_bbs = 8 * l.rec_bbs;
@@ -934,7 +933,7 @@ int xfs_get_info(const struct blkdev *d, struct xfs_info *info)
 	int err;
 
 	memset(info, 0, sizeof(*info));
-	err = sb_read(d, &g);
+	err = xfs_geo_read(d, &g);
 	if (err)
 		return err;
 	sect = malloc(g.sectsize);
