@@ -132,7 +132,7 @@ void probe_report_text(FILE *f, const struct probe *pr)
 		fputc('\n', f);
 	}
 	if (pr->root.disk < 0) {
-		fprintf(f, "root: not found (no ext2/3/4 filesystem with an /etc/fstab that mounts "
+		fprintf(f, "root: not found (no ext2/3/4 or XFS filesystem with an /etc/fstab that mounts "
 		       "itself at /)\n");
 		return;
 	}
