@@ -38,7 +38,7 @@ if [ -n "$COMPARE" ]; then
 	done_testing
 	exit 0
 fi
-plan 22
+plan 23
 
 py() { /usr/bin/python3 -c "$@"; }
 diag() { sed 's/^/#   /' | tail -n "${1:-15}"; }
@@ -122,7 +122,8 @@ check_eq "... $SV_NIC has the keyfile's static address" "$SV_NIC $SV_IP/24 stati
 [ "$T_FAILED" != "$fails" ] || [ "$RC" != 0 ] || keep physical "$log"
 log=$T_DIR/virtio.log
 fixture_boot virtio-only "$log" mg_boot_cloud "$log" "$dir/disk.img" raw 300
-if [ "$RC" = 1 ]; then
+# dracut waits for its root long past the timeout: no marker is the answer.
+if [ "$RC" != 0 ] && [ -z "$(mg_marker "$log" BOOTED)" ]; then
 	ok "does not boot with virtio devices only ($QM_WHY)$KEPT"
 	keep virtio-only "$log"
 else
@@ -153,10 +154,10 @@ check_eq "the manifest lists the fixes" "bootloader firewall network selinux vir
 	"$(py 'import json,sys
 f = json.load(open(sys.argv[1]))["fixes"]
 print(" ".join(sorted({c["rule"] for c in f["changes"]})))' "$T_DIR/rhel.json" 2>&1)"
-check_match "... and copied the group's LVs by their used blocks" \
+check_eq "... and copied the group's LVs by their used blocks" \
 	"rl/root xfs used-blocks rl/swap swap swap-header" \
 	"$(py 'import json,sys
-print(" ".join("%s %s %s" % (v["name"], v["fs"], v["method"]) for v in json.load(open(sys.argv[1]))["logical_volumes"]))' "$T_DIR/rhel.json" 2>&1)"
+print(" ".join(sorted("%s %s %s" % (v["name"], v["fs"], v["method"]) for v in json.load(open(sys.argv[1]))["logical_volumes"])))' "$T_DIR/rhel.json" 2>&1)"
 
 # 4. The image, read on the host.
 qemu-img convert -O raw "$img" "$T_DIR/image.raw"
