@@ -410,7 +410,8 @@ static int read_lv(const struct tree *t, int sec, struct lvm_vg *vg, struct lvm_
 	}
 	if (err)
 		return err;
-	qsort(lv->segs, lv->nsegs, sizeof(*lv->segs), cmp_seg);
+	if (lv->nsegs > 1)
+		qsort(lv->segs, lv->nsegs, sizeof(*lv->segs), cmp_seg);
 	for (size_t i = 0; i < lv->nsegs; i++) {
 		if (lv->segs[i].start != end || lv->segs[i].count == 0)
 			return ferr(-EINVAL, "LVM metadata: logical volume %s: its segments do not "

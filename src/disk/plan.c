@@ -91,7 +91,8 @@ static void plan_sort(struct plan *p)
 {
 	size_t n = 0;
 
-	qsort(p->ext, p->n, sizeof(*p->ext), cmp_extent);
+	if (p->n > 1)
+		qsort(p->ext, p->n, sizeof(*p->ext), cmp_extent);
 	p->data_bytes = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct extent *last = n ? &p->ext[n - 1] : NULL;
@@ -563,10 +564,12 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		pp->size = t->parts[i].size;
 	}
 	p->vsize = plan_image_size(t);
-	qsort(p->parts, p->nparts, sizeof(*p->parts), cmp_part);
+	if (p->nparts > 1)
+		qsort(p->parts, p->nparts, sizeof(*p->parts), cmp_part);
 	if (t->nebrs)
 		memcpy(ebrs, t->ebrs, t->nebrs * sizeof(*ebrs));
-	qsort(ebrs, t->nebrs, sizeof(*ebrs), cmp_u64);
+	if (t->nebrs > 1)
+		qsort(ebrs, t->nebrs, sizeof(*ebrs), cmp_u64);
 	for (size_t i = 0; i + 1 < p->nparts; i++) {
 		const struct plan_part *a = &p->parts[i], *b = &p->parts[i + 1];
 		if (a->kind != PART_EXTENDED && a->start + a->size > b->start) {

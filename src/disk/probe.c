@@ -492,7 +492,8 @@ int probe_disks(struct probe *pr, char *const *paths, size_t n)
 		err = list_sysblock(&listed, &nlisted);
 		if (err)
 			goto out;
-		qsort(listed, nlisted, sizeof(*listed), cmp_str);
+		if (nlisted > 1)
+			qsort(listed, nlisted, sizeof(*listed), cmp_str);
 		paths = listed;
 		n = nlisted;
 	}
