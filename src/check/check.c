@@ -65,10 +65,12 @@ const struct check_item check_items[] = {
 	 "convert it to a linear or striped volume before migrating", NULL, NULL, NULL},
 	{"fs.unsupported", CHECK_BLOCKER, "the root filesystem's type is not one the cloud takes",
 	 "move the system to a filesystem the cloud takes (see the profile)", NULL, NULL, "002"},
-	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit (only ext2/3/4 are)",
-	 "capture copies it but fixes nothing in it: make the fixes on the server first; for / "
-	 "and /boot (the kernels, initrds and boot loader) this is a blocker: the image may not "
-	 "boot on virtio", NULL, NULL, NULL},
+	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit here (ext2/3/4 it "
+	 "edits itself, XFS through the kernel's NBD client)",
+	 "capture copies it but fixes nothing in it: for XFS, run Ferry where the nbd driver is "
+	 "(the rescue image has it; ferry check then also tries the fixes on it), otherwise make "
+	 "the fixes on the server first; for / and /boot (the kernels, initrds and boot loader) "
+	 "this is a blocker: the image may not boot on virtio", NULL, NULL, NULL},
 	{"fs.unreadable", CHECK_WARNING, "a filesystem that cannot be opened",
 	 "run e2fsck (xfs_repair for XFS) on the server and check again: Ferry copies it whole "
 	 "(every non-zero block), fixes nothing on it, and does not know its UUID", NULL, NULL, NULL},

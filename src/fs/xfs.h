@@ -78,8 +78,8 @@ int xfs_read(struct xfs_fs *x, const char *path, size_t max, char **data, size_t
 int xfs_readlink(struct xfs_fs *x, const char *path, char *buf, size_t len);
 /* Calls fn for each entry but "." and ".." of the directory path names
  * (links followed), with its type bits (from the entry, or its inode when
- * the filesystem keeps no types in entries). A non-zero return of fn stops
- * the listing and is returned. */
+ * the filesystem keeps no types in entries; 0 when that inode cannot be
+ * read). A non-zero return of fn stops the listing and is returned. */
 typedef int (*xfs_list_fn)(const char *name, uint32_t mode, void *arg);
 int xfs_list(struct xfs_fs *x, const char *path, xfs_list_fn fn, void *arg);
 

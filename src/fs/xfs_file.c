@@ -941,15 +941,12 @@ static int list_one(void *arg, const uint8_t *name, unsigned len, uint64_t ino, 
 	struct list *l = arg;
 	char s[NAME_MAX_LEN + 1];
 	uint32_t mode = ftype_mode(ftype);
-	int err;
 
-	/* No type in the entry: the inode says it. */
-	if (!mode) {
-		err = inode_read(l->x, ino, l->child);
-		if (err)
-			return err;
+	/* No type in the entry: the inode says it. One that cannot be read is
+	 * listed without a type (as the ext backend does) rather than hiding
+	 * its neighbours; opening it says what is wrong. */
+	if (!mode && inode_read(l->x, ino, l->child) == 0)
 		mode = l->child->mode & S_FMT;
-	}
 	memcpy(s, name, len);
 	s[len] = '\0';
 	l->ret = l->fn(s, mode, l->arg);
