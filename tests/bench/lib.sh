@@ -4,12 +4,21 @@
 
 # The output every measured command writes.
 out=$work/out
-# measure NAME COMMAND...: runs it $runs times; records median time, size
-# of the output (allocated bytes) and peak RSS.
+# measure NAME COMMAND...: runs it once unmeasured, then $runs times;
+# records median time, size of the output (allocated bytes) and peak RSS.
+# The unmeasured run puts every tool in the same state of the host: the
+# first write after the previous tool's output was deleted was measured at
+# up to 4 times the next (ferry: 2.2 s, then 0.55 s).
 declare -A T S R
 measure() {
 	local name=$1 i times=() rss=() size=0 log=$work/time.log
 	shift
+	rm -f "$out"
+	"$@" >/dev/null 2>"$work/$name.err" || {
+		echo "bench: $name failed:" >&2
+		cat "$work/$name.err" >&2
+		exit 1
+	}
 	for ((i = 0; i < runs; i++)); do
 		rm -f "$out"
 		sync

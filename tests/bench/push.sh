@@ -9,7 +9,7 @@
 #   peak RSS <= 64 MiB + 16 MiB per part in flight (80 MiB for 1, 128 for 4).
 # usage: FERRY=path/to/ferry tests/bench/push.sh WORKDIR [RUNS]
 # BENCH_TOOLS="ferry-1 curl" measures only those (for quick iterations).
-# shellcheck disable=SC2317 # on_exit and the run_* functions are called indirectly
+# shellcheck disable=SC2317 # the run_* functions are called indirectly
 set -eu -o pipefail
 
 : "${FERRY:?FERRY must name the ferry binary}"
@@ -24,9 +24,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # rgw.sh wants what tap.sh gives a test: a scratch directory and on_exit.
 T_DIR=$work/run
-ON_EXIT=""
-on_exit() { ON_EXIT="$1; $ON_EXIT"; }
-trap 'eval "$ON_EXIT"; rm -rf "$T_DIR"' EXIT
+# shellcheck source=../lib/cleanup.sh
+. "$here/../lib/cleanup.sh"
+trap 'eval "$T_ON_EXIT"; rm -rf "$T_DIR"' EXIT
 rm -rf "$T_DIR"
 mkdir -p "$T_DIR"
 # memstore keeps every object in the OSD's RAM: each one is deleted (and

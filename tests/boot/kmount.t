@@ -40,9 +40,9 @@ EOF
 # /boot: XFS, made and filled through a loop device; a marker written and
 # forced into the log, then the filesystem shut down so that the log is
 # left needing recovery.
-loop=$(losetup -f --show -o $((P1_START * 512)) --sizelimit $((P1_SIZE * 512)) "$src")
-on_exit "blockdev --setrw $loop; losetup -d $loop"
-blockdev --setrw "$loop"
+attach "$src" $((P1_START * 512)) $((P1_SIZE * 512))
+# shellcheck disable=SC2154 # dev: set by attach (tests/lib/cleanup.sh)
+loop=$dev
 mkfs.xfs -q -f -m uuid=$UUID_BOOT -L boot "$loop"
 mkdir -p "$T_DIR/mnt"
 mount "$loop" "$T_DIR/mnt"
@@ -62,9 +62,8 @@ sync
 echo "written before the crash" >"$T_DIR/mnt/marker"
 xfs_io -c fsync "$T_DIR/mnt/marker"
 xfs_io -x -c shutdown "$T_DIR/mnt"
-umount "$T_DIR/mnt"
-blockdev --setrw "$loop"
-losetup -d "$loop"
+undo_now "umount $T_DIR/mnt"
+detach "$loop"
 
 # /: ext4 with the system's files.
 mkdir -p "$T_DIR/root/etc/default" "$T_DIR/root/boot"

@@ -14,7 +14,7 @@ if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need (support/deps.sh bench)"
 	exit 0
 fi
-plan 3
+plan 4
 
 rc=0
 "$TESTS_DIR/bench/xfs.sh" "$T_DIR/bench" 1 320 >"$T_DIR/out" 2>&1 || rc=$?
@@ -24,5 +24,7 @@ check_match "... and judges ferry's output size" "(PASS|MISS)  ferry output / us
 	"$(cat "$T_DIR/out")"
 check_match "... and its time against partclone.xfs" "(PASS|MISS)  ferry time / partclone.xfs time" \
 	"$(cat "$T_DIR/out")"
+check_match "... and its time per used byte against ext4's" \
+	"(PASS|MISS)  ferry s per used byte: XFS-on-LVM / ext4" "$(cat "$T_DIR/out")"
 [ "$T_FAILED" = 0 ] || sed 's/^/#   /' "$T_DIR/out" | tail -n 20
 done_testing

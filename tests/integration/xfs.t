@@ -22,15 +22,6 @@ XC=$TESTS_DIR/lib/xfscheck.py
 mnt1=$T_DIR/mnt1 mnt2=$T_DIR/mnt2
 mkdir -p "$mnt1" "$mnt2"
 
-# attach FILE OFFSET SIZE [-r]: a loop device over those bytes, in $dev.
-# Writable ones lose a read-only flag a ferry run may have left on the
-# device before (the kernel keeps it across backing files).
-attach() {
-	dev=$(losetup -f --show ${4:+"$4"} -o "$2" --sizelimit "$3" "$1")
-	on_exit "losetup -d $dev"
-	[ -n "${4:-}" ] || blockdev --setrw "$dev"
-}
-detach() { undo_now "losetup -d $1"; }
 mnt() {
 	mount "$@"
 	on_exit "umount ${*: -1}"
@@ -81,6 +72,7 @@ mkxfs() {
 	local img=$1 off=$2 size=$(($3 * MiB)) label=$4 n=$5 maxkib=$6
 	shift 6
 	attach "$img" "$off" "$size"
+	# shellcheck disable=SC2154 # dev: set by attach (tests/lib/cleanup.sh)
 	mkfs.xfs -q -f -L "$label" "$@" "$dev"
 	mnt "$dev" "$mnt1"
 	files "$mnt1" "$n" "$maxkib" holes

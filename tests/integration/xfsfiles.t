@@ -28,36 +28,36 @@ UUID_BOOT=3f1c0e2a-7d0b-4c1e-9a55-00000000a001
 UUID_LVBOOT=3f1c0e2a-7d0b-4c1e-9a55-00000000b001
 KVER=5.14.0-362.el9.x86_64
 
-# attach FILE OFFSET SIZE: a writable loop device over those bytes, in $dev.
-# The read-only flag a ferry run may have left on the device is cleared
-# first and before it is detached.
-attach() {
-	dev=$(losetup -f --show -o "$2" --sizelimit "$3" "$1")
-	on_exit "blockdev --setrw $dev; losetup -d $dev"
-	blockdev --setrw "$dev"
-}
-detach() { undo_now "blockdev --setrw $1; losetup -d $1"; }
 mnt_on() {
 	mount "$1" "$mnt"
 	on_exit "umount $mnt"
 }
 unmnt() { undo_now "umount $mnt"; }
 
-# fragment FILE: rewrites FILE's 4 KiB blocks in two passes (the odd ones,
-# synced, then the even ones), so that no two neighbours are allocated
-# together: hundreds of extents, no hole, a B+tree data fork.
+# fragment FILE: FILE again, its blocks allocated one at a time in turn
+# with a filler's (fallocate), so that no two of them are neighbours, then
+# written and the filler removed: hundreds of extents, no hole, a B+tree
+# data fork. (Writing the odd blocks, then the even ones, was not enough
+# under load: XFS aims a block at its neighbour's place.)
 fragment() {
 	python3 - "$1" <<'EOF'
-import os, sys
+import ctypes, os, sys
 path = sys.argv[1]
 data = open(path, "rb").read()
 os.unlink(path)
-fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-for first in (1, 0):
-    for off in range(first * 4096, len(data), 8192):
-        os.pwrite(fd, data[off:off + 4096], off)
-        os.fsync(fd)
-os.close(fd)
+filler = os.path.join(os.path.dirname(path), ".filler")
+fds = [os.open(p, os.O_WRONLY | os.O_CREAT, 0o644) for p in (path, filler)]
+libc = ctypes.CDLL(None, use_errno=True)
+for i in range((len(data) + 4095) // 4096):
+    for fd in fds:
+        if libc.fallocate(fd, 0, ctypes.c_long(i * 4096), ctypes.c_long(4096)) != 0:
+            raise OSError(ctypes.get_errno(), "fallocate")
+os.pwrite(fds[0], data, 0)
+os.ftruncate(fds[0], len(data))
+for fd in fds:
+    os.fsync(fd)
+    os.close(fd)
+os.unlink(filler)
 EOF
 }
 

@@ -4,7 +4,7 @@
 # devices made here and writes nothing outside $T_DIR: no backup, archive,
 # devices file or hints. Filesystems are made in files and placed into their
 # logical volumes' extents by tests/lib/lvmfs.py, from lvs's own report.
-# Source after tap.sh.
+# Source after tap.sh, or outside a test after cleanup.sh (attach, detach).
 
 LVM_LOOPS=""
 LVM_PV=""                  # the loop device lvm_pv made last
@@ -37,14 +37,11 @@ lvm_cmd() {
 # lvm_attach IMG OFFSET SIZE: a loop device over [OFFSET, OFFSET+SIZE) of
 # IMG that lvm sees (in LVM_PV).
 lvm_attach() {
-	local img=$1 off=$2 size=$3 l
-	l=$(losetup -f --show -o "$off" --sizelimit "$size" "$img")
-	on_exit "blockdev --setrw $l; losetup -d $l"
-	# A loop device keeps the read-only flag ferry gives a disk it reads.
-	blockdev --setrw "$l"
-	LVM_LOOPS="$LVM_LOOPS $l"
-	LVM_OFF[$l]=$off
-	LVM_PV=$l
+	local dev
+	attach "$1" "$2" "$3"
+	LVM_LOOPS="$LVM_LOOPS $dev"
+	LVM_OFF[$dev]=$2
+	LVM_PV=$dev
 	lvm_conf
 }
 
@@ -60,8 +57,7 @@ lvm_pv() {
 lvm_release() {
 	local l
 	for l in $LVM_LOOPS; do
-		blockdev --setrw "$l"
-		losetup -d "$l"
+		detach "$l"
 	done
 	LVM_LOOPS=""
 	LVM_OFF=()

@@ -13,15 +13,8 @@ T_FAILED=0
 
 mkdir -p "${FERRY_TMP:-/tmp}"
 T_DIR=$(mktemp -d "${FERRY_TMP:-/tmp}/ferry-$(basename "$0" .t).XXXXXX")
-# Tests add commands that undo mounts and loop devices with on_exit.
-T_ON_EXIT=""
-on_exit() { T_ON_EXIT="$1; $T_ON_EXIT"; }
-# undo_now COMMAND: runs a command given to on_exit now, and not again at
-# exit: by then the loop device it detaches may be another test's (prove -j).
-undo_now() {
-	T_ON_EXIT=${T_ON_EXIT//"$1; "/}
-	eval "$1"
-}
+# shellcheck source=cleanup.sh
+. "$TESTS_DIR/lib/cleanup.sh"
 t_cleanup() {
 	eval "$T_ON_EXIT" >/dev/null 2>&1 || :
 	if [ "$T_FAILED" = 0 ] || [ -z "${FERRY_KEEP:-}" ]; then

@@ -20,14 +20,14 @@
 RH_LIB=${BASH_SOURCE[0]}
 # shellcheck source=server.sh
 . "$(dirname "$RH_LIB")/server.sh"
+# Outside a test (the fixture builder's own bash), cleanup.sh gives lvm.sh
+# its attach and detach; the builder detaches what it attaches itself.
+# shellcheck source=../../lib/cleanup.sh
+declare -F attach >/dev/null || . "$(dirname "$RH_LIB")/../../lib/cleanup.sh"
 # shellcheck source=../../lib/lvm.sh
 . "$(dirname "$RH_LIB")/../../lib/lvm.sh"
 # shellcheck disable=SC2034 # read by dt_cached
 DT_SOURCES=$SV_LIB:$RH_LIB:$(dirname "$RH_LIB")/../../lib/lvm.sh
-
-# lvm.sh's loop devices are undone by the builder itself (lvm_release);
-# outside a test there is no on_exit.
-declare -F on_exit >/dev/null || on_exit() { :; }
 
 RH_VG=rl
 RH_DISK_MIB=3072
@@ -207,7 +207,7 @@ rh_disk_key() {
 	dt_hash "$(rh_tree_key) $SV_HOST $SV_MAC $SV_IP $SV_GW $SV_NIC $SV_CONSOLE $RH_VG $RH_DISK_MIB
 $RH_BOOT_MIB $RH_SWAP_MIB $RH_DRIVERS $RH_CMDLINE $DT_DRACUT_OMIT $DT_VIRTIO_DRIVERS
 $(declare -f rh_build_disk rh_configure rh_put_fs sv_put sv_marker_script sv_marker_unit dt_modules_in)
-$(declare -f lvm_conf lvm_cmd lvm_attach lvm_pv lvm_report lvm_release)"
+$(declare -f lvm_conf lvm_cmd lvm_attach lvm_pv lvm_report lvm_release attach detach undo_now)"
 }
 
 # rh_tree: root/ (the installed system), kver.
