@@ -34,8 +34,8 @@ CFLAGS_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 endif
 FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
 
-LIBS_DYN := -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
-LIBS_STATIC := -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
+LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
+LIBS_STATIC := -lnewt -lslang -lm -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
 	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(CONFIG_FERRY_STATIC),y)
 FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)

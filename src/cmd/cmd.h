@@ -26,6 +26,7 @@ int cmd_capture(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 /* Prints "ferry: NAME: MSG\nTry 'ferry NAME --help'." and returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,119 @@
+/* ferry tui: the terminal, the helpers every screen uses, and the order of
+ * the screens (see tui.h). */
+#include <errno.h>
+#include <newt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ui/tui.h"
+#include "util/err.h"
+
+#define TUI_STEPS "Disks > Check > Target > Confirm > Capture > Result"
+
+void tui_frame(const char *step, const char *help)
+{
+	char root[81];
+
+	newtCls();
+	snprintf(root, sizeof(root), " Ferry %s   %s", FERRY_VERSION, step);
+	newtDrawRootText(0, 0, root);
+	newtPopHelpLine();
+	newtPushHelpLine(help ? help : " <Tab> next field   <Enter> choose   <F12> next screen");
+}
+
+static void vmessage(const char *title, const char *button, const char *fmt, va_list ap)
+{
+	char text[2048];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	newtWinMessage((char *)title, (char *)button, "%s", text);
+}
+
+void tui_message(const char *title, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(title, "OK", fmt, ap);
+	va_end(ap);
+}
+
+bool tui_ask(const char *title, const char *yes, const char *no, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* newtWinChoice: 1 for the first button, 2 for the second, 0 on F12. */
+	return newtWinChoice((char *)title, (char *)yes, (char *)no, "%s", text) == 1;
+}
+
+int tui_set(struct tui *t, enum job_key k, const char *v)
+{
+	char *copy = NULL;
+
+	if (v && *v && !(copy = strdup(v)))
+		return ferr(-ENOMEM, "out of memory");
+	free(t->job.val[k]);
+	t->job.val[k] = copy;
+	t->job.from[k] = copy ? "tui" : NULL;
+	return 0;
+}
+
+static void release(struct tui *t)
+{
+	if (t->have_probe)
+		probe_release(&t->pr);
+	if (t->have_rep)
+		check_report_release(&t->rep);
+	if (t->ran)
+		capture_result_release(&t->res);
+	if (t->cred_path[0])
+		unlink(t->cred_path);
+	if (t->secret_key)
+		explicit_bzero(t->secret_key, strlen(t->secret_key));
+	free(t->access_key);
+	free(t->secret_key);
+	free(t->error);
+	job_release(&t->job);
+}
+
+int tui_main(char *const *paths, size_t n)
+{
+	static enum tui_go (*const screens[])(struct tui *) = {
+		tui_disks, tui_check, tui_target, tui_confirm, tui_progress, tui_result,
+	};
+	const size_t nscreens = sizeof(screens) / sizeof(screens[0]);
+	struct tui t = {.paths = paths, .npaths = n, .disk = -1, .kind = TUI_S3};
+	size_t at = 0;
+	int rc;
+
+	job_init(&t.job);
+	t.cloud = cloud_profile("kvm");
+	newtInit();
+	newtCls();
+	while (at < nscreens) {
+		enum tui_go go = screens[at](&t);
+
+		if (go == TUI_QUIT) {
+			if (at + 1 == nscreens || tui_ask("Leave Ferry", "Leave", "Stay",
+							   "Leave the menus? Nothing has been captured."))
+				break;
+		} else if (go == TUI_BACK) {
+			at = at ? at - 1 : 0;
+		} else {
+			at++;
+		}
+	}
+	newtFinished();
+	rc = !t.ran ? 4 : t.result ? 1 : 0;
+	if (t.error)
+		fprintf(stderr, "ferry: %s\n", t.error);
+	release(&t);
+	return rc;
+}

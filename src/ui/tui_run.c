@@ -1,0 +1,228 @@
+/* ferry tui: the capture confirmed, watched, and its result. capture_run
+ * works in a thread of its own; the screen polls what its hooks left. */
+#include <errno.h>
+#include <newt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui/progress.h"
+#include "ui/tui.h"
+#include "util/err.h"
+#include "util/size.h"
+#include "util/strbuf.h"
+
+#define WARN_LINES 4
+
+/* What the capture's hooks report, for the screen to show. */
+struct watch {
+	pthread_mutex_t lock;
+	struct tui *t;
+	char phase[16];
+	struct progress prog;
+	bool have_prog, final;
+	char warn[WARN_LINES][160];
+	size_t nwarn;
+	bool done;
+};
+
+static void on_phase(void *ctx, const char *phase)
+{
+	struct watch *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	snprintf(w->phase, sizeof(w->phase), "%s", phase);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void on_warn(void *ctx, const char *msg)
+{
+	struct watch *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->nwarn == WARN_LINES) {
+		memmove(w->warn[0], w->warn[1], sizeof(w->warn[0]) * (WARN_LINES - 1));
+		w->nwarn--;
+	}
+	snprintf(w->warn[w->nwarn++], sizeof(w->warn[0]), "%s", msg);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void on_progress(void *ctx, const struct progress *p, bool final)
+{
+	struct watch *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->prog = *p;
+	w->prog.view = NULL;
+	w->have_prog = true;
+	w->final = final;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *capture_thread(void *arg)
+{
+	struct watch *w = arg;
+	struct tui *t = w->t;
+	const struct capture_hooks hooks = {
+		.ctx = w, .phase = on_phase, .warn = on_warn, .progress = on_progress,
+	};
+
+	t->result = capture_run(&t->opts, &hooks, &t->res);
+	if (t->result)
+		t->error = strdup(ferr_msg());
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* The job as ferry.* words of a kernel command line: what the next server
+ * takes to run unattended. The credentials file the screen made is not
+ * on that server: it is left out. */
+static int job_cmdline(const struct tui *t, struct strbuf *out)
+{
+	int err = 0;
+
+	for (int k = 0; !err && k < JOB_NKEYS; k++) {
+		const char *v = t->job.val[k];
+
+		if (!v || k == JOB_CREDENTIALS || k == JOB_SOURCE)
+			continue;
+		err = strbuf_addf(out, "%sferry.%s=%s%s%s", out->len ? " " : "", job_keys[k].name,
+				  strchr(v, ' ') ? "\"" : "", v, strchr(v, ' ') ? "\"" : "");
+	}
+	return err;
+}
+
+enum tui_go tui_confirm(struct tui *t)
+{
+	struct strbuf s, redacted;
+	const struct probe_disk *d = &t->pr.disks[t->disk];
+	const char *c = t->job.val[JOB_COMPRESS];
+	bool compressed = c && strcmp(c, "none"), yes;
+	char size[16];
+
+	tui_frame("4/6 Confirm", NULL);
+	strbuf_init(&s);
+	strbuf_init(&redacted);
+	job_redact(t->job.val[JOB_TARGET], &redacted);
+	fmt_bytes(size, sizeof(size), d->src.size);
+	strbuf_addf(&s, "Capture %s (%s%s%s)\nfor %s\ninto %s\nas %s%s%s.\n\n", d->src.path,
+		    d->src.model[0] ? d->src.model : "", d->src.model[0] ? ", " : "", size,
+		    t->cloud->title, redacted.s ? redacted.s : "",
+		    t->job.val[JOB_FORMAT] ? t->job.val[JOB_FORMAT] : "qcow2",
+		    compressed ? ", compressed with " : "", compressed ? t->job.val[JOB_COMPRESS] : "");
+	if (t->force)
+		strbuf_addf(&s, "Despite %zu blocker%s the fixes leave.\n\n", t->left,
+			    t->left == 1 ? "" : "s");
+	strbuf_addf(&s, "The disk is only read. The fixes are made in a copy.");
+	yes = tui_ask("Confirm", "Capture", "Back", "%s", s.s ? s.s : "");
+	strbuf_release(&s);
+	strbuf_release(&redacted);
+	return yes ? TUI_NEXT : TUI_BACK;
+}
+
+static void show(struct watch *w, newtComponent phase, newtComponent scale,
+		 newtComponent line, newtComponent warns)
+{
+	char text[WARN_LINES * 162 + 1] = "", buf[200];
+
+	pthread_mutex_lock(&w->lock);
+	snprintf(buf, sizeof(buf), "Phase: %-12s", w->phase[0] ? w->phase : "starting");
+	newtLabelSetText(phase, buf);
+	if (w->have_prog) {
+		progress_format(buf, sizeof(buf), &w->prog, now_seconds(), w->final);
+		newtLabelSetText(line, buf);
+		newtScaleSet(scale, progress_percent(&w->prog));
+	}
+	for (size_t i = 0; i < w->nwarn; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s\n", w->warn[i]);
+	pthread_mutex_unlock(&w->lock);
+	newtTextboxSetText(warns, text);
+}
+
+enum tui_go tui_progress(struct tui *t)
+{
+	struct watch w = {.t = t};
+	newtComponent form, phase, scale, line, warns;
+	struct newtExitStruct es;
+	pthread_t th;
+	bool done = false;
+	int err;
+
+	if (t->ran)
+		return TUI_NEXT;
+	err = job_capture_opts(&t->job, &t->opts);
+	if (err) {
+		tui_message("Capture", "%s", ferr_msg());
+		return TUI_BACK;
+	}
+	tui_frame("5/6 Capture", " The capture is running: the screen follows it");
+	pthread_mutex_init(&w.lock, NULL);
+	newtOpenWindow(1, 2, 76, 19, "Capture");
+	form = newtForm(NULL, NULL, 0);
+	phase = newtLabel(2, 1, "Phase: starting    ");
+	scale = newtScale(2, 3, 72, 100);
+	line = newtLabel(2, 5, "                                                                      ");
+	newtFormAddComponent(form, newtLabel(2, 7, "Warnings:"));
+	warns = newtTextbox(2, 8, 72, WARN_LINES * 2, NEWT_FLAG_WRAP);
+	newtFormAddComponents(form, phase, scale, line, warns, NULL);
+	newtFormSetTimer(form, 250);
+	t->ran = true;
+	if ((err = pthread_create(&th, NULL, capture_thread, &w))) {
+		t->result = -err;
+		t->error = strdup("cannot start the capture's thread");
+		done = true;
+	}
+	while (!done) {
+		newtFormRun(form, &es);
+		show(&w, phase, scale, line, warns);
+		newtRefresh();
+		pthread_mutex_lock(&w.lock);
+		done = w.done;
+		pthread_mutex_unlock(&w.lock);
+	}
+	if (!err)
+		pthread_join(th, NULL);
+	newtFormDestroy(form);
+	newtPopWindow();
+	pthread_mutex_destroy(&w.lock);
+	return TUI_NEXT;
+}
+
+enum tui_go tui_result(struct tui *t)
+{
+	newtComponent form, text, done;
+	struct strbuf cmd;
+	char *report = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&report, &len);
+
+	tui_frame("6/6 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
+	if (f) {
+		if (t->result)
+			fprintf(f, "The capture failed:\n%s\n\n", t->error ? t->error : "?");
+		else
+			fprintf(f, "Done: the image is in %s\n\n", t->res.target);
+		capture_report_text(f, &t->res);
+		strbuf_init(&cmd);
+		if (!t->result && !job_cmdline(t, &cmd) && cmd.s)
+			fprintf(f, "\nThe same job, unattended, on the kernel command line\n"
+				   "(with ferry.credentials=FILE for an S3 target):\n%s\n", cmd.s);
+		strbuf_release(&cmd);
+		fclose(f);
+	}
+	newtOpenWindow(1, 2, 76, 19, t->result ? "Result: failed" : "Result: captured");
+	form = newtForm(NULL, NULL, 0);
+	text = newtTextbox(1, 1, 72, 15, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
+	newtTextboxSetText(text, report ? report : "");
+	done = newtCompactButton(65, 17, "Done");
+	newtFormAddComponents(form, text, done, NULL);
+	newtRunForm(form);
+	newtFormDestroy(form);
+	newtPopWindow();
+	free(report);
+	return TUI_NEXT;
+}
