@@ -35,6 +35,10 @@ struct sink_opts {
 	 * removes the file never misses it). */
 	void (*made)(void *ctx, const char *tmp);
 	void *made_ctx;
+	/* Asked before each write: true ends the stream with -ECANCELED (an
+	 * upload is then kept, to resume). NULL: never. */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* Said on every run with --insecure. */
@@ -67,6 +71,8 @@ struct sink {
 	uint64_t pos;  /* bytes of the stream so far */
 	uint64_t flush_started, flush_done; /* write-behind of a regular file */
 	struct remote *up; /* s3:// or https://, else NULL */
+	bool (*cancelled)(void *ctx); /* sink_opts' */
+	void *cancel_ctx;
 	struct sink_stats stats;
 };
 

@@ -48,7 +48,7 @@ static void disk_line(const struct tui *t, size_t i, char *buf, size_t size)
 		what = "system (/)";
 	else if (t->pr.boot.disk == (int)i)
 		what = "/boot";
-	snprintf(buf, size, "%-12.12s %-18.18s %10s  %-5.5s %2zu parts  %s", name,
+	snprintf(buf, size, "%-12.12s %-12.12s %10s  %-5.5s %zu parts  %s", name,
 		 d->src.model[0] ? d->src.model : "-", sz, d->table.type == TABLE_NONE ? "none" : d->table.type_name, d->nparts,
 		 what);
 }
@@ -202,6 +202,32 @@ enum tui_go tui_disks(struct tui *t)
 	return go;
 }
 
+/* prefix, then text wrapped at width columns under the prefix's end. */
+static void wrapped(FILE *f, const char *prefix, const char *text, int width)
+{
+	int indent = (int)strlen(prefix), col = indent;
+	char word[256];
+	const char *p = text;
+
+	fputs(prefix, f);
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1;
+		memcpy(word, p, n);
+		word[n] = 0;
+		if (col > indent && col + 1 + (int)n > width) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		}
+		col += fprintf(f, "%s%s", col > indent ? " " : "", word);
+		p += n;
+		p += strspn(p, " ");
+	}
+	fputc('\n', f);
+}
+
 /* The findings, blockers first: each marked as the capture leaves it. */
 static void findings_text(const struct check_report *r, FILE *f)
 {
@@ -217,14 +243,15 @@ static void findings_text(const struct check_report *r, FILE *f)
 				continue;
 			fprintf(f, "%-7s %-20s %s\n", check_sev_name(c->sev), c->item->code,
 				c->sev == CHECK_INFO ? "" : c->fix ? "fixed by capture" : "needs you");
-			fprintf(f, "        %s\n", c->item->title);
+			wrapped(f, "        ", c->item->title, 70);
 			if (c->text && *c->text)
-				fprintf(f, "        seen: %s%s%s\n", c->text, c->file ? " in " : "",
-					c->file ? c->file : "");
+				wrapped(f, "        seen: ", c->text, 70);
+			if (c->text && *c->text && c->file)
+				wrapped(f, "          in: ", c->file, 70);
 			if (c->fix)
-				fprintf(f, "        capture: %s\n", c->fix);
+				wrapped(f, "     capture: ", c->fix, 70);
 			else if (c->sev != CHECK_INFO && c->item->hint[0])
-				fprintf(f, "        to do: %s\n", c->item->hint);
+				wrapped(f, "       to do: ", c->item->hint, 70);
 		}
 	if (!r->n)
 		fputs("No findings: the disk is ready for this cloud as it is.\n", f);

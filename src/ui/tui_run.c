@@ -1,15 +1,19 @@
 /* ferry tui: the capture confirmed, watched, and its result. capture_run
  * works in a thread of its own; the screen polls what its hooks left. */
 #include <errno.h>
+#include <fcntl.h>
 #include <newt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ui/progress.h"
 #include "ui/tui.h"
 #include "util/err.h"
+#include "util/sha256.h"
 #include "util/size.h"
 #include "util/strbuf.h"
 
@@ -24,7 +28,7 @@ struct watch {
 	bool have_prog, final;
 	char warn[WARN_LINES][160];
 	size_t nwarn;
-	bool done;
+	bool done, cancel;
 };
 
 static void on_phase(void *ctx, const char *phase)
@@ -61,15 +65,74 @@ static void on_progress(void *ctx, const struct progress *p, bool final)
 	pthread_mutex_unlock(&w->lock);
 }
 
+static bool on_cancelled(void *ctx)
+{
+	struct watch *w = ctx;
+	bool c;
+
+	pthread_mutex_lock(&w->lock);
+	c = w->cancel;
+	pthread_mutex_unlock(&w->lock);
+	return c;
+}
+
+/* The SHA-256 of the image file, read back (an upload's is hashed as it
+ * is sent), with its own progress. */
+static int hash_file(struct watch *w, const char *path, char hex[65])
+{
+	const struct progress_view view = {.update = on_progress, .arg = w};
+	struct progress prog;
+	struct sha256 h;
+	struct stat st;
+	char *buf = malloc(1 << 20);
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0 || !buf || fstat(fd, &st)) {
+		err = ferr_errno(-errno, "cannot read %s back", path);
+		goto out;
+	}
+	on_phase(w, "sha256");
+	progress_init(&prog, "sha256", (uint64_t)st.st_size, &view);
+	sha256_init(&h);
+	while (!err && (n = read(fd, buf, 1 << 20)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = ferr_errno(-errno, "cannot read %s back", path);
+		else if (on_cancelled(w))
+			err = ferr(-ECANCELED, "cancelled by the operator (the image is in place)");
+		else {
+			sha256_update(&h, buf, (size_t)n);
+			progress_add(&prog, (uint64_t)n);
+		}
+	}
+	if (!err) {
+		sha256_final_hex(&h, hex);
+		progress_finish(&prog);
+	} else {
+		sha256_release(&h);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return err;
+}
+
 static void *capture_thread(void *arg)
 {
 	struct watch *w = arg;
 	struct tui *t = w->t;
 	const struct capture_hooks hooks = {
 		.ctx = w, .phase = on_phase, .warn = on_warn, .progress = on_progress,
+		.cancelled = on_cancelled,
 	};
 
 	t->result = capture_run(&t->opts, &hooks, &t->res);
+	if (!t->result && !t->res.remote && strcmp(t->res.target, "-"))
+		t->result = hash_file(w, t->res.target + (strncmp(t->res.target, "file://", 7) ? 0 : 7),
+				      t->res.stats.sha256);
 	if (t->result)
 		t->error = strdup(ferr_msg());
 	pthread_mutex_lock(&w->lock);
@@ -130,7 +193,8 @@ static void show(struct watch *w, newtComponent phase, newtComponent scale,
 	char text[WARN_LINES * 162 + 1] = "", buf[200];
 
 	pthread_mutex_lock(&w->lock);
-	snprintf(buf, sizeof(buf), "Phase: %-12s", w->phase[0] ? w->phase : "starting");
+	snprintf(buf, sizeof(buf), "Phase: %-12s",
+		 w->cancel ? "stopping" : w->phase[0] ? w->phase : "starting");
 	newtLabelSetText(phase, buf);
 	if (w->have_prog) {
 		progress_format(buf, sizeof(buf), &w->prog, now_seconds(), w->final);
@@ -146,7 +210,7 @@ static void show(struct watch *w, newtComponent phase, newtComponent scale,
 enum tui_go tui_progress(struct tui *t)
 {
 	struct watch w = {.t = t};
-	newtComponent form, phase, scale, line, warns;
+	newtComponent form, phase, scale, line, warns, cancel;
 	struct newtExitStruct es;
 	pthread_t th;
 	bool done = false;
@@ -159,7 +223,7 @@ enum tui_go tui_progress(struct tui *t)
 		tui_message("Capture", "%s", ferr_msg());
 		return TUI_BACK;
 	}
-	tui_frame("5/6 Capture", " The capture is running: the screen follows it");
+	tui_frame("5/6 Capture", " The capture is running   <Enter> on Cancel stops it");
 	pthread_mutex_init(&w.lock, NULL);
 	newtOpenWindow(1, 2, 76, 19, "Capture");
 	form = newtForm(NULL, NULL, 0);
@@ -168,7 +232,8 @@ enum tui_go tui_progress(struct tui *t)
 	line = newtLabel(2, 5, "                                                                      ");
 	newtFormAddComponent(form, newtLabel(2, 7, "Warnings:"));
 	warns = newtTextbox(2, 8, 72, WARN_LINES * 2, NEWT_FLAG_WRAP);
-	newtFormAddComponents(form, phase, scale, line, warns, NULL);
+	cancel = newtCompactButton(63, 17, "Cancel");
+	newtFormAddComponents(form, phase, scale, line, warns, cancel, NULL);
 	newtFormSetTimer(form, 250);
 	t->ran = true;
 	if ((err = pthread_create(&th, NULL, capture_thread, &w))) {
@@ -178,6 +243,16 @@ enum tui_go tui_progress(struct tui *t)
 	}
 	while (!done) {
 		newtFormRun(form, &es);
+		if (es.reason == NEWT_EXIT_COMPONENT && es.u.co == cancel &&
+		    tui_ask("Cancel", "Cancel it", "Go on",
+			    "Stop the capture? A local image file is removed. An S3 upload is "
+			    "kept: the same capture run again (from these menus, or unattended) "
+			    "sends only the parts that are missing.")) {
+			pthread_mutex_lock(&w.lock);
+			w.cancel = true;
+			pthread_mutex_unlock(&w.lock);
+			newtLabelSetText(phase, "Phase: stopping...");
+		}
 		show(&w, phase, scale, line, warns);
 		newtRefresh();
 		pthread_mutex_lock(&w.lock);
@@ -199,13 +274,17 @@ enum tui_go tui_result(struct tui *t)
 	char *report = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&report, &len);
+	char size[32];
+
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)t->res.file_size);
 
 	tui_frame("6/6 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
 	if (f) {
 		if (t->result)
 			fprintf(f, "The capture failed:\n%s\n\n", t->error ? t->error : "?");
 		else
-			fprintf(f, "Done: the image is in %s\n\n", t->res.target);
+			fprintf(f, "Done: the image is in %s\n%s bytes, SHA-256:\n  %s\n\n",
+				t->res.target, size, t->res.stats.sha256);
 		capture_report_text(f, &t->res);
 		strbuf_init(&cmd);
 		if (!t->result && !job_cmdline(t, &cmd) && cmd.s)

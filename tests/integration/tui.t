@@ -1,0 +1,96 @@
+#!/bin/bash
+# ferry tui driven through tmux (send-keys in, capture-pane out), at 80x24
+# with TERM vt100, vt220 and linux: the screens in order, a target the job
+# checks refuse (said on the screen, which stays), a capture into a local
+# file checked with qemu-img and sha256sum, leaving before a capture, a
+# resize; the source's SHA-256 unchanged.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TESTS_DIR/lib/fixture.sh"
+. "$TESTS_DIR/lib/tmux.sh"
+
+if ! command -v tmux >/dev/null; then
+	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
+	exit 0
+fi
+plan 25
+
+disk=$T_DIR/disk.img
+fx_server_disk "$disk"
+src_sha=$(sha "$disk")
+
+check_match "ferry tui --help names the screens" "the cloud and the check report" \
+	"$("$FERRY" tui --help)"
+check_fails "without a terminal: a usage error (exit 2)" 2 "^ferry tui: needs a terminal" \
+	"$FERRY" tui "$disk"
+
+# 1. A capture into a local file, TERM=vt220.
+tx_start a "TERM=vt220 $FERRY tui $disk"
+tx_wait a "1/6 Disks" || :
+screen=$(tx_screen a)
+check_match "disks: the disk is listed as the system disk" "disk\.img .*5 parts +system \(/\)" "$screen"
+check_match "disks: partition 2 holds / (used bytes shown)" "partition 2 +96\.0 MiB ext4 +root +[0-9.]+ MiB +/$" \
+	"$(sed 's/ *│ *$//' <<<"$screen")"
+check_match "disks: partition 1 holds /boot" "partition 1 +16\.0 MiB ext4 +boot .*/boot" "$screen"
+check_eq "disks: fits 80 columns" "" \
+	"$(python3 -c 'import sys; [print(l) for l in sys.stdin.read().splitlines() if len(l) > 80]' <<<"$screen")"
+
+tx_keys a F12
+tx_wait a "2/6 Cloud and check" 60 || :
+screen=$(tx_screen a)
+check_match "check: the clouds are listed" "kvm +any KVM cloud" "$screen"
+check_match "check: the verdict is said" "Ready: nothing blocks|blockers? the fixes leave" "$screen"
+check_match "check: each finding says who mends it" "(fixed by capture|needs you)" "$screen"
+
+tx_keys a F12
+tx_wait a "3/6 Target" || :
+tx_keys a F12
+tx_wait a "Not yet:" || :
+screen=$(tx_screen a)
+check_match "target: an empty S3 target is refused on the screen" \
+	"Not yet: the bucket and the key name the object" "$screen"
+check_match "target: the screen stays" "3/6 Target" "$screen"
+
+# Local path: the third radio button, then the Path field (8 fields on).
+tx_keys a Tab Tab Space
+for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
+tx_type a "$T_DIR/out.qcow2"
+tx_keys a F12
+tx_wait a "4/6 Confirm" || :
+screen=$(tx_screen a)
+check_match "confirm: names the disk, the cloud and the file" \
+	"Capture .*disk\.img" "$screen"
+check_match "confirm: ... and where the image goes" "into $T_DIR/out\.qcow2" "$screen"
+tx_keys a Enter
+tx_wait a "6/6 Result" 120 || :
+screen=$(tx_screen a)
+check_match "result: captured" "Result: captured" "$screen"
+check_eq "result: the SHA-256 shown is the file's (sha256sum)" "$(sha "$T_DIR/out.qcow2")" \
+	"$(grep -oE '[0-9a-f]{64}' <<<"$screen" | head -1)"
+check "result: qemu-img check of the image is clean" qemu-img check "$T_DIR/out.qcow2"
+check_match "result: the regions copied are listed" "partition 2 .*used-blocks" "$screen"
+tx_keys a Tab Enter
+check_eq "Done: exit 0" 0 "$(tx_exit a)"
+check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
+
+# 2. Leaving at the first screen, TERM=vt100, after a resize.
+tx_start b "TERM=vt100 $FERRY tui $disk"
+tx_wait b "1/6 Disks" || :
+tx resize-window -t b -x 100 -y 30
+sleep 0.5
+tx resize-window -t b -x 80 -y 24
+sleep 0.5
+screen=$(tx_screen b)
+check_match "after a resize the screen is drawn again" "Disks: choose the system disk" "$screen"
+check_match "... with its buttons" "<Next> +<Rescan> +<Leave>" "$screen"
+tx_keys b Tab Tab Tab Tab Enter
+tx_wait b "Leave the menus\?" || :
+tx_keys b Enter
+check_eq "leaving without a capture: exit 4" 4 "$(tx_exit b)"
+
+# 3. TERM=linux: the first screen is drawn.
+tx_start c "TERM=linux $FERRY tui $disk"
+check "TERM=linux: the disks screen is drawn" tx_wait c "Disks: choose the system disk"
+tx_keys c F12
+check "TERM=linux: the check screen follows" tx_wait c "2/6 Cloud and check" 60
+check_eq "no file beside the image but the image" "out.qcow2" "$(cd "$T_DIR" && ls out*)"
+done_testing

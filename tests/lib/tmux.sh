@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Driving a full-screen program (ferry tui, a VM's serial console) through
+# tmux: keys in with send-keys, the screen out with capture-pane. Each test
+# has its own tmux server (socket ferry-PID), killed at exit. Source after
+# tap.sh.
+
+TX_SOCK=ferry-$$
+tx() { tmux -L "$TX_SOCK" "$@"; }
+
+# tx_start NAME COMMAND...: COMMAND (a shell line) in a detached 80x24
+# window; its exit status is kept for tx_exit.
+tx_start() {
+	local name=$1
+	shift
+	rm -f "$T_DIR/$name.exit"
+	[ -n "${TX_STARTED:-}" ] || on_exit "tmux -L $TX_SOCK kill-server"
+	TX_STARTED=1
+	tx new-session -d -s "$name" -x 80 -y 24 "$*; echo \$? >$T_DIR/$name.exit; sleep 3600"
+}
+
+# tx_screen NAME: what the window shows now.
+tx_screen() { tx capture-pane -p -t "$1"; }
+
+# tx_wait NAME REGEX [SECONDS]: waits until the screen matches (default
+# 30 s); on a timeout, says so and shows the screen as a diagnostic.
+tx_wait() {
+	local name=$1 re=$2 end=$((SECONDS + ${3:-30}))
+	while [ "$SECONDS" -lt "$end" ]; do
+		tx_screen "$name" | grep -Eq -- "$re" && return 0
+		sleep 0.2
+	done
+	echo "# tx_wait: no /$re/ on $name after ${3:-30} s; the screen:" >&2
+	tx_screen "$name" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# tx_keys NAME KEY...: tmux key names (Tab, Enter, F12, Up, "a"...).
+tx_keys() {
+	local name=$1
+	shift
+	tx send-keys -t "$name" "$@"
+	sleep 0.3
+}
+
+# tx_type NAME TEXT: TEXT as typed, literally.
+tx_type() {
+	tx send-keys -t "$1" -l "$2"
+	sleep 0.3
+}
+
+# tx_exit NAME [SECONDS]: the command's exit status, once it has ended.
+tx_exit() {
+	local end=$((SECONDS + ${2:-30}))
+	while [ ! -s "$T_DIR/$1.exit" ] && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.2
+	done
+	cat "$T_DIR/$1.exit" 2>/dev/null || echo "still running"
+}
