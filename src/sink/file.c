@@ -176,6 +176,11 @@ int sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 	return err;
 }
 
+int sink_probe(const char *target, const struct sink_opts *o)
+{
+	return strncmp(target, "s3://", 5) ? 0 : s3sink_probe(target, o);
+}
+
 static int cancelled(const struct sink *s)
 {
 	return s->cancelled && s->cancelled(s->cancel_ctx)

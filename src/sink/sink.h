@@ -78,6 +78,12 @@ struct sink {
 
 /* Whether target names a remote sink (s3:// or https://). */
 bool sink_is_remote(const char *target);
+/* Tries an s3:// target before any work, with one signed request (the
+ * key's unfinished uploads): a name that does not resolve, a connection
+ * refused, a certificate, wrong credentials or a missing bucket are said
+ * now, each by what failed. Other targets pass (a presigned URL is only
+ * tried by its PUT). */
+int sink_probe(const char *target, const struct sink_opts *o);
 /* An existing regular file is refused unless o->force. */
 int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);

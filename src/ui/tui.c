@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sink/s3conf.h"
 #include "ui/tui.h"
 #include "util/err.h"
 
@@ -83,7 +84,39 @@ static void release(struct tui *t)
 	job_release(&t->job);
 }
 
-int tui_main(char *const *paths, size_t n)
+/* The keys of the kernel command line fill the fields they name. */
+static int prefill(struct tui *t, const char *cmdline)
+{
+	const char *target, *cloud, *cred;
+	struct s3_credentials c;
+	int err = job_parse_cmdline(&t->job, cmdline);
+
+	if (!err)
+		err = job_validate(&t->job);
+	if (err)
+		return err;
+	for (size_t i = 0; i < t->job.nwarnings; i++)
+		fprintf(stderr, "ferry: warning: %s\n", t->job.warnings[i]);
+	target = t->job.val[JOB_TARGET];
+	if (target)
+		t->kind = !strncmp(target, "s3://", 5)	     ? TUI_S3
+			  : !strncmp(target, "https://", 8) ? TUI_URL
+							     : TUI_FILE;
+	cloud = t->job.val[JOB_CLOUD];
+	if (cloud && !(t->cloud = cloud_profile(cloud)))
+		return ferr(-EINVAL, "ferry.cloud=%s: not one of %s", cloud, cloud_profile_names());
+	cred = t->job.val[JOB_CREDENTIALS];
+	if (cred && strncmp(cred, "https://", 8)) {
+		err = s3_credentials_load(&c, cred, t->job.val[JOB_PROFILE]);
+		if (!err && (!(t->access_key = strdup(c.access_key)) ||
+			     !(t->secret_key = strdup(c.secret_key))))
+			err = ferr(-ENOMEM, "out of memory");
+		s3_credentials_clear(&c);
+	}
+	return err;
+}
+
+int tui_main(char *const *paths, size_t n, const char *cmdline)
 {
 	static enum tui_go (*const screens[])(struct tui *) = {
 		tui_disks, tui_check, tui_target, tui_confirm, tui_progress, tui_result,
@@ -95,6 +128,11 @@ int tui_main(char *const *paths, size_t n)
 
 	job_init(&t.job);
 	t.cloud = cloud_profile("kvm");
+	if (cmdline && prefill(&t, cmdline) < 0) {
+		fprintf(stderr, "ferry tui: %s\n", ferr_msg());
+		release(&t);
+		return 2;
+	}
 	newtInit();
 	newtCls();
 	while (at < nscreens) {

@@ -44,9 +44,11 @@ struct tui {
 	char *error; /* its message */
 };
 
-/* Runs the screens on the terminal. 0 when a capture was made; 1 when it
- * failed; 4 when the operator left before capturing. */
-int tui_main(char *const *paths, size_t n);
+/* Runs the screens on the terminal, their fields filled first from the
+ * ferry.* keys of cmdline (a kernel command line; NULL: none). 0 when a
+ * capture was made; 1 when it failed; 2 when cmdline is wrong (said on
+ * stderr); 4 when the operator left before capturing. */
+int tui_main(char *const *paths, size_t n, const char *cmdline);
 
 /* The screens (tui_disks.c, tui_target.c, tui_run.c). */
 enum tui_go tui_disks(struct tui *t);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "sink/sink.h"
 #include "ui/tui.h"
 #include "util/err.h"
 #include "util/strbuf.h"
@@ -106,7 +107,25 @@ static int replace(char **p, const char *v)
 	return 0;
 }
 
-/* The fields into job keys, then the job's own checks. */
+/* One signed request to the storage, while the screen says so. */
+static int probe(const char *target, const struct sink_opts *o)
+{
+	newtComponent form;
+	int err;
+
+	newtCenteredWindow(50, 3, "Target");
+	form = newtForm(NULL, NULL, 0);
+	newtFormAddComponent(form, newtLabel(2, 1, "Trying the storage and the credentials..."));
+	newtDrawForm(form);
+	newtRefresh();
+	err = sink_probe(target, o);
+	newtFormDestroy(form);
+	newtPopWindow();
+	return err;
+}
+
+/* The fields into job keys, then the job's own checks; an S3 target is
+ * tried. */
 static int apply(struct tui *t, const char *const v[NF], const char *format, const char *compress)
 {
 	struct capture_opts o;
@@ -162,6 +181,8 @@ static int apply(struct tui *t, const char *const v[NF], const char *format, con
 		err = job_validate(&t->job);
 	if (!err)
 		err = job_capture_opts(&t->job, &o);
+	if (!err && t->kind == TUI_S3)
+		err = probe(target, &o.sink);
 	return err;
 }
 

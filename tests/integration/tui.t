@@ -24,7 +24,7 @@ check_fails "without a terminal: a usage error (exit 2)" 2 "^ferry tui: needs a 
 	"$FERRY" tui "$disk"
 
 # 1. A capture into a local file, TERM=vt220.
-tx_start a "TERM=vt220 $FERRY tui $disk"
+tx_start a "TERM=vt220 $FERRY tui --cmdline '' $disk"
 tx_wait a "1/6 Disks" || :
 screen=$(tx_screen a)
 check_match "disks: the disk is listed as the system disk" "disk\.img .*5 parts +system \(/\)" "$screen"
@@ -73,7 +73,7 @@ check_eq "Done: exit 0" 0 "$(tx_exit a)"
 check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
 
 # 2. Leaving at the first screen, TERM=vt100, after a resize.
-tx_start b "TERM=vt100 $FERRY tui $disk"
+tx_start b "TERM=vt100 $FERRY tui --cmdline '' $disk"
 tx_wait b "1/6 Disks" || :
 tx resize-window -t b -x 100 -y 30
 sleep 0.5
@@ -88,7 +88,7 @@ tx_keys b Enter
 check_eq "leaving without a capture: exit 4" 4 "$(tx_exit b)"
 
 # 3. TERM=linux: the first screen is drawn.
-tx_start c "TERM=linux $FERRY tui $disk"
+tx_start c "TERM=linux $FERRY tui --cmdline '' $disk"
 check "TERM=linux: the disks screen is drawn" tx_wait c "Disks: choose the system disk"
 tx_keys c F12
 check "TERM=linux: the check screen follows" tx_wait c "2/6 Cloud and check" 60
