@@ -283,8 +283,13 @@ enum tui_go tui_result(struct tui *t)
 		if (t->result)
 			fprintf(f, "The capture failed:\n%s\n\n", t->error ? t->error : "?");
 		else
-			fprintf(f, "Done: the image is in %s\n%s bytes, SHA-256:\n  %s\n\n",
+			fprintf(f, "Done: the image is in %s\n%s bytes, SHA-256:\n  %s\n",
 				t->res.target, size, t->res.stats.sha256);
+		if (!t->result && t->res.remote && t->res.stats.parts)
+			fprintf(f, "Upload: %llu parts, %llu of them reused from an earlier run\n",
+				(unsigned long long)t->res.stats.parts,
+				(unsigned long long)t->res.stats.parts_reused);
+		fputc('\n', f);
 		capture_report_text(f, &t->res);
 		strbuf_init(&cmd);
 		if (!t->result && !job_cmdline(t, &cmd) && cmd.s)
