@@ -25,7 +25,7 @@ check_fails "without a terminal: a usage error (exit 2)" 2 "^ferry tui: needs a 
 
 # 1. A capture into a local file, TERM=vt220.
 tx_start a "TERM=vt220 $FERRY tui --cmdline '' $disk"
-tx_wait a "1/6 Disks" || :
+tx_show a "1/6 Disks" "<Leave>" || :
 screen=$(tx_screen a)
 check_match "disks: the disk is listed as the system disk" "disk\.img .*5 parts +system \(/\)" "$screen"
 check_match "disks: partition 2 holds / (used bytes shown)" \
@@ -35,14 +35,14 @@ check_eq "disks: fits 80 columns" "" \
 	"$(python3 -c 'import sys; [print(l) for l in sys.stdin.read().splitlines() if len(l) > 80]' <<<"$screen")"
 
 tx_keys a F12
-tx_wait a "2/6 Cloud and check" 60 || :
+tx_show a "2/6 Cloud and check" "<Next>" 60 || :
 screen=$(tx_screen a)
 check_match "check: the clouds are listed" "kvm +any KVM cloud" "$screen"
 check_match "check: the verdict is said" "Ready: nothing blocks|blockers? the fixes leave" "$screen"
 check_match "check: each finding says who mends it" "(fixed by capture|needs you)" "$screen"
 
 tx_keys a F12
-tx_wait a "3/6 Target" || :
+tx_show a "3/6 Target" "<Next>" || :
 tx_keys a F12
 tx_wait a "Not yet:" || :
 screen=$(tx_screen a)
@@ -55,13 +55,13 @@ tx_keys a Tab Tab Space
 for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
 tx_type a "$T_DIR/out.qcow2"
 tx_keys a F12
-tx_wait a "4/6 Confirm" || :
+tx_show a "4/6 Confirm" "Back │" || :
 screen=$(tx_screen a)
 check_match "confirm: names the disk, the cloud and the file" \
 	"Capture .*disk\.img" "$screen"
 check_match "confirm: ... and where the image goes" "into $T_DIR/out\.qcow2" "$screen"
 tx_keys a Enter
-tx_wait a "6/6 Result" 120 || :
+tx_show a "6/6 Result" "<Done>" 120 || :
 screen=$(tx_screen a)
 check_match "result: captured" "Result: captured" "$screen"
 check_eq "result: the SHA-256 shown is the file's (sha256sum)" "$(sha "$T_DIR/out.qcow2")" \
@@ -74,7 +74,7 @@ check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
 
 # 2. Leaving at the first screen, TERM=vt100, after a resize.
 tx_start b "TERM=vt100 $FERRY tui --cmdline '' $disk"
-tx_wait b "1/6 Disks" || :
+tx_show b "1/6 Disks" "<Leave>" || :
 tx resize-window -t b -x 100 -y 30
 sleep 0.5
 tx resize-window -t b -x 80 -y 24

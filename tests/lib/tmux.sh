@@ -34,6 +34,13 @@ tx_wait() {
 	return 1
 }
 
+# tx_show NAME TITLE LAST [SECONDS]: waits until the screen that shows
+# TITLE has been drawn through LAST (what it draws last: a new screen first
+# clears the old one, so LAST cannot be the old screen's).
+tx_show() {
+	tx_wait "$1" "$2" "${4:-30}" && tx_wait "$1" "$3" "${4:-30}"
+}
+
 # tx_keys NAME KEY...: tmux key names (Tab, Enter, F12, Up, "a"...).
 tx_keys() {
 	local name=$1

@@ -33,11 +33,11 @@ keys+=" ferry.part_size=5M ferry.parallel=1"
 
 # to_target NAME: from the disks screen through the check to the target.
 to_target() {
-	tx_wait "$1" "1/6 Disks" || :
+	tx_show "$1" "1/6 Disks" "<Leave>" || :
 	tx_keys "$1" F12
-	tx_wait "$1" "2/6 Cloud and check" 60 || :
+	tx_show "$1" "2/6 Cloud and check" "<Next>" 60 || :
 	tx_keys "$1" F12
-	tx_wait "$1" "3/6 Target" || :
+	tx_show "$1" "3/6 Target" "<Next>" || :
 }
 # secret NAME TEXT: the secret key field (8 fields on from S3) replaced.
 secret() {
@@ -62,14 +62,14 @@ secret a "$RGW_SECRET_KEY"
 tx_keys a Tab Tab Tab
 tx_type a 4M
 tx_keys a F12
-tx_wait a "4/6 Confirm" 60 || :
+tx_show a "4/6 Confirm" "Back │" 60 || :
 check_match "confirm: the object named, without credentials" "into s3://$RGW_BUCKET/$key" "$(tx_screen a)"
 tx_keys a Enter
 tx_wait a "upload +[1-9][0-9]?%" 60 || :
 tx_keys a Enter
 tx_wait a "Stop the capture\?" || :
 tx_keys a Enter
-tx_wait a "6/6 Result" 60 || :
+tx_show a "6/6 Result" "<Done>" 60 || :
 screen=$(tx_screen a)
 check_match "cancel: the result says it failed" "Result: failed" "$screen"
 check_match "cancel: ... cancelled, the upload kept" "cancelled by the operator.*kept" \
@@ -84,9 +84,9 @@ printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 tx_start b "$FERRY tui --cmdline '${keys/wrong.cred/right.cred}' $disk"
 to_target b
 tx_keys b F12
-tx_wait b "4/6 Confirm" 60 || :
+tx_show b "4/6 Confirm" "Back │" 60 || :
 tx_keys b Enter
-tx_wait b "6/6 Result" 120 || :
+tx_show b "6/6 Result" "<Done>" 120 || :
 screen=$(tx_screen b)
 check_match "resumed: captured" "Result: captured" "$screen"
 check_match "resumed: the parts stored before were not sent again" \
