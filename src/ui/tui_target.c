@@ -3,7 +3,9 @@
  * and pass job_validate and job_capture_opts, as the kernel command line's
  * do: a value they refuse is said on this screen, which stays. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <newt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "sink/http.h"
 #include "sink/sink.h"
 #include "ui/tui.h"
 #include "util/err.h"
@@ -107,18 +110,79 @@ static int replace(char **p, const char *v)
 	return 0;
 }
 
-/* One signed request to the storage, while the screen says so. */
-static int probe(const char *target, const struct sink_opts *o)
+/* The way to the target tried step by step, each shown as it passes, so
+ * that a failure names its step: DNS, TCP, TLS, then (S3) one signed
+ * request that checks the credentials and the bucket. */
+static int try_target(const struct tui *t, const char *target, const struct sink_opts *o)
 {
-	newtComponent form;
-	int err;
+	const char *url = t->kind == TUI_S3 ? o->endpoint : target;
+	const char *bucket = t->job.val[JOB_TARGET] + strlen("s3://");
+	struct http_url u;
+	struct http_opts http;
+	struct http_proxy proxy;
+	struct http_conn c;
+	struct addrinfo *ai = NULL, hints = {.ai_socktype = SOCK_STREAM};
+	newtComponent form, steps;
+	char host[320], text[1024] = "", addr[64] = "";
+	int err, gai;
 
-	newtCenteredWindow(50, 3, "Target");
+	err = http_url_parse(&u, url, t->kind == TUI_S3 ? "the endpoint" : "the URL", "https");
+	if (err)
+		return err;
+	if (t->kind == TUI_S3 && o->virtual_host)
+		snprintf(host, sizeof(host), "%.*s.%s", (int)strcspn(bucket, "/"), bucket, u.host);
+	else
+		snprintf(host, sizeof(host), "%s", u.host);
+	err = sink_http_opts(o, host, u.tls, &http, &proxy);
+	if (err)
+		return err;
+	newtCenteredWindow(60, 7, "Trying the target");
 	form = newtForm(NULL, NULL, 0);
-	newtFormAddComponent(form, newtLabel(2, 1, "Trying the storage and the credentials..."));
-	newtDrawForm(form);
-	newtRefresh();
-	err = sink_probe(target, o);
+	steps = newtTextbox(1, 1, 58, 5, NEWT_FLAG_WRAP);
+	newtFormAddComponent(form, steps);
+#define STEP(...)                                                                      \
+	do {                                                                           \
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), __VA_ARGS__); \
+		newtTextboxSetText(steps, text);                                       \
+		newtDrawForm(form);                                                    \
+		newtRefresh();                                                         \
+	} while (0)
+	if (http.proxy || http.connect_ip) {
+		STEP("DNS  %s\n", http.proxy ? "(the proxy resolves it)" : "(--resolve)");
+	} else if ((gai = getaddrinfo(host, NULL, &hints, &ai))) {
+		err = ferr(-EHOSTUNREACH, "DNS: %s does not resolve (%s)", host, gai_strerror(gai));
+	} else {
+		if (ai->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr, sizeof(addr));
+		else if (ai->ai_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, addr, sizeof(addr));
+		freeaddrinfo(ai);
+		STEP("DNS  %s is %s\n", host, addr);
+	}
+	if (!err) {
+		err = http_open(&c, host, u.port, false, &http);
+		if (err)
+			ferr_ctx(err, "TCP");
+		else
+			STEP("TCP  port %u answers\n", u.port);
+		http_close(&c);
+	}
+	if (!err && u.tls) {
+		err = http_open(&c, host, u.port, true, &http);
+		if (err)
+			ferr_ctx(err, "TLS");
+		else
+			STEP("TLS  the certificate is trusted\n");
+		http_close(&c);
+	}
+	if (!err && t->kind == TUI_S3) {
+		err = sink_probe(target, o);
+		if (err)
+			ferr_ctx(err, "S3");
+		else
+			STEP("S3   the credentials and the bucket are good\n");
+	}
+#undef STEP
 	newtFormDestroy(form);
 	newtPopWindow();
 	return err;
@@ -181,8 +245,8 @@ static int apply(struct tui *t, const char *const v[NF], const char *format, con
 		err = job_validate(&t->job);
 	if (!err)
 		err = job_capture_opts(&t->job, &o);
-	if (!err && t->kind == TUI_S3)
-		err = probe(target, &o.sink);
+	if (!err && t->kind != TUI_FILE)
+		err = try_target(t, target, &o.sink);
 	return err;
 }
 

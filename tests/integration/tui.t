@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null; then
 	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
 	exit 0
 fi
-plan 25
+plan 27
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -50,8 +50,26 @@ check_match "target: an empty S3 target is refused on the screen" \
 	"Not yet: the bucket and the key name the object" "$screen"
 check_match "target: the screen stays" "3/6 Target" "$screen"
 
-# Local path: the third radio button, then the Path field (8 fields on).
-tx_keys a Tab Tab Space
+# A presigned URL whose host does not resolve, then one where nothing
+# listens: each failure names its step. (The URL field is 8 on from the
+# second radio button.)
+tx_keys a Tab Space
+for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
+tx_type a "https://no-such-host.invalid/bucket/img?X-Amz-Signature=0"
+tx_keys a F12
+tx_wait a "Not yet: DNS" || :
+check_match "target: a host that does not resolve is a DNS failure" \
+	"Not yet: DNS: no-such-host\.invalid does not resolve" "$(tx_screen a)"
+tx_keys a C-a C-k
+tx_type a "https://127.0.0.1:9/bucket/img?X-Amz-Signature=0"
+tx_keys a F12
+tx_wait a "Not yet: TCP" || :
+check_match "target: a port nothing listens on is a TCP failure" "Not yet: TCP: .*127\.0\.0\.1" \
+	"$(tx_screen a)"
+# Local path: back to the third radio button (7 fields back), then the
+# Path field (8 on).
+for _ in 1 2 3 4 5 6 7; do tx_keys a BTab; done
+tx_keys a Space
 for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
 tx_type a "$T_DIR/out.qcow2"
 tx_keys a F12
