@@ -12,8 +12,6 @@
 #include "ui/tui.h"
 #include "util/err.h"
 
-#define TUI_STEPS "Disks > Check > Target > Confirm > Capture > Result"
-
 void tui_frame(const char *step, const char *help)
 {
 	char root[81];
@@ -119,7 +117,7 @@ static int prefill(struct tui *t, const char *cmdline)
 int tui_main(char *const *paths, size_t n, const char *cmdline)
 {
 	static enum tui_go (*const screens[])(struct tui *) = {
-		tui_disks, tui_check, tui_target, tui_confirm, tui_progress, tui_result,
+		tui_disks, tui_check, tui_network, tui_target, tui_confirm, tui_progress, tui_result,
 	};
 	const size_t nscreens = sizeof(screens) / sizeof(screens[0]);
 	struct tui t = {.paths = paths, .npaths = n, .disk = -1, .kind = TUI_S3};

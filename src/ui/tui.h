@@ -3,8 +3,8 @@
  * (run/job.h) and goes through the same validation as the kernel command
  * line; the capture itself is capture_run, as for ferry run.
  *
- * The screens, in order: disks, cloud and check, target, confirm,
- * progress, result. Each returns where to go next. */
+ * The screens, in order: disks, cloud and check, network, target,
+ * confirm, progress, result. Each returns where to go next. */
 #ifndef FERRY_TUI_H
 #define FERRY_TUI_H
 
@@ -50,9 +50,10 @@ struct tui {
  * stderr); 4 when the operator left before capturing. */
 int tui_main(char *const *paths, size_t n, const char *cmdline);
 
-/* The screens (tui_disks.c, tui_target.c, tui_run.c). */
+/* The screens (tui_disks.c, tui_net.c, tui_target.c, tui_run.c). */
 enum tui_go tui_disks(struct tui *t);
 enum tui_go tui_check(struct tui *t);
+enum tui_go tui_network(struct tui *t);
 enum tui_go tui_target(struct tui *t);
 enum tui_go tui_confirm(struct tui *t);
 enum tui_go tui_progress(struct tui *t);

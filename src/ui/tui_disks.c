@@ -140,7 +140,7 @@ enum tui_go tui_disks(struct tui *t)
 	enum tui_go go = TUI_QUIT;
 	int err;
 
-	tui_frame("1/6 Disks", NULL);
+	tui_frame("1/7 Disks", NULL);
 	while (!t->have_probe && (err = scan(t)) < 0)
 		if (!tui_ask("Disks", "Again", "Leave", "The disks cannot be read:\n\n%s", ferr_msg()))
 			return TUI_QUIT;
@@ -296,7 +296,7 @@ enum tui_go tui_check(struct tui *t)
 	char line[128];
 	enum tui_go go = TUI_QUIT;
 
-	tui_frame("2/6 Cloud and check", " <Enter> on a cloud checks again   <F12> next screen");
+	tui_frame("2/7 Cloud and check", " <Enter> on a cloud checks again   <F12> next screen");
 	if (!t->have_rep && run_check(t) < 0) {
 		tui_message("Check", "The check failed:\n\n%s", ferr_msg());
 		return TUI_BACK;

@@ -167,7 +167,7 @@ enum tui_go tui_confirm(struct tui *t)
 	bool compressed = c && strcmp(c, "none"), yes;
 	char size[16];
 
-	tui_frame("4/6 Confirm", NULL);
+	tui_frame("5/7 Confirm", NULL);
 	strbuf_init(&s);
 	strbuf_init(&redacted);
 	job_redact(t->job.val[JOB_TARGET], &redacted);
@@ -223,7 +223,7 @@ enum tui_go tui_progress(struct tui *t)
 		tui_message("Capture", "%s", ferr_msg());
 		return TUI_BACK;
 	}
-	tui_frame("5/6 Capture", " The capture is running   <Enter> on Cancel stops it");
+	tui_frame("6/7 Capture", " The capture is running   <Enter> on Cancel stops it");
 	pthread_mutex_init(&w.lock, NULL);
 	newtOpenWindow(1, 2, 76, 19, "Capture");
 	form = newtForm(NULL, NULL, 0);
@@ -278,7 +278,7 @@ enum tui_go tui_result(struct tui *t)
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)t->res.file_size);
 
-	tui_frame("6/6 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
+	tui_frame("7/7 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
 	if (f) {
 		if (t->result)
 			fprintf(f, "The capture failed:\n%s\n\n", t->error ? t->error : "?");

@@ -287,7 +287,7 @@ enum tui_go tui_target(struct tui *t)
 	char *init[NF];
 	enum tui_go go = TUI_QUIT;
 
-	tui_frame("3/6 Target", " <Tab> next field   <Space> chooses   <F12> next screen");
+	tui_frame("4/7 Target", " <Tab> next field   <Space> chooses   <F12> next screen");
 	newtOpenWindow(1, 2, 76, 19, "Target: where the image goes");
 	form = newtForm(NULL, NULL, 0);
 	newtFormAddComponent(form, newtLabel(2, 1, "Where:"));

@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null; then
 	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
 	exit 0
 fi
-plan 27
+plan 29
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -25,7 +25,7 @@ check_fails "without a terminal: a usage error (exit 2)" 2 "^ferry tui: needs a 
 
 # 1. A capture into a local file, TERM=vt220.
 tx_start a "TERM=vt220 $FERRY tui --cmdline '' $disk"
-tx_show a "1/6 Disks" "<Leave>" || :
+tx_show a "1/7 Disks" "<Leave>" || :
 screen=$(tx_screen a)
 check_match "disks: the disk is listed as the system disk" "disk\.img .*5 parts +system \(/\)" "$screen"
 check_match "disks: partition 2 holds / (used bytes shown)" \
@@ -35,20 +35,33 @@ check_eq "disks: fits 80 columns" "" \
 	"$(python3 -c 'import sys; [print(l) for l in sys.stdin.read().splitlines() if len(l) > 80]' <<<"$screen")"
 
 tx_keys a F12
-tx_show a "2/6 Cloud and check" "<Next>" 60 || :
+tx_show a "2/7 Cloud and check" "<Next>" 60 || :
 screen=$(tx_screen a)
 check_match "check: the clouds are listed" "kvm +any KVM cloud" "$screen"
 check_match "check: the verdict is said" "Ready: nothing blocks|blockers? the fixes leave" "$screen"
 check_match "check: each finding says who mends it" "(fixed by capture|needs you)" "$screen"
 
 tx_keys a F12
-tx_show a "3/6 Target" "<Next>" || :
+tx_show a "3/7 Network" "<Next>" || :
+screen=$(tx_screen a)
+nic=$(ip -o link show up | awk -F': ' '$2 != "lo" && $0 ~ /link\/ether/ { print $2; exit }')
+mac=$(cat "/sys/class/net/${nic%@*}/address" 2>/dev/null)
+if [ -n "$nic" ]; then
+	check_match "network: a card with its MAC address and link state" \
+		"${nic%@*} +$mac +(link up|no link)" "$screen"
+else
+	check_match "network: no card is said so" "no Ethernet card found" "$screen"
+fi
+check_match "network: the host's network is shown, not changed" "This is not the rescue system" \
+	"$screen"
+tx_keys a F12
+tx_show a "4/7 Target" "<Next>" || :
 tx_keys a F12
 tx_wait a "Not yet:" || :
 screen=$(tx_screen a)
 check_match "target: an empty S3 target is refused on the screen" \
 	"Not yet: the bucket and the key name the object" "$screen"
-check_match "target: the screen stays" "3/6 Target" "$screen"
+check_match "target: the screen stays" "4/7 Target" "$screen"
 
 # A presigned URL whose host does not resolve, then one where nothing
 # listens: each failure names its step. (The URL field is 8 on from the
@@ -73,13 +86,13 @@ tx_keys a Space
 for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
 tx_type a "$T_DIR/out.qcow2"
 tx_keys a F12
-tx_show a "4/6 Confirm" "Back │" || :
+tx_show a "5/7 Confirm" "Back │" || :
 screen=$(tx_screen a)
 check_match "confirm: names the disk, the cloud and the file" \
 	"Capture .*disk\.img" "$screen"
 check_match "confirm: ... and where the image goes" "into $T_DIR/out\.qcow2" "$screen"
 tx_keys a Enter
-tx_show a "6/6 Result" "<Done>" 120 || :
+tx_show a "7/7 Result" "<Done>" 120 || :
 screen=$(tx_screen a)
 check_match "result: captured" "Result: captured" "$screen"
 check_eq "result: the SHA-256 shown is the file's (sha256sum)" "$(sha "$T_DIR/out.qcow2")" \
@@ -92,7 +105,7 @@ check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
 
 # 2. Leaving at the first screen, TERM=vt100, after a resize.
 tx_start b "TERM=vt100 $FERRY tui --cmdline '' $disk"
-tx_show b "1/6 Disks" "<Leave>" || :
+tx_show b "1/7 Disks" "<Leave>" || :
 tx resize-window -t b -x 100 -y 30
 sleep 0.5
 tx resize-window -t b -x 80 -y 24
@@ -109,6 +122,6 @@ check_eq "leaving without a capture: exit 4" 4 "$(tx_exit b)"
 tx_start c "TERM=linux $FERRY tui --cmdline '' $disk"
 check "TERM=linux: the disks screen is drawn" tx_wait c "Disks: choose the system disk"
 tx_keys c F12
-check "TERM=linux: the check screen follows" tx_wait c "2/6 Cloud and check" 60
+check "TERM=linux: the check screen follows" tx_wait c "2/7 Cloud and check" 60
 check_eq "no file beside the image but the image" "out.qcow2" "$(cd "$T_DIR" && ls out*)"
 done_testing

@@ -31,13 +31,16 @@ keys+=" ferry.target=s3://$RGW_BUCKET/$key ferry.credentials=$T_DIR/wrong.cred"
 # moves every part, and a cancel leaves some parts stored.
 keys+=" ferry.part_size=5M ferry.parallel=1"
 
-# to_target NAME: from the disks screen through the check to the target.
+# to_target NAME: from the disks screen through the check and the network
+# to the target.
 to_target() {
-	tx_show "$1" "1/6 Disks" "<Leave>" || :
+	tx_show "$1" "1/7 Disks" "<Leave>" || :
 	tx_keys "$1" F12
-	tx_show "$1" "2/6 Cloud and check" "<Next>" 60 || :
+	tx_show "$1" "2/7 Cloud and check" "<Next>" 60 || :
 	tx_keys "$1" F12
-	tx_show "$1" "3/6 Target" "<Next>" || :
+	tx_show "$1" "3/7 Network" "<Next>" || :
+	tx_keys "$1" F12
+	tx_show "$1" "4/7 Target" "<Next>" || :
 }
 # secret NAME TEXT: the secret key field (8 fields on from S3) replaced.
 secret() {
@@ -57,19 +60,19 @@ tx_wait a "Not yet:" 60 || :
 screen=$(tx_screen a)
 check_match "target: the wrong secret key is reported there" \
 	"Not yet: .*(SignatureDoesNotMatch|AccessDenied|signature)" "$(tr -d '│\n' <<<"$screen" | tr -s ' ')"
-check_match "target: ... and the screen stays" "3/6 Target" "$screen"
+check_match "target: ... and the screen stays" "4/7 Target" "$screen"
 secret a "$RGW_SECRET_KEY"
 tx_keys a Tab Tab Tab
 tx_type a 4M
 tx_keys a F12
-tx_show a "4/6 Confirm" "Back │" 60 || :
+tx_show a "5/7 Confirm" "Back │" 60 || :
 check_match "confirm: the object named, without credentials" "into s3://$RGW_BUCKET/$key" "$(tx_screen a)"
 tx_keys a Enter
 tx_wait a "upload +[1-9][0-9]?%" 60 || :
 tx_keys a Enter
 tx_wait a "Stop the capture\?" || :
 tx_keys a Enter
-tx_show a "6/6 Result" "<Done>" 60 || :
+tx_show a "7/7 Result" "<Done>" 60 || :
 screen=$(tx_screen a)
 check_match "cancel: the result says it failed" "Result: failed" "$screen"
 check_match "cancel: ... cancelled, the upload kept" "cancelled by the operator.*kept" \
@@ -84,9 +87,9 @@ printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 tx_start b "$FERRY tui --cmdline '${keys/wrong.cred/right.cred}' $disk"
 to_target b
 tx_keys b F12
-tx_show b "4/6 Confirm" "Back │" 60 || :
+tx_show b "5/7 Confirm" "Back │" 60 || :
 tx_keys b Enter
-tx_show b "6/6 Result" "<Done>" 120 || :
+tx_show b "7/7 Result" "<Done>" 120 || :
 screen=$(tx_screen b)
 check_match "resumed: captured" "Result: captured" "$screen"
 check_match "resumed: the parts stored before were not sent again" \
