@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null; then
 	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
 	exit 0
 fi
-plan 29
+plan 31
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -123,5 +123,10 @@ tx_start c "TERM=linux $FERRY tui --cmdline '' $disk"
 check "TERM=linux: the disks screen is drawn" tx_wait c "Disks: choose the system disk"
 tx_keys c F12
 check "TERM=linux: the check screen follows" tx_wait c "2/7 Cloud and check" 60
+# 4. A terminal nobody describes: drawn for vt100, with a warning first.
+tx_start d "TERM=no-such-terminal $FERRY tui --cmdline '' $disk 2>$T_DIR/d.err"
+check "an unknown TERM: the disks screen is drawn all the same" tx_wait d "<Leave>"
+check_match "... and the fallback is said" "no terminal description for TERM=no-such-terminal: drawing for vt100" \
+	"$(cat "$T_DIR/d.err")"
 check_eq "no file beside the image but the image" "out.qcow2" "$(cd "$T_DIR" && ls out*)"
 done_testing
