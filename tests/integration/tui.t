@@ -86,7 +86,7 @@ tx_keys a Space
 for _ in 1 2 3 4 5 6 7 8; do tx_keys a Tab; done
 tx_type a "$T_DIR/out.qcow2"
 tx_keys a F12
-tx_show a "5/7 Confirm" "Back │" || :
+tx_show a "5/7 Confirm" "[│x] Back [│x]" || :
 screen=$(tx_screen a)
 check_match "confirm: names the disk, the cloud and the file" \
 	"Capture .*disk\.img" "$screen"

@@ -65,7 +65,7 @@ secret a "$RGW_SECRET_KEY"
 tx_keys a Tab Tab Tab
 tx_type a 4M
 tx_keys a F12
-tx_show a "5/7 Confirm" "Back │" 60 || :
+tx_show a "5/7 Confirm" "[│x] Back [│x]" 60 || :
 check_match "confirm: the object named, without credentials" "into s3://$RGW_BUCKET/$key" "$(tx_screen a)"
 tx_keys a Enter
 tx_wait a "upload +[1-9][0-9]?%" 60 || :
@@ -87,7 +87,7 @@ printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 tx_start b "$FERRY tui --cmdline '${keys/wrong.cred/right.cred}' $disk"
 to_target b
 tx_keys b F12
-tx_show b "5/7 Confirm" "Back │" 60 || :
+tx_show b "5/7 Confirm" "[│x] Back [│x]" 60 || :
 tx_keys b Enter
 tx_show b "7/7 Result" "<Done>" 120 || :
 screen=$(tx_screen b)
