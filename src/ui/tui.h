@@ -16,6 +16,7 @@
 #include "check/profile.h"
 #include "disk/probe.h"
 #include "run/job.h"
+#include "util/strbuf.h"
 
 enum tui_go { TUI_NEXT, TUI_BACK, TUI_QUIT };
 
@@ -58,6 +59,13 @@ enum tui_go tui_target(struct tui *t);
 enum tui_go tui_confirm(struct tui *t);
 enum tui_go tui_progress(struct tui *t);
 enum tui_go tui_result(struct tui *t);
+
+/* The job for the next server (tui_job.c): as ferry.* words of a kernel
+ * command line (URLs redacted; the credentials file left out); saved as a
+ * job file (ferry/job.conf's format) with its credentials, into a
+ * directory the operator names. */
+int tui_job_cmdline(const struct tui *t, struct strbuf *out);
+void tui_save_job(struct tui *t);
 
 /* Helpers (tui.c). The screen's frame: the root line names the step. */
 void tui_frame(const char *step, const char *help);

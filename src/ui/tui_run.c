@@ -141,24 +141,6 @@ static void *capture_thread(void *arg)
 	return NULL;
 }
 
-/* The job as ferry.* words of a kernel command line: what the next server
- * takes to run unattended. The credentials file the screen made is not
- * on that server: it is left out. */
-static int job_cmdline(const struct tui *t, struct strbuf *out)
-{
-	int err = 0;
-
-	for (int k = 0; !err && k < JOB_NKEYS; k++) {
-		const char *v = t->job.val[k];
-
-		if (!v || k == JOB_CREDENTIALS || k == JOB_SOURCE)
-			continue;
-		err = strbuf_addf(out, "%sferry.%s=%s%s%s", out->len ? " " : "", job_keys[k].name,
-				  strchr(v, ' ') ? "\"" : "", v, strchr(v, ' ') ? "\"" : "");
-	}
-	return err;
-}
-
 enum tui_go tui_confirm(struct tui *t)
 {
 	struct strbuf s, redacted;
@@ -267,44 +249,66 @@ enum tui_go tui_progress(struct tui *t)
 	return TUI_NEXT;
 }
 
-enum tui_go tui_result(struct tui *t)
+/* What the capture made, the next steps into the cloud, and the same job
+ * for the next server. */
+static char *result_text(const struct tui *t)
 {
-	newtComponent form, text, done;
 	struct strbuf cmd;
 	char *report = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&report, &len);
-	char size[32];
 
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)t->res.file_size);
+	if (!f)
+		return NULL;
+	if (t->result)
+		fprintf(f, "The capture failed:\n%s\n", t->error ? t->error : "?");
+	else
+		fprintf(f, "Done: the image is in %s\n%llu bytes, SHA-256:\n  %s\n", t->res.target,
+			(unsigned long long)t->res.file_size, t->res.stats.sha256);
+	if (!t->result && t->res.remote && t->res.stats.parts)
+		fprintf(f, "Upload: %llu parts, %llu of them reused from an earlier run\n",
+			(unsigned long long)t->res.stats.parts,
+			(unsigned long long)t->res.stats.parts_reused);
+	fputc('\n', f);
+	capture_report_text(f, &t->res);
+	if (!t->result && t->cloud->import)
+		fprintf(f, "\nNext, into %s:\n%s\n", t->cloud->title, t->cloud->import);
+	strbuf_init(&cmd);
+	if (!t->result && !tui_job_cmdline(t, &cmd) && cmd.s)
+		fprintf(f, "\nThe same job for the next server, on its kernel command line (an S3 "
+			   "target also needs ferry.credentials=FILE; Save job writes both):\n%s\n",
+			cmd.s);
+	strbuf_release(&cmd);
+	fclose(f);
+	return report;
+}
+
+enum tui_go tui_result(struct tui *t)
+{
+	newtComponent form, text, save, done;
+	struct newtExitStruct es;
+	char *report = result_text(t);
 
 	tui_frame("7/7 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
-	if (f) {
-		if (t->result)
-			fprintf(f, "The capture failed:\n%s\n\n", t->error ? t->error : "?");
-		else
-			fprintf(f, "Done: the image is in %s\n%s bytes, SHA-256:\n  %s\n",
-				t->res.target, size, t->res.stats.sha256);
-		if (!t->result && t->res.remote && t->res.stats.parts)
-			fprintf(f, "Upload: %llu parts, %llu of them reused from an earlier run\n",
-				(unsigned long long)t->res.stats.parts,
-				(unsigned long long)t->res.stats.parts_reused);
-		fputc('\n', f);
-		capture_report_text(f, &t->res);
-		strbuf_init(&cmd);
-		if (!t->result && !job_cmdline(t, &cmd) && cmd.s)
-			fprintf(f, "\nThe same job, unattended, on the kernel command line\n"
-				   "(with ferry.credentials=FILE for an S3 target):\n%s\n", cmd.s);
-		strbuf_release(&cmd);
-		fclose(f);
-	}
 	newtOpenWindow(1, 2, 76, 19, t->result ? "Result: failed" : "Result: captured");
 	form = newtForm(NULL, NULL, 0);
 	text = newtTextbox(1, 1, 72, 15, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
 	newtTextboxSetText(text, report ? report : "");
+	save = newtCompactButton(52, 17, "Save job");
 	done = newtCompactButton(65, 17, "Done");
-	newtFormAddComponents(form, text, done, NULL);
-	newtRunForm(form);
+	newtFormAddComponents(form, text, NULL);
+	if (!t->result)
+		newtFormAddComponent(form, save);
+	newtFormAddComponent(form, done);
+	for (;;) {
+		newtFormRun(form, &es);
+		if (es.reason == NEWT_EXIT_COMPONENT && es.u.co == save) {
+			tui_save_job(t);
+			continue;
+		}
+		if (es.reason == NEWT_EXIT_COMPONENT && es.u.co == done)
+			break;
+	}
 	newtFormDestroy(form);
 	newtPopWindow();
 	free(report);

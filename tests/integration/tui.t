@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null; then
 	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
 	exit 0
 fi
-plan 31
+plan 35
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -99,6 +99,33 @@ check_eq "result: the SHA-256 shown is the file's (sha256sum)" "$(sha "$T_DIR/ou
 	"$(grep -oE '[0-9a-f]{64}' <<<"$screen" | head -1)"
 check "result: qemu-img check of the image is clean" qemu-img check "$T_DIR/out.qcow2"
 check_match "result: the regions copied are listed" "partition 2 .*used-blocks" "$screen"
+tx_keys a NPage NPage NPage NPage
+screen=$(tx_screen a)
+check_match "result: the next steps into the cloud" "Next, into any KVM cloud" "$screen"
+check_match "result: the same job as kernel command-line keys" \
+	"ferry.target=$T_DIR/out\.qcow2 ferry.format=qcow2" "$(tr -d '│\n' <<<"$screen" | tr -s ' ')"
+# Save job: the second button; a directory that is not there, then one that is.
+mkdir -p "$T_DIR/stick"
+tx_keys a Tab Enter
+tx_wait a "Directory" || :
+tx_type a "$T_DIR/no-such-dir"
+tx_keys a Tab Enter
+tx_wait a "is not a directory" || :
+# The message box's own columns, its lines joined.
+check_match "save job: a directory that is not there is said" "no-such-dir is not a directory" \
+	"$(tx_screen a | python3 -c 'import sys; print("".join(l[24:54] for l in sys.stdin))' |
+		tr -s ' ')"
+tx_keys a Enter
+tx_keys a Enter
+tx_wait a "Directory" || :
+tx_keys a C-a C-k
+tx_type a "$T_DIR/stick"
+tx_keys a Tab Enter
+tx_wait a "Saved " || :
+tx_keys a Enter
+check_match "save job: ferry run reads the saved job file back (--dry-run)" \
+	"ferry.target=$T_DIR/out\.qcow2 +\(config\)" \
+	"$("$FERRY" run --dry-run --cmdline "ferry.config=$T_DIR/stick/job.conf" 2>&1)"
 tx_keys a Tab Enter
 check_eq "Done: exit 0" 0 "$(tx_exit a)"
 check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
