@@ -86,7 +86,7 @@ rgw_get "$key" "$T_DIR/img.qcow2"
 check "qemu-img check of the object is clean" qemu-img check "$T_DIR/img.qcow2"
 qemu-img convert -O raw "$T_DIR/img.qcow2" "$T_DIR/img.raw"
 check "e2fsck of the image's root filesystem is clean" e2fsck -fn "$T_DIR/img.raw?offset=$(fx_off 2)"
-tx_keys vm Tab Enter
+tx_keys vm Tab Tab Enter
 check "leaving the menus: the shell, whose banner names ferry tui" tx_wait vm "Menus: ferry tui"
 check_eq "the source disk is unchanged" "$src_sha" "$(sha "$disk")"
 done_testing

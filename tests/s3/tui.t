@@ -99,7 +99,7 @@ check_eq "resumed: boto3 reads back the local capture's bytes" "$(sha "$T_DIR/lo
 check_eq "resumed: the SHA-256 shown is the object's" "$(rgw_sha256 "$key")" \
 	"$(grep -oE '[0-9a-f]{64}' <<<"$screen" | head -1)"
 check_eq "resumed: no multipart upload is left open" "" "$(rgw_uploads)"
-tx_keys b Tab Enter
+tx_keys b Tab Tab Enter
 check_eq "resumed: exit 0" 0 "$(tx_exit b)"
 check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$disk")"
 done_testing
