@@ -72,6 +72,7 @@ static void release(struct tui *t)
 		check_report_release(&t->rep);
 	if (t->ran)
 		capture_result_release(&t->res);
+	tui_data_release(t);
 	if (t->cred_path[0])
 		unlink(t->cred_path);
 	if (t->secret_key)
@@ -150,6 +151,13 @@ int tui_main(char *const *paths, size_t n, const char *cmdline)
 	rc = !t.ran ? 4 : t.result ? 1 : 0;
 	if (t.error)
 		fprintf(stderr, "ferry: %s\n", t.error);
+	for (size_t i = 0; i < t.ndata; i++) {
+		if (t.data[i].ran && t.data[i].result)
+			rc = 1;
+		if (t.data[i].error)
+			fprintf(stderr, "ferry: %s: %s\n", t.pr.disks[t.data[i].disk].src.path,
+				t.data[i].error);
+	}
 	release(&t);
 	return rc;
 }

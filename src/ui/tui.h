@@ -23,12 +23,25 @@ enum tui_go { TUI_NEXT, TUI_BACK, TUI_QUIT };
 /* What the target screen asks for, before it becomes job keys. */
 enum tui_kind { TUI_S3, TUI_URL, TUI_FILE };
 
+/* A data disk, captured after the system disk as it is: no fixes, and the
+ * checks' root.missing (it holds no system) does not stop it. */
+struct tui_data {
+	int disk;     /* an index into pr.disks */
+	char *target; /* the system's target, "-NAME" before its extension */
+	struct capture_result res; /* valid once ran */
+	bool ran;
+	int result;
+	char *error;
+};
+
 struct tui {
 	char *const *paths; /* the disks given (none: every disk) */
 	size_t npaths;
 	struct probe pr;
 	bool have_probe;
-	int disk; /* the disk to capture: an index into pr.disks */
+	int disk; /* the system disk: an index into pr.disks */
+	struct tui_data *data; /* the data disks chosen, in the list's order */
+	size_t ndata;
 	const struct cloud_profile *cloud;
 	struct check_report rep;
 	bool have_rep;
@@ -59,6 +72,12 @@ enum tui_go tui_target(struct tui *t);
 enum tui_go tui_confirm(struct tui *t);
 enum tui_go tui_progress(struct tui *t);
 enum tui_go tui_result(struct tui *t);
+
+/* Names the data disks' targets after the system's (tui_run.c); refuses a
+ * presigned URL (it names one object) and names that collide. */
+int tui_data_targets(struct tui *t);
+/* Forgets the data disks chosen, and what their captures left. */
+void tui_data_release(struct tui *t);
 
 /* The job for the next server (tui_job.c): as ferry.* words of a kernel
  * command line (URLs redacted; the credentials file left out); saved as a

@@ -1,6 +1,8 @@
 /* ferry tui: the disks, then the cloud and the check report. */
+#include <ctype.h>
 #include <errno.h>
 #include <newt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,8 @@ static const char *text_done(struct text *x)
 	return x->buf ? x->buf : "";
 }
 
-/* One line of the disk list: name, model, size, table, what it holds. */
+/* One line of the disk list (after its mark): name, model, size, table,
+ * what it holds. */
 static void disk_line(const struct tui *t, size_t i, char *buf, size_t size)
 {
 	const struct probe_disk *d = &t->pr.disks[i];
@@ -90,7 +93,8 @@ static void disk_text(const struct tui *t, size_t i, FILE *f)
 		fputs("\nNo disk holds a system that Ferry recognises (/ was not found).\n", f);
 }
 
-/* The box under the list follows the list's current line. */
+/* The box under the list follows the list's current line. The list's
+ * items carry their disk's index plus one (an item's data is never NULL). */
 struct disk_box {
 	const struct tui *t;
 	newtComponent info;
@@ -100,10 +104,11 @@ static void disk_moved(newtComponent list, void *data)
 {
 	const struct disk_box *b = data;
 	struct text x;
+	uintptr_t i = (uintptr_t)newtCheckboxTreeGetCurrent(list);
 
-	if (!text_open(&x))
+	if (!i || !text_open(&x))
 		return;
-	disk_text(b->t, (size_t)newtListboxGetCurrent(list), x.f);
+	disk_text(b->t, i - 1, x.f);
 	newtTextboxSetText(b->info, text_done(&x));
 	free(x.buf);
 }
@@ -131,6 +136,80 @@ static int scan(struct tui *t)
 	return 0;
 }
 
+void tui_data_release(struct tui *t)
+{
+	for (size_t i = 0; i < t->ndata; i++) {
+		if (t->data[i].ran)
+			capture_result_release(&t->data[i].res);
+		free(t->data[i].target);
+		free(t->data[i].error);
+	}
+	free(t->data);
+	t->data = NULL;
+	t->ndata = 0;
+}
+
+/* The marks: S the system disk (one), D a data disk, blank not captured. */
+static const char marks[] = " SD";
+
+/* The disks as marked: the system disk's index, the data disks into
+ * t->data. -1 (said to the operator) when the marks do not make a job. */
+static int marked(struct tui *t, newtComponent list)
+{
+	int sys = -1;
+	size_t ndata = 0;
+
+	for (size_t i = 0; i < t->pr.n; i++) {
+		char m = newtCheckboxTreeGetEntryValue(list, (void *)(i + 1));
+
+		if (m == 'S' && sys >= 0) {
+			tui_message("Disks", "Only one disk is the system disk (S): %s and %s are both "
+				    "marked.", t->pr.disks[sys].src.path, t->pr.disks[i].src.path);
+			return -1;
+		}
+		if (m == 'S')
+			sys = (int)i;
+		ndata += m == 'D';
+	}
+	if (sys < 0) {
+		tui_message("Disks", "Mark the disk to capture as the system disk: S on its line.");
+		return -1;
+	}
+	if (t->pr.root.disk >= 0 && sys != t->pr.root.disk &&
+	    !tui_ask("Disks", "Capture it", "Choose again",
+		     "%s does not hold the system (/ is on %s). Capture it as the system disk anyway?",
+		     t->pr.disks[sys].src.path, t->pr.disks[t->pr.root.disk].src.path))
+		return -1;
+	tui_data_release(t);
+	if (ndata && !(t->data = calloc(ndata, sizeof(*t->data)))) {
+		tui_message("Disks", "Out of memory.");
+		return -1;
+	}
+	for (size_t i = 0; i < t->pr.n; i++)
+		if (newtCheckboxTreeGetEntryValue(list, (void *)(i + 1)) == 'D')
+			t->data[t->ndata++].disk = (int)i;
+	return sys;
+}
+
+/* s or d on the list: the current disk becomes the system disk (the mark
+ * leaves the one that had it) or a data disk; again, it is unmarked. */
+static void mark(const struct tui *t, newtComponent list, char m)
+{
+	const void *cur = newtCheckboxTreeGetCurrent(list);
+
+	if (!cur)
+		return;
+	if (newtCheckboxTreeGetEntryValue(list, cur) == m) {
+		newtCheckboxTreeSetEntryValue(list, cur, ' ');
+		return;
+	}
+	if (m == 'S')
+		for (size_t i = 0; i < t->pr.n; i++)
+			if (newtCheckboxTreeGetEntryValue(list, (void *)(i + 1)) == 'S')
+				newtCheckboxTreeSetEntryValue(list, (void *)(i + 1), ' ');
+	newtCheckboxTreeSetEntryValue(list, cur, m);
+}
+
 enum tui_go tui_disks(struct tui *t)
 {
 	newtComponent form, list, info, next, rescan, leave, co;
@@ -138,9 +217,9 @@ enum tui_go tui_disks(struct tui *t)
 	struct newtExitStruct es;
 	char line[128];
 	enum tui_go go = TUI_QUIT;
-	int err;
+	int err, sys = -1;
 
-	tui_frame("1/7 Disks", NULL);
+	tui_frame("1/7 Disks", " <S> system disk  <D> data disk   <Tab> next field   <F12> next screen");
 	while (!t->have_probe && (err = scan(t)) < 0)
 		if (!tui_ask("Disks", "Again", "Leave", "The disks cannot be read:\n\n%s", ferr_msg()))
 			return TUI_QUIT;
@@ -148,15 +227,18 @@ enum tui_go tui_disks(struct tui *t)
 		tui_message("Disks", "No disk was found: nothing to capture.");
 		return TUI_QUIT;
 	}
-	newtOpenWindow(1, 2, 76, 19, "Disks: choose the system disk");
+	newtOpenWindow(1, 2, 76, 19, "Disks: the system disk (S) and data disks (D)");
 	form = newtForm(NULL, NULL, 0);
-	list = newtListbox(1, 1, 5, NEWT_FLAG_SCROLL | NEWT_FLAG_BORDER | NEWT_FLAG_RETURNEXIT);
-	newtListboxSetWidth(list, 70);
+	list = newtCheckboxTreeMulti(1, 1, 5, (char *)marks, NEWT_FLAG_SCROLL);
 	for (size_t i = 0; i < t->pr.n; i++) {
 		disk_line(t, i, line, sizeof(line));
-		newtListboxAppendEntry(list, line, (void *)i);
+		newtCheckboxTreeAddItem(list, line, (void *)(i + 1), 0, NEWT_ARG_APPEND, NEWT_ARG_LAST);
 	}
-	newtListboxSetCurrent(list, t->disk);
+	newtCheckboxTreeSetWidth(list, 72);
+	newtCheckboxTreeSetEntryValue(list, (void *)(uintptr_t)(t->disk + 1), 'S');
+	for (size_t d = 0; d < t->ndata; d++)
+		newtCheckboxTreeSetEntryValue(list, (void *)(uintptr_t)(t->data[d].disk + 1), 'D');
+	newtCheckboxTreeSetCurrent(list, (void *)(uintptr_t)(t->disk + 1));
 	info = newtTextbox(1, 7, 72, 9, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
 	box = (struct disk_box){t, info};
 	newtComponentAddCallback(list, disk_moved, &box);
@@ -166,27 +248,29 @@ enum tui_go tui_disks(struct tui *t)
 	leave = newtCompactButton(66, 17, "Leave");
 	newtFormAddComponents(form, list, info, next, rescan, leave, NULL);
 	newtFormAddHotKey(form, NEWT_KEY_F12);
+	for (const char *k = "sSdD"; *k; k++)
+		newtFormAddHotKey(form, *k);
 	for (;;) {
 		newtFormRun(form, &es);
 		co = es.reason == NEWT_EXIT_COMPONENT ? es.u.co : NULL;
-		if (es.reason == NEWT_EXIT_HOTKEY && es.u.key == NEWT_KEY_F12)
+		if (es.reason == NEWT_EXIT_HOTKEY && es.u.key != NEWT_KEY_F12) {
+			mark(t, list, (char)toupper(es.u.key));
+			continue;
+		}
+		if (es.reason == NEWT_EXIT_HOTKEY)
 			co = next;
-		if (co == list || co == next) {
-			size_t i = (size_t)newtListboxGetCurrent(list);
-
-			if (t->pr.root.disk >= 0 && (int)i != t->pr.root.disk &&
-			    !tui_ask("Disks", "Capture it", "Choose again",
-				     "%s does not hold the system (/ is on %s). Capture it anyway?",
-				     t->pr.disks[i].src.path, t->pr.disks[t->pr.root.disk].src.path))
+		if (co == next) {
+			if ((sys = marked(t, list)) < 0)
 				continue;
-			if ((int)i != t->disk && t->have_rep) {
+			if (sys != t->disk && t->have_rep) {
 				check_report_release(&t->rep);
 				t->have_rep = false;
 			}
-			t->disk = (int)i;
+			t->disk = sys;
 			go = TUI_NEXT;
 		} else if (co == rescan) {
 			probe_release(&t->pr);
+			tui_data_release(t);
 			t->have_probe = false;
 			t->disk = -1;
 			go = TUI_BACK; /* this screen again: at the first, BACK stays */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <newt.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 struct watch {
 	pthread_mutex_t lock;
 	struct tui *t;
+	char disk[48]; /* which disk, when there are data disks */
 	char phase[16];
 	struct progress prog;
 	bool have_prog, final;
@@ -120,25 +122,115 @@ out:
 	return err;
 }
 
-static void *capture_thread(void *arg)
+/* One disk's capture, then its image read back for the SHA-256 when it is
+ * a local file. */
+static int capture_one(struct watch *w, const struct capture_opts *o, struct capture_result *r,
+		       char **error)
 {
-	struct watch *w = arg;
-	struct tui *t = w->t;
 	const struct capture_hooks hooks = {
 		.ctx = w, .phase = on_phase, .warn = on_warn, .progress = on_progress,
 		.cancelled = on_cancelled,
 	};
+	int err = capture_run(o, &hooks, r);
 
-	t->result = capture_run(&t->opts, &hooks, &t->res);
-	if (!t->result && !t->res.remote && strcmp(t->res.target, "-"))
-		t->result = hash_file(w, t->res.target + (strncmp(t->res.target, "file://", 7) ? 0 : 7),
-				      t->res.stats.sha256);
-	if (t->result)
-		t->error = strdup(ferr_msg());
+	if (!err && !r->remote && strcmp(r->target, "-"))
+		err = hash_file(w, r->target + (strncmp(r->target, "file://", 7) ? 0 : 7),
+				r->stats.sha256);
+	if (err)
+		*error = strdup(ferr_msg());
+	return err;
+}
+
+static const char *disk_name(const struct tui *t, int disk)
+{
+	const char *path = t->pr.disks[disk].src.path, *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static void set_disk(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_disk(struct watch *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&w->lock);
+	va_start(ap, fmt);
+	vsnprintf(w->disk, sizeof(w->disk), fmt, ap);
+	va_end(ap);
+	w->have_prog = false;
+	w->nwarn = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The system disk, then each data disk as it is (no fixes; it holds no
+ * system, so the checks' blockers do not stop it). A failure stops the
+ * rest. */
+static void *capture_thread(void *arg)
+{
+	struct watch *w = arg;
+	struct tui *t = w->t;
+
+	if (t->ndata)
+		set_disk(w, "%s (system)", disk_name(t, t->disk));
+	t->result = capture_one(w, &t->opts, &t->res, &t->error);
+	for (size_t i = 0; !t->result && i < t->ndata; i++) {
+		struct tui_data *d = &t->data[i];
+		struct capture_opts o = t->opts;
+
+		o.source = t->pr.disks[d->disk].src.path;
+		o.target = d->target;
+		o.fixes = 0;
+		o.no_fix_given = true;
+		o.fix_given = false;
+		o.sink.force = true;
+		set_disk(w, "%s (data %zu of %zu)", disk_name(t, d->disk), i + 1, t->ndata);
+		d->ran = true;
+		if ((d->result = capture_one(w, &o, &d->res, &d->error)))
+			break;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->done = true;
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+int tui_data_targets(struct tui *t)
+{
+	const char *target = t->job.val[JOB_TARGET];
+
+	if (!t->ndata)
+		return 0;
+	if (t->kind == TUI_URL)
+		return ferr(-EINVAL, "a presigned URL names one object: the data disks need an S3 "
+				     "or local target (or leave them unmarked)");
+	for (size_t i = 0; i < t->ndata; i++) {
+		const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+		const char *dot = strrchr(base, '.');
+		char name[64];
+		struct strbuf s;
+		int err;
+
+		snprintf(name, sizeof(name), "%s", disk_name(t, t->data[i].disk));
+		if (strrchr(name, '.') && strrchr(name, '.') != name)
+			*strrchr(name, '.') = 0; /* data.img: data */
+		if (!dot || dot == base)
+			dot = base + strlen(base);
+		strbuf_init(&s);
+		err = strbuf_addf(&s, "%.*s-%s%s", (int)(dot - target), target, name, dot);
+		free(t->data[i].target);
+		t->data[i].target = err ? NULL : s.s;
+		if (err)
+			return err;
+		if (t->kind == TUI_FILE && !t->force && !access(s.s, F_OK))
+			return ferr(-EEXIST, "%s (for %s) already exists: move it away first", s.s,
+				    t->pr.disks[t->data[i].disk].src.path);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(t->data[j].target, s.s))
+				return ferr(-EEXIST, "%s and %s would both go to %s: rename one",
+					    t->pr.disks[t->data[j].disk].src.path,
+					    t->pr.disks[t->data[i].disk].src.path, s.s);
+	}
+	return 0;
 }
 
 enum tui_go tui_confirm(struct tui *t)
@@ -150,6 +242,10 @@ enum tui_go tui_confirm(struct tui *t)
 	char size[16];
 
 	tui_frame("5/7 Confirm", NULL);
+	if (tui_data_targets(t)) {
+		tui_message("Confirm", "%s", ferr_msg());
+		return TUI_BACK;
+	}
 	strbuf_init(&s);
 	strbuf_init(&redacted);
 	job_redact(t->job.val[JOB_TARGET], &redacted);
@@ -162,6 +258,17 @@ enum tui_go tui_confirm(struct tui *t)
 	if (t->force)
 		strbuf_addf(&s, "Despite %zu blocker%s the fixes leave.\n\n", t->left,
 			    t->left == 1 ? "" : "s");
+	if (t->ndata)
+		strbuf_addf(&s, "Then the data disk%s, as %s (no fixes):\n", t->ndata == 1 ? "" : "s",
+			    t->ndata == 1 ? "it is" : "they are");
+	for (size_t i = 0; i < t->ndata; i++) {
+		strbuf_release(&redacted);
+		job_redact(t->data[i].target, &redacted);
+		strbuf_addf(&s, "  %s into %s\n", t->pr.disks[t->data[i].disk].src.path,
+			    redacted.s ? redacted.s : "");
+	}
+	if (t->ndata)
+		strbuf_add(&s, "\n", 1);
 	strbuf_addf(&s, "The disk is only read. The fixes are made in a copy.");
 	yes = tui_ask("Confirm", "Capture", "Back", "%s", s.s ? s.s : "");
 	strbuf_release(&s);
@@ -175,8 +282,8 @@ static void show(struct watch *w, newtComponent phase, newtComponent scale,
 	char text[WARN_LINES * 162 + 1] = "", buf[200];
 
 	pthread_mutex_lock(&w->lock);
-	snprintf(buf, sizeof(buf), "Phase: %-12s",
-		 w->cancel ? "stopping" : w->phase[0] ? w->phase : "starting");
+	snprintf(buf, sizeof(buf), "%s%s%sPhase: %-12s", w->disk[0] ? "Disk: " : "", w->disk,
+		 w->disk[0] ? "   " : "", w->cancel ? "stopping" : w->phase[0] ? w->phase : "starting");
 	newtLabelSetText(phase, buf);
 	if (w->have_prog) {
 		progress_format(buf, sizeof(buf), &w->prog, now_seconds(), w->final);
@@ -209,7 +316,7 @@ enum tui_go tui_progress(struct tui *t)
 	pthread_mutex_init(&w.lock, NULL);
 	newtOpenWindow(1, 2, 76, 19, "Capture");
 	form = newtForm(NULL, NULL, 0);
-	phase = newtLabel(2, 1, "Phase: starting    ");
+	phase = newtLabel(2, 1, "Phase: starting                                                     ");
 	scale = newtScale(2, 3, 72, 100);
 	line = newtLabel(2, 5, "                                                                      ");
 	newtFormAddComponent(form, newtLabel(2, 7, "Warnings:"));
@@ -251,6 +358,14 @@ enum tui_go tui_progress(struct tui *t)
 
 /* What the capture made, the next steps into the cloud, and the same job
  * for the next server. */
+static bool failed(const struct tui *t)
+{
+	for (size_t i = 0; i < t->ndata; i++)
+		if (t->data[i].ran && t->data[i].result)
+			return true;
+	return t->result;
+}
+
 static char *result_text(const struct tui *t)
 {
 	struct strbuf cmd;
@@ -269,6 +384,19 @@ static char *result_text(const struct tui *t)
 		fprintf(f, "Upload: %llu parts, %llu of them reused from an earlier run\n",
 			(unsigned long long)t->res.stats.parts,
 			(unsigned long long)t->res.stats.parts_reused);
+	for (size_t i = 0; i < t->ndata; i++) {
+		const struct tui_data *d = &t->data[i];
+
+		if (!d->ran)
+			fprintf(f, "Data disk %s: not captured\n", t->pr.disks[d->disk].src.path);
+		else if (d->result)
+			fprintf(f, "Data disk %s failed:\n%s\n", t->pr.disks[d->disk].src.path,
+				d->error ? d->error : "?");
+		else
+			fprintf(f, "Data disk %s: the image is in %s\n%llu bytes, SHA-256:\n  %s\n",
+				t->pr.disks[d->disk].src.path, d->res.target,
+				(unsigned long long)d->res.file_size, d->res.stats.sha256);
+	}
 	fputc('\n', f);
 	capture_report_text(f, &t->res);
 	if (!t->result && t->cloud->import)
@@ -278,6 +406,9 @@ static char *result_text(const struct tui *t)
 		fprintf(f, "\nThe same job for the next server, on its kernel command line (an S3 "
 			   "target also needs ferry.credentials=FILE; Save job writes both):\n%s\n",
 			cmd.s);
+	if (!t->result && t->ndata)
+		fputs("(ferry run captures the system disk; the data disks are captured from these "
+		      "menus or with ferry capture --force.)\n", f);
 	strbuf_release(&cmd);
 	fclose(f);
 	return report;
@@ -290,7 +421,7 @@ enum tui_go tui_result(struct tui *t)
 	char *report = result_text(t);
 
 	tui_frame("7/7 Result", " <Tab> to the text, arrows scroll   <Enter> on Done leaves");
-	newtOpenWindow(1, 2, 76, 19, t->result ? "Result: failed" : "Result: captured");
+	newtOpenWindow(1, 2, 76, 19, failed(t) ? "Result: failed" : "Result: captured");
 	form = newtForm(NULL, NULL, 0);
 	text = newtTextbox(1, 1, 72, 15, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
 	newtTextboxSetText(text, report ? report : "");

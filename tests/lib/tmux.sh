@@ -41,6 +41,28 @@ tx_show() {
 	tx_wait "$1" "$2" "${4:-30}" && tx_wait "$1" "$3" "${4:-30}"
 }
 
+# tx_box NAME TITLE: the text inside the window titled TITLE (newt draws
+# "┤ TITLE ├" into its top border), its lines joined and blanks squeezed,
+# wherever the window sits on the screen.
+tx_box() {
+	tx_screen "$1" | python3 -c '
+import sys
+title = "┤ " + sys.argv[1] + " ├"
+lines = sys.stdin.read().split("\n")
+top = next((i for i, l in enumerate(lines) if title in l), None)
+if top is None:
+    sys.exit(1)
+at = lines[top].index(title)
+left, right = lines[top].rindex("┌", 0, at), lines[top].index("┐", at)
+text = []
+for l in lines[top + 1:]:
+    if len(l) <= left or l[left] == "└":
+        break
+    text.append(l[left + 1:right])
+print(" ".join(" ".join(text).split()))
+' "$2"
+}
+
 # tx_keys NAME KEY...: tmux key names (Tab, Enter, F12, Up, "a"...).
 tx_keys() {
 	local name=$1
