@@ -22,11 +22,17 @@ tx_start() {
 tx_screen() { tx capture-pane -p -t "$1"; }
 
 # tx_wait NAME REGEX [SECONDS]: waits until the screen matches (default
-# 30 s); on a timeout, says so and shows the screen as a diagnostic.
+# 30 s); on a timeout, says so and shows the screen as a diagnostic. With
+# TX_SHOTS set to a directory, each screen waited for is kept there as
+# NNN-NAME.txt (docs/tui.md's screens come from such a run).
 tx_wait() {
 	local name=$1 re=$2 end=$((SECONDS + ${3:-30}))
 	while [ "$SECONDS" -lt "$end" ]; do
-		tx_screen "$name" | grep -Eq -- "$re" && return 0
+		if grep -Eq -- "$re" <<<"$(tx_screen "$name")"; then
+			[ -z "${TX_SHOTS:-}" ] || tx_screen "$name" >"$TX_SHOTS/$(printf %03d \
+				"$(find "$TX_SHOTS" -name '*.txt' | wc -l)")-$name.txt"
+			return 0
+		fi
 		sleep 0.2
 	done
 	echo "# tx_wait: no /$re/ on $name after ${3:-30} s; the screen:" >&2
