@@ -210,6 +210,7 @@ PROVE := prove --timer -j$(PROVE_JOBS)
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Any sanitizer report fails the test that triggered it.
 export ASAN_OPTIONS := suppressions=$(TOPDIR)/support/asan.supp:detect_leaks=1:abort_on_error=0:exitcode=99
+export LSAN_OPTIONS := suppressions=$(TOPDIR)/support/lsan.supp
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99
 endif
 # What the tests need built: ferry, the unit tests, the rescue images.
