@@ -437,7 +437,6 @@ int s3sink_probe(const char *target, const struct sink_opts *o)
 	err = s3_find_upload(&c, id, sizeof(id));
 	s3_client_release(&c);
 	s3_credentials_clear(&cred);
-	if (err == -ENOENT)
-		return 0;
-	return err ? ferr_ctx(err, "s3://%s/%s", t.bucket, t.key) : 0;
+	/* s3_find_upload's message names the object already. */
+	return err == -ENOENT ? 0 : err;
 }

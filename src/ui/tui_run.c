@@ -398,7 +398,10 @@ static char *result_text(const struct tui *t)
 				(unsigned long long)d->res.file_size, d->res.stats.sha256);
 	}
 	fputc('\n', f);
-	capture_report_text(f, &t->res);
+	if (!t->result) /* a capture that failed has no regions written to tell */
+		capture_report_text(f, &t->res);
+	else if (t->res.after)
+		capture_report_checks(f, &t->res);
 	if (!t->result && t->cloud->import)
 		fprintf(f, "\nNext, into %s:\n%s\n", t->cloud->title, t->cloud->import);
 	strbuf_init(&cmd);

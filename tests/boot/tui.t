@@ -24,7 +24,7 @@ if ! command -v tmux >/dev/null; then
 	exit 0
 fi
 
-plan 14
+plan 15
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
@@ -75,6 +75,7 @@ tx_keys vm F12
 tx_show vm "5/7 Confirm" "[│x] Back [│x]" 120 || :
 check_match "confirm: into the object typed" "into s3://$RGW_BUCKET/$key" "$(tx_screen vm)"
 tx_keys vm Enter
+check "progress: the capture's screen names its phase" tx_show vm "6/7 Capture" "Phase: [a-z]" 60
 check "the capture ends on the result screen" tx_show vm "7/7 Result" "<Done>" 600
 screen=$(tx_screen vm)
 check_match "result: captured" "Result: captured" "$screen"

@@ -182,5 +182,5 @@ check "an unknown TERM: the disks screen is drawn all the same" tx_wait d "<Leav
 check_match "... and the fallback is said" "no terminal description for TERM=no-such-terminal: drawing for vt100" \
 	"$(cat "$T_DIR/d.err")"
 check_eq "no file beside the images but the images" "out-data.qcow2 out.qcow2" \
-	"$(cd "$T_DIR" && ls out* | LC_ALL=C sort | xargs)"
+	"$(cd "$T_DIR" && printf "%s\n" out* | LC_ALL=C sort | xargs)"
 done_testing

@@ -18,8 +18,23 @@ tx_start() {
 	tx new-session -d -s "$name" -x 80 -y 24 "$*; echo \$? >$T_DIR/$name.exit; sleep 3600"
 }
 
-# tx_screen NAME: what the window shows now.
-tx_screen() { tx capture-pane -p -t "$1"; }
+# tx_screen NAME: what the window shows now, as the operator sees it: the
+# DEC line-drawing characters a terminal in the C locale gets (tmux marks
+# them with SO/SI under -e; plain capture-pane gives their letters, "lqqk")
+# as the Unicode ones a UTF-8 terminal gets, colours left out.
+tx_screen() {
+	tx capture-pane -e -p -t "$1" | python3 -c '
+import re, sys
+acs = dict(zip("jklmnqtuvwxa~`", "┘┐┌└┼─├┤┴┬│▒·◆"))
+text, out, on = re.sub(r"\x1b\[[0-9;:]*m", "", sys.stdin.read()), [], False
+for c in text:
+    if c in "\x0e\x0f":
+        on = c == "\x0e"
+    else:
+        out.append(acs.get(c, c) if on and c != "\n" else c)
+sys.stdout.write("".join(out))
+'
+}
 
 # tx_wait NAME REGEX [SECONDS]: waits until the screen matches (default
 # 30 s); on a timeout, says so and shows the screen as a diagnostic. With
