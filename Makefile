@@ -34,8 +34,8 @@ CFLAGS_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 endif
 FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
 
-LIBS_DYN := -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
-LIBS_STATIC := -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
+LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
+LIBS_STATIC := -lnewt -lslang -lm -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
 	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(CONFIG_FERRY_STATIC),y)
 FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)
@@ -210,6 +210,7 @@ PROVE := prove --timer -j$(PROVE_JOBS)
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Any sanitizer report fails the test that triggered it.
 export ASAN_OPTIONS := suppressions=$(TOPDIR)/support/asan.supp:detect_leaks=1:abort_on_error=0:exitcode=99
+export LSAN_OPTIONS := suppressions=$(TOPDIR)/support/lsan.supp
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99
 endif
 # What the tests need built: ferry, the unit tests, the rescue images.
@@ -242,10 +243,10 @@ check-s3: $(FERRY)
 BOOT_RESULTS := $(O)/tmp/boot-results
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Nothing boots here: initrd.t's eight captures are the longest.
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t kmount.t rhel.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t tui.t kmount.t rhel.t)
 check-boot: BOOT_ENV := FERRY_BOOT_COMPARE=$(or $(FERRY_BOOT_COMPARE),$(BOOT_RESULTS))
 else
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t initrd.t rescue.t unattended.t kmount.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t initrd.t rescue.t unattended.t tui.t kmount.t)
 check-boot: BOOT_ENV := FERRY_BOOT_RESULTS=$(BOOT_RESULTS)
 endif
 check-boot: $(FERRY)

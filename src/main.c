@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	 "upload an image to S3-compatible storage (multipart, resumable)"},
 	{"run", cmd_run, "[--cmdline STRING] [--dry-run]",
 	 "run the unattended job of the kernel command line (ferry.* keys)"},
+	{"tui", cmd_tui, "[DEVICE|IMAGE...]", "capture by hand, through menus (console or serial)"},
 };
 
 static void usage(FILE *f)

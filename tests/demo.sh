@@ -85,7 +85,7 @@ rc=0
 qm_wait_exit 1200 || rc=$?
 wait "$follow" 2>/dev/null || :
 [ "$rc" = 0 ] || die "the rescue VM did not power off: $QM_WHY; see $out/rescue.log"
-console "$out/rescue.log" | grep -q '^ferry: done' || die "the job did not end done; see $out/rescue.log"
+console "$out/rescue.log" | grep '^ferry: done' >/dev/null || die "the job did not end done; see $out/rescue.log"
 lap "rescue VM: boot, capture, upload, power off"
 ready=$(console "$out/rescue.log" | sed -n 's/^ferry ready (\([0-9.]*\) s.*/\1/p' | head -n 1)
 [ "$(sha "$T_DIR/disk.img")" = "$src_sha" ] || die "the source disk changed"

@@ -9,8 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 # What goes into the images besides ferry. The kernel comes from the
-# configuration; rdate (SNTP, for ferry.ntp=) is dynamic, hence its libraries.
-PACKAGES="busybox-static ca-certificates pxelinux syslinux-common rdate libbsd0 libmd0 libc6"
+# configuration; rdate (SNTP, for ferry.ntp=) is dynamic, hence its libraries;
+# ncurses-base has the terminal descriptions ferry tui draws with.
+PACKAGES="busybox-static ca-certificates pxelinux syslinux-common rdate libbsd0 libmd0 libc6 ncurses-base"
 
 APT_OPTS=(-qq)
 # apt-get download drops privileges to _apt, who cannot write to a root-owned

@@ -83,6 +83,14 @@ stage_programs() {
 		done >"$root/etc/ssl/certs/ca-certificates.crt"
 	grep -q 'BEGIN CERTIFICATE' "$root/etc/ssl/certs/ca-certificates.crt" ||
 		die "no certificate in the ca-certificates package"
+	# The terminals ferry tui meets: the screen, serial lines and their
+	# consoles, and the terminals an operator connects from.
+	local t
+	for t in l/linux v/vt100 v/vt102 v/vt220 x/xterm x/xterm-256color s/screen a/ansi d/dumb; do
+		[ -f "$RESCUE_PKGS/ncurses-base/lib/terminfo/$t" ] ||
+			die "no terminfo entry $t in the ncurses-base package"
+		install -D -m 644 "$RESCUE_PKGS/ncurses-base/lib/terminfo/$t" "$root/lib/terminfo/$t"
+	done
 }
 
 # stage_modules: the configured drivers and everything kmod says they need

@@ -194,6 +194,8 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	so.length = iw->length;
 	so.made = made_partial;
 	so.made_ctx = r;
+	so.cancelled = r->hooks->cancelled;
+	so.cancel_ctx = r->hooks->ctx;
 	err = sink_open(out, o->target, &so);
 	/* A presigned URL is shown without its signature (the sink's path). */
 	if (r->remote && out->path) {

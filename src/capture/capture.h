@@ -57,6 +57,9 @@ struct capture_hooks {
 	/* The temporary file the target is being written to (to remove if a
 	 * signal ends the process), then NULL once it is in place or gone. */
 	void (*partial)(void *ctx, const char *path);
+	/* Asked as the image is written: true stops the capture with
+	 * -ECANCELED (an upload is kept, and a second run resumes it). */
+	bool (*cancelled)(void *ctx);
 };
 
 /* Everything a report or the manifest says about one capture; valid after

@@ -17,6 +17,12 @@ const struct cloud_profile cloud_profiles[] = {
 		.os = "centos,ubuntu,debian,coreos,opensuse,opensuse-leap,sles",
 		.arch = "x86_64,i386,i686",
 		.seeds = "000,004",
+		.import = "1. The bucket is a COS bucket in the region the instances will run in "
+			  "(the import reads COS over the region's private network).\n"
+			  "2. CVM console: Images > Custom Image > Import Image.\n"
+			  "3. Image file URL: the object's COS URL (a signed URL is read only once).\n"
+			  "4. OS and version as the check found them; then Import. The result comes "
+			  "as an internal message.",
 	},
 	{
 		.name = "alibaba",
@@ -28,6 +34,12 @@ const struct cloud_profile cloud_profiles[] = {
 		.arch = "x86_64",
 		.filesystems = "ext3,ext4",
 		.seeds = "002,003",
+		.import = "1. The bucket is an OSS bucket in the region of the custom image.\n"
+			  "2. Let ECS read OSS: authorize the ECS service role in the RAM console "
+			  "(once per account).\n"
+			  "3. ECS console: Images > Import Image; the OSS object address of the image, "
+			  "its format, the OS and the system disk size.\n"
+			  "4. The import runs its own image check; docs/check-codes.md gives ferry check's code for each of its findings.",
 	},
 	{
 		.name = "huawei",
@@ -40,6 +52,13 @@ const struct cloud_profile cloud_profiles[] = {
 		.os = "sles,ol,rhel,ubuntu,opensuse,opensuse-leap,centos,debian,fedora,euleros,neokylin",
 		.arch = "x86_64,i386,i686",
 		.seeds = "001",
+		.import = "1. The bucket is an OBS bucket in the region of the private image.\n"
+			  "2. IMS console: Create Image > Import Private Image > System disk image; "
+			  "pick the object in the bucket.\n"
+			  "3. OS as the check found it (Other Linux for a system IMS does not list; "
+			  "the image has its virtio drivers), the system disk at least the image's "
+			  "virtual size.\n"
+			  "4. Images over 128 GB: raw and the fast import.",
 	},
 	{
 		.name = "kvm",
@@ -47,6 +66,10 @@ const struct cloud_profile cloud_profiles[] = {
 		.formats = "qcow2,raw",
 		.gpt = true, .efi = true, .ipv6 = true, .multi_nic = true, .encrypted = true,
 		.seeds = "",
+		.import = "1. Download the object, or have the cloud read it from the bucket.\n"
+			  "2. qemu-img info shows its format and virtual size; import it as the "
+			  "system disk of a VM with virtio disk and network (virsh, OpenStack "
+			  "'openstack image create --disk-format qcow2 --file IMAGE NAME').",
 	},
 };
 

@@ -26,6 +26,7 @@ struct cloud_profile {
 	const char *arch;         /* architectures (NULL: any) */
 	const char *filesystems;  /* root filesystem types (NULL: any) */
 	const char *seeds;        /* where the rules come from */
+	const char *import;       /* the steps from an image in the bucket to an instance */
 };
 
 extern const struct cloud_profile cloud_profiles[];

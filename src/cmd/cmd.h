@@ -11,6 +11,7 @@
 #include "sink/sink.h"
 #include "ui/progress.h"
 #include "util/json.h"
+#include "util/strbuf.h"
 
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_BLOCKED = 3 };
 
@@ -26,9 +27,12 @@ int cmd_capture(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 /* Prints "ferry: NAME: MSG\nTry 'ferry NAME --help'." and returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A text file of at most 1 MiB (/proc/cmdline, a job file), added to out. */
+int read_text(const char *path, struct strbuf *out);
 /* Prints "ferry: " and the current error message; returns EXIT_FAILED. */
 int fail(void);
 

@@ -1,4 +1,5 @@
 /* Shared command-line plumbing (see cmd.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,4 +79,22 @@ void upload_usage(FILE *f)
 	      "     --proxy URL          tunnel through this HTTP proxy (http://[USER:PASS@]HOST:PORT;\n"
 	      "                          default: https_proxy; \"\" for none)\n"
 	      "     --insecure           do not check the server's certificate (warned about)\n", f);
+}
+
+int read_text(const char *path, struct strbuf *out)
+{
+	FILE *f = fopen(path, "re");
+	char buf[4096];
+	size_t n;
+	int err = 0;
+
+	if (!f)
+		return ferr_errno(-errno, "cannot open %s", path);
+	while (!err && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		err = out->len + n > (1u << 20) ? ferr(-EFBIG, "%s: more than 1 MiB", path)
+						 : strbuf_add(out, buf, n);
+	if (!err && ferror(f))
+		err = ferr_errno(-EIO, "cannot read %s", path);
+	fclose(f);
+	return err;
 }

@@ -48,24 +48,6 @@ static void usage(void)
 	      "5 stopped at ferry.break.\n", stdout);
 }
 
-static int read_text(const char *path, struct strbuf *out)
-{
-	FILE *f = fopen(path, "re");
-	char buf[4096];
-	size_t n;
-	int err = 0;
-
-	if (!f)
-		return ferr_errno(-errno, "cannot open %s", path);
-	while (!err && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		err = out->len + n > (1u << 20) ? ferr(-EFBIG, "%s: more than 1 MiB", path)
-						 : strbuf_add(out, buf, n);
-	if (!err && ferror(f))
-		err = ferr_errno(-EIO, "cannot read %s", path);
-	fclose(f);
-	return err;
-}
-
 /* The TLS, proxy and --resolve settings the job gives, for fetching its
  * files and for the status reports. */
 static int job_sink_opts(const struct job *j, struct sink_opts *o)

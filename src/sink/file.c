@@ -74,7 +74,7 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 	return 0;
 }
 
-int sink_open(struct sink *s, const char *target, const struct sink_opts *o)
+static int open_target(struct sink *s, const char *target, const struct sink_opts *o)
 {
 	struct stat st;
 	size_t n;
@@ -167,12 +167,36 @@ static void write_behind(struct sink *s)
 	s->flush_started = s->pos;
 }
 
+int sink_open(struct sink *s, const char *target, const struct sink_opts *o)
+{
+	int err = open_target(s, target, o);
+
+	s->cancelled = o->cancelled;
+	s->cancel_ctx = o->cancel_ctx;
+	return err;
+}
+
+int sink_probe(const char *target, const struct sink_opts *o)
+{
+	return strncmp(target, "s3://", 5) ? 0 : s3sink_probe(target, o);
+}
+
+static int cancelled(const struct sink *s)
+{
+	return s->cancelled && s->cancelled(s->cancel_ctx)
+		       ? ferr(-ECANCELED, "cancelled by the operator")
+		       : 0;
+}
+
 int sink_write(struct sink *s, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	int err = cancelled(s);
 
+	if (err)
+		return err;
 	if (s->up) {
-		int err = s->up->write(s->up, buf, len);
+		err = s->up->write(s->up, buf, len);
 
 		if (!err)
 			s->pos += len;
@@ -196,6 +220,10 @@ int sink_write(struct sink *s, const void *buf, size_t len)
 int sink_skip(struct sink *s, uint64_t len)
 {
 	if (s->seekable) {
+		int err = cancelled(s);
+
+		if (err)
+			return err;
 		if (lseek(s->fd, (off_t)len, SEEK_CUR) < 0)
 			return ferr_errno(-errno, "cannot seek in %s", s->path);
 		s->pos += len;

@@ -20,5 +20,7 @@ struct remote {
 /* The remote sinks (sink/s3sink.c, sink/putsink.c). */
 int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int putsink_open(struct sink *s, const char *url, const struct sink_opts *o);
+/* sink_probe of an s3:// target. */
+int s3sink_probe(const char *target, const struct sink_opts *o);
 
 #endif

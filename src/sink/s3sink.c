@@ -407,3 +407,36 @@ int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 		err = start(u, o, &s->stats);
 	return err;
 }
+
+int s3sink_probe(const char *target, const struct sink_opts *o)
+{
+	struct s3_target t;
+	struct s3_credentials cred;
+	struct http_opts http;
+	struct http_proxy proxy;
+	struct s3_client c;
+	char host[320], id[256];
+	int err;
+
+	if (!o->endpoint)
+		return ferr(-EINVAL, "%s needs --endpoint URL (the storage's S3 endpoint)", target);
+	err = s3_target_parse(&t, target, o->endpoint, o->virtual_host);
+	if (err)
+		return err;
+	snprintf(host, sizeof(host), "%s%s%s", t.virtual_host ? t.bucket : "",
+		 t.virtual_host ? "." : "", t.host);
+	err = sink_http_opts(o, host, t.https, &http, &proxy);
+	if (!err)
+		err = s3_credentials_load(&cred, o->cred_file, o->profile);
+	if (err)
+		return err;
+	s3_client_init(&c, &t, &cred, &http, o->region);
+	/* An answer now, not two minutes of backoff: the operator is waiting. */
+	c.retries = 1;
+	c.backoff_max = 1;
+	err = s3_find_upload(&c, id, sizeof(id));
+	s3_client_release(&c);
+	s3_credentials_clear(&cred);
+	/* s3_find_upload's message names the object already. */
+	return err == -ENOENT ? 0 : err;
+}

@@ -35,6 +35,10 @@ struct sink_opts {
 	 * removes the file never misses it). */
 	void (*made)(void *ctx, const char *tmp);
 	void *made_ctx;
+	/* Asked before each write: true ends the stream with -ECANCELED (an
+	 * upload is then kept, to resume). NULL: never. */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* Said on every run with --insecure. */
@@ -67,11 +71,19 @@ struct sink {
 	uint64_t pos;  /* bytes of the stream so far */
 	uint64_t flush_started, flush_done; /* write-behind of a regular file */
 	struct remote *up; /* s3:// or https://, else NULL */
+	bool (*cancelled)(void *ctx); /* sink_opts' */
+	void *cancel_ctx;
 	struct sink_stats stats;
 };
 
 /* Whether target names a remote sink (s3:// or https://). */
 bool sink_is_remote(const char *target);
+/* Tries an s3:// target before any work, with one signed request (the
+ * key's unfinished uploads): a name that does not resolve, a connection
+ * refused, a certificate, wrong credentials or a missing bucket are said
+ * now, each by what failed. Other targets pass (a presigned URL is only
+ * tried by its PUT). */
+int sink_probe(const char *target, const struct sink_opts *o);
 /* An existing regular file is refused unless o->force. */
 int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);

@@ -20,12 +20,11 @@ void progress_line_release(struct progress_line *l)
 	pthread_mutex_destroy(&l->lock);
 }
 
-static void draw(const struct progress_line *l, const struct progress *p, double now, bool final)
+void progress_format(char *buf, size_t size, const struct progress *p, double now, bool final)
 {
 	char done[16], total[16], rate[16], eta[24] = "";
 	double el = now - p->start;
 	double bps = el > 0 ? (double)p->done / el : 0;
-	unsigned pct = p->total ? (unsigned)(p->done * 100 / p->total) : 100;
 
 	fmt_bytes(done, sizeof(done), p->done);
 	fmt_bytes(total, sizeof(total), p->total);
@@ -36,8 +35,21 @@ static void draw(const struct progress_line *l, const struct progress *p, double
 		unsigned s = (unsigned)((double)(p->total - p->done) / bps + 0.999); /* never 0:00:00 */
 		snprintf(eta, sizeof(eta), "ETA %u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
 	}
-	fprintf(stderr, "%s%-8s %3u%%  %s / %s  %s/s  %s%s", l->tty ? "\r" : "", p->label, pct,
-		done, total, rate, eta, l->tty ? "\033[K" : "\n");
+	snprintf(buf, size, "%-8s %3u%%  %s / %s  %s/s  %s", p->label, progress_percent(p), done,
+		 total, rate, eta);
+}
+
+unsigned progress_percent(const struct progress *p)
+{
+	return p->total ? (unsigned)(p->done * 100 / p->total) : 100;
+}
+
+static void draw(const struct progress_line *l, const struct progress *p, double now, bool final)
+{
+	char text[160];
+
+	progress_format(text, sizeof(text), p, now, final);
+	fprintf(stderr, "%s%s%s", l->tty ? "\r" : "", text, l->tty ? "\033[K" : "\n");
 	if (final && l->tty)
 		fputc('\n', stderr);
 }

@@ -148,8 +148,12 @@ else
 fi
 check_eq "the system disk is unchanged (SHA-256)" "$src_sha" "$(sha "$T_DIR/disk.img")"
 rm -f "$T_DIR/disk.img"
-rgw_get "$key" "$img" 2>/dev/null || :
-rgw_get "$key.ferry.json" "$T_DIR/rhel.json" 2>/dev/null || :
+# boto3's error, if any, stays on stderr (CI once lost this download
+# without a word); one more try after a pause, on a loaded machine.
+for obj in "$key $img" "$key.ferry.json $T_DIR/rhel.json"; do
+	# shellcheck disable=SC2086 # KEY FILE
+	rgw_get $obj || { sleep 5 && rgw_get $obj; } || echo "# rgw_get ${obj% *} failed" >&2
+done
 check_eq "the download (boto3) has the manifest's SHA-256" "$(sha "$img" 2>/dev/null)" \
 	"$(py 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T_DIR/rhel.json" 2>&1)"
 check_match "qemu-img check: a clean qcow2" "No errors" "$(qemu-img check "$img" 2>&1)"

@@ -18,7 +18,7 @@ root="?offset=$(fxp_off 2)"
 cat_in() { debugfs -R "cat $3" "$1?offset=$(fxp_off "$2")" 2>/dev/null; }
 # exists_in IMG PART PATH: prints yes or no (debugfs exits 0 either way).
 exists_in() {
-	if debugfs -R "stat $3" "$1?offset=$(fxp_off "$2")" 2>&1 | grep -q 'File not found'; then
+	if debugfs -R "stat $3" "$1?offset=$(fxp_off "$2")" 2>&1 | grep 'File not found' >/dev/null; then
 		echo no
 	else
 		echo yes

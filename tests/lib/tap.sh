@@ -66,7 +66,7 @@ check_eq() {
 
 # check_match DESCRIPTION EXTENDED-REGEX TEXT
 check_match() {
-	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$3"; then
 		ok "$1"
 	else
 		not_ok "$1" "expected to match: $2" "got: $3"
@@ -81,7 +81,7 @@ check_fails() {
 	err=$("$@" 2>&1 >/dev/null) || rc=$?
 	if [ "$rc" != "$want" ]; then
 		not_ok "$desc" "expected exit $want, got $rc: $*" "$err"
-	elif ! printf '%s\n' "$err" | grep -Eq -- "$re"; then
+	elif ! grep -Eq -- "$re" <<<"$err"; then
 		not_ok "$desc" "stderr does not match: $re" "$err"
 	else
 		ok "$desc"
