@@ -234,6 +234,8 @@ static int apply_static(const char *nic, const char *addr, const char *gw, const
 	const char *p;
 	int bits = -1, n = 0;
 
+	if (!*addr)
+		return ferr(-EINVAL, "static needs an address: A.B.C.D/BITS (10.1.2.3/24)");
 	if (sscanf(addr, "%15[0-9.]/%d%n", ip, &bits, &n) != 2 || addr[n] || bits < 1 ||
 	    bits > 32 || inet_pton(AF_INET, ip, &a) != 1)
 		return ferr(-EINVAL, "address %s: expected A.B.C.D/BITS (10.1.2.3/24)", addr);

@@ -6,7 +6,8 @@
 # the kernel command line and a second initrd, the bucket and key are
 # typed on the target screen; the image goes to radosgw on this host
 # (10.0.2.2 through qemu's user networking). The image is then checked
-# with qemu-img and e2fsck; the source's SHA-256 is unchanged.
+# with qemu-img and e2fsck; the source's SHA-256 is unchanged. The upload
+# goes over a static address set on the network screen, not DHCP's.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/lib/tmux.sh"
@@ -24,7 +25,7 @@ if ! command -v tmux >/dev/null; then
 	exit 0
 fi
 
-plan 15
+plan 18
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
@@ -62,6 +63,28 @@ tx_keys vm F12
 tx_show vm "3/7 Network" "<Next>" || :
 check_match "network: eth0 with its MAC, its link and the DHCP address" \
 	"eth0 +52:54:00:12:34:56 +link up +10\.0\.2\.15/24 \(dhcp\)" "$(tx_screen vm)"
+# Static, from the card's list: the radio buttons are 2 fields on, then
+# the address, gateway, DNS and Apply. Without an address, Apply says so.
+tx_keys vm Tab Tab Space Tab Tab Tab Tab Enter
+tx_wait vm "│ OK │" || :
+check_match "network: Static without an address is refused, saying what is needed" \
+	"eth0: static needs an address: A\.B\.C\.D/BITS" "$(tx_box vm Network)"
+tx_keys vm Enter
+tx_show vm "3/7 Network" "<Next>" || :
+tx_keys vm Tab Tab Space Tab
+tx_type vm "10.0.2.16/24"
+tx_keys vm Tab
+tx_type vm "10.0.2.2"
+tx_keys vm Tab
+tx_type vm "10.0.2.3"
+tx_keys vm Tab Enter
+tx_wait vm "eth0 .*10\.0\.2\.16/24" 60 || :
+screen=$(tx_screen vm)
+check_match "network: Apply puts the static address on eth0 (no DHCP left)" \
+	"eth0 +52:54:00:12:34:56 +link up +10\.0\.2\.16/24 +│" "$screen"
+check_match "network: ... with its default route and name server" \
+	"Default route: 10\.0\.2\.2.*
+.*Name servers: +10\.0\.2\.3" "$screen"
 tx_keys vm F12
 tx_show vm "4/7 Target" "<Next>" || :
 check_match "target: the endpoint from the kernel command line" "Endpoint +https://s3\.test:$RGW_HTTPS_PORT" \

@@ -64,13 +64,14 @@ tx_show() {
 
 # tx_box NAME TITLE: the text inside the window titled TITLE (newt draws
 # "┤ TITLE ├" into its top border), its lines joined and blanks squeezed,
-# wherever the window sits on the screen.
+# wherever the window sits on the screen. Of two windows with one title
+# (a message over the screen it belongs to), the lower: the message.
 tx_box() {
 	tx_screen "$1" | python3 -c '
 import sys
 title = "┤ " + sys.argv[1] + " ├"
 lines = sys.stdin.read().split("\n")
-top = next((i for i, l in enumerate(lines) if title in l), None)
+top = max((i for i, l in enumerate(lines) if title in l), default=None)
 if top is None:
     sys.exit(1)
 at = lines[top].index(title)
