@@ -322,6 +322,8 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 		r->hooks->warn(r->hooks->ctx, SINK_INSECURE_WARNING);
 	if (!r->target)
 		err = ferr(-ENOMEM, "out of memory");
+	else if ((err = sink_preflight(o->target, &o->sink)))
+		; /* a target that cannot take the image: said before any disk is read */
 	else if (!strcmp(o->source, "auto"))
 		err = find_auto_source(&r->source);
 	else
