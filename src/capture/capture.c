@@ -144,7 +144,7 @@ static int judge(struct capture_result *r)
 	if (chosen)
 		ferry_warn("%s: %zu blocker%s left as it is (%s): %s", r->source, chosen,
 			   chosen == 1 ? "" : "s", o->fixes ? "--fix" : "--no-fix", left);
-	if (blockers && o->sink.force) {
+	if (blockers && o->force) {
 		ferry_warn("%s: capturing despite %zu blocker%s (--force): %s", r->source, blockers,
 			   blockers == 1 ? "" : "s", codes);
 		return 0;

@@ -75,7 +75,7 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 }
 
 /* A local target: "-", a FIFO, character device or socket to write into
- * (*stream), a regular file to replace (only with o->force), or a new file
+ * (*stream), a regular file to replace (only with o->overwrite), or a new file
  * in a directory that is there and can be written. */
 static int local_check(const char *target, const struct sink_opts *o, bool *stream)
 {
@@ -97,8 +97,8 @@ static int local_check(const char *target, const struct sink_opts *o, bool *stre
 			*stream = true;
 			return 0;
 		}
-		if (!o->force)
-			return ferr(-EEXIST, "target %s already exists (use --force to replace it)",
+		if (!o->overwrite)
+			return ferr(-EEXIST, "target %s already exists (use --overwrite to replace it)",
 				    target);
 	} else if (errno != ENOENT) {
 		return ferr_errno(-errno, "target %s", target);

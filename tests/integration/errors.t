@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 44
+plan 45
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -74,15 +74,17 @@ check_fails "the looping chain does not hang scan either" 1 "loops" \
 
 # An existing target is kept unless --force is given.
 echo keep >"$out"
-check_fails "an existing target is refused" 1 "out already exists \(use --force to replace it\)" \
+check_fails "an existing target is refused" 1 "out already exists \(use --overwrite to replace it\)" \
 	"$FERRY" capture --quiet "$disk" "$out"
+check_fails "--force (past blockers) does not replace it either" 1 "out already exists" \
+	"$FERRY" capture --quiet --force "$disk" "$out"
 check_eq "the refused target is untouched" keep "$(cat "$out")"
-check "--force replaces it" "$FERRY" capture --quiet --force --format raw "$disk" "$out"
+check "--overwrite replaces it" "$FERRY" capture --quiet --overwrite --format raw "$disk" "$out"
 check "the replaced target is the image" cmp -n 512 "$disk" "$out"
 rm -f "$out"
 
 check_fails "the source as its own target is refused" 1 "is the source disk" \
-	"$FERRY" capture --quiet --force "$disk" "$disk"
+	"$FERRY" capture --quiet --overwrite "$disk" "$disk"
 check_fails "a directory as the target" 1 "target .* is a directory" \
 	"$FERRY" capture --quiet "$disk" "$T_DIR/adir"
 check_fails "a target in a missing directory" 1 "^ferry: .*nodir.*No such file or directory" \
