@@ -144,7 +144,7 @@ static int judge(struct capture_result *r)
 	if (chosen)
 		ferry_warn("%s: %zu blocker%s left as it is (%s): %s", r->source, chosen,
 			   chosen == 1 ? "" : "s", o->fixes ? "--fix" : "--no-fix", left);
-	if (blockers && o->sink.force) {
+	if (blockers && o->force) {
 		ferry_warn("%s: capturing despite %zu blocker%s (--force): %s", r->source, blockers,
 			   blockers == 1 ? "" : "s", codes);
 		return 0;
@@ -322,6 +322,8 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 		r->hooks->warn(r->hooks->ctx, SINK_INSECURE_WARNING);
 	if (!r->target)
 		err = ferr(-ENOMEM, "out of memory");
+	else if ((err = sink_preflight(o->target, &o->sink)))
+		; /* a target that cannot take the image: said before any disk is read */
 	else if (!strcmp(o->source, "auto"))
 		err = find_auto_source(&r->source);
 	else

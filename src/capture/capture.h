@@ -29,7 +29,8 @@ struct capture_opts {
 	const char *source; /* a device, an image file, or "auto" (the disk holding /) */
 	const char *target; /* a path, file://PATH, -, s3://BUCKET/KEY or https://... */
 	struct image_opts image;
-	struct sink_opts sink; /* sink.force: replace a file, and capture despite blockers */
+	struct sink_opts sink; /* sink.overwrite: replace an existing file */
+	bool force;            /* capture despite blockers the fixes leave */
 	uint32_t fixes;        /* mask of fix_rules; 0: --no-fix */
 	const struct cloud_profile *cloud;
 	bool no_fix_given, fix_given; /* for capture_opts_done's check */
@@ -91,7 +92,7 @@ struct capture_result {
 
 void capture_opts_init(struct capture_opts *o);
 /* Sets one option by its long name, as ferry capture spells it ("format",
- * "compress", "cloud", "fix", "no-fix", "force", and the upload options of
+ * "compress", "cloud", "fix", "no-fix", "force", "overwrite", and the upload options of
  * sink_opts_set); value is kept, NULL for a flag. 1: set; 0: no such
  * option; -EINVAL with a message that names the option. */
 int capture_opts_set(struct capture_opts *o, const char *name, const char *value);
@@ -99,7 +100,7 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 int capture_opts_done(struct capture_opts *o);
 
 /* Runs the capture. -EPERM (r->stopped) when the checks found a blocker
- * the fixes do not remove and sink.force is not set: nothing is written.
+ * the fixes do not remove and force is not set: nothing is written.
  * r is filled as far as the capture got; release it in every case. */
 int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 		struct capture_result *r);

@@ -26,7 +26,9 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 	} else if (!strcmp(name, "compress")) {
 		err = image_compress_parse(value, &o->image.compress);
 	} else if (!strcmp(name, "force")) {
-		o->sink.force = true;
+		o->force = true;
+	} else if (!strcmp(name, "overwrite")) {
+		o->sink.overwrite = true;
 	} else if (!strcmp(name, "no-fix")) {
 		o->no_fix_given = true;
 	} else if (!strcmp(name, "fix")) {

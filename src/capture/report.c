@@ -148,7 +148,7 @@ void capture_report_details(void *ctx, struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	check_capture_json(j, "checks", &r->before, r->after, r->o->sink.force && r->blocked);
+	check_capture_json(j, "checks", &r->before, r->after, r->o->force && r->blocked);
 	fix_report_json(&r->fixes, j);
 	json_obj_begin(j, "seconds");
 	json_double(j, "fix", r->fix_s);

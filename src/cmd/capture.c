@@ -18,7 +18,9 @@ static void usage(void)
 	      "and never written: the fixes that make the copy boot on KVM are made in an\n"
 	      "overlay of the copy.\n\n"
 	      "SOURCE  a block device, a disk image file, or 'auto' (the disk holding /)\n"
-	      "TARGET  a file path, file://PATH, a FIFO, or - for standard output\n\n"
+	      "TARGET  a file path, file://PATH, a FIFO, or - for standard output; or an\n"
+	      "        upload: s3://BUCKET/KEY (with --endpoint; parts sent as they are made,\n"
+	      "        the manifest KEY.ferry.json beside it) or https://PRESIGNED-PUT-URL\n\n"
 	      "Options:\n"
 	      " -f, --format FMT   raw or qcow2 (default: ", stdout);
 	fputs(IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? "raw" : "qcow2", stdout);
@@ -30,11 +32,14 @@ static void usage(void)
 		printf("                      %-11s%s\n", fix_rules[i].name, fix_rules[i].what);
 	fputs("     --cloud NAME   the target cloud whose import rules are checked: kvm\n"
 	      "                    (default), tencent, alibaba, huawei\n"
-	      "     --force        replace an existing TARGET file, and capture even when the\n"
-	      "                    checks find a blocker the fixes do not remove\n"
+	      "     --force        capture even when the checks find a blocker the fixes do\n"
+	      "                    not remove\n"
+	      "     --overwrite    replace an existing TARGET file\n"
 	      " -q, --quiet        no progress display and no report; warnings and errors only\n"
 	      " -j, --json         print a JSON summary on standard output\n"
-	      " -h, --help         display this help\n\n"
+	      " -h, --help         display this help\n\n", stdout);
+	upload_usage(stdout);
+	fputs("\nThe target is checked first (its directory, a file in the way, credentials).\n"
 	      "The disk is checked against the cloud's import rules before anything is\n"
 	      "copied, and the fixed system again (the image check; see ferry check).\n\n"
 	      "Exit status: 0 done, 1 failed, 2 usage error, 3 a blocker remains that the\n"
@@ -47,6 +52,7 @@ int cmd_capture(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"compress", required_argument, NULL, 'Z'},
 		{"force", no_argument, NULL, 'F'},
+		{"overwrite", no_argument, NULL, 'O'},
 		{"no-fix", no_argument, NULL, 'N'},
 		{"fix", required_argument, NULL, 'X'},
 		{"cloud", required_argument, NULL, 'C'},
@@ -77,6 +83,7 @@ int cmd_capture(int argc, char **argv)
 		case 'f': name = "format"; break;
 		case 'Z': name = "compress"; break;
 		case 'F': name = "force"; break;
+		case 'O': name = "overwrite"; break;
 		case 'N': name = "no-fix"; break;
 		case 'X': name = "fix"; break;
 		case 'C': name = "cloud"; break;

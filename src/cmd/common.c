@@ -60,7 +60,8 @@ int upload_options_done(const char *cmd, const char *target, struct sink_opts *o
 void upload_usage(FILE *f)
 {
 	fputs("Upload options (s3:// and https:// targets):\n"
-	      "     --endpoint URL       the storage's S3 endpoint (https://... or http://...)\n"
+	      "     --endpoint URL       the storage's S3 endpoint (https://...; http://...\n"
+	      "                          only with --insecure)\n"
 	      "     --region NAME        the SigV4 region (default us-east-1)\n"
 	      "     --credentials FILE   AWS shared-credentials file (default: the\n"
 	      "                          AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment)\n"
@@ -78,7 +79,8 @@ void upload_usage(FILE *f)
 	      "     --resolve HOST:IP    connect to IP for HOST; the certificate is checked for HOST\n"
 	      "     --proxy URL          tunnel through this HTTP proxy (http://[USER:PASS@]HOST:PORT;\n"
 	      "                          default: https_proxy; \"\" for none)\n"
-	      "     --insecure           do not check the server's certificate (warned about)\n", f);
+	      "     --insecure           do not check the server's certificate; accept TLS 1.0\n"
+	      "                          and 1.1 and http:// endpoints (warned about)\n", f);
 }
 
 int read_text(const char *path, struct strbuf *out)

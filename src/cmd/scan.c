@@ -13,6 +13,9 @@ static void usage(void)
 	      "filesystems, and which disk holds / and /boot (read from /etc/fstab and the\n"
 	      "boot loader config, never mounted). Without arguments, every disk in\n"
 	      "/sys/block except loop, ram, zram and sr devices.\n\n"
+	      "Every block device it opens is set read-only in the kernel (BLKROSET)\n"
+	      "first, and stays so when ferry exits: blockdev --setrw DEVICE undoes it\n"
+	      "(docs/safety.md). A disk the running system uses is not set read-only.\n\n"
 	      "Options:\n"
 	      " -j, --json     print JSON (schema: docs/scan-json.md)\n"
 	      " -h, --help     display this help\n", stdout);

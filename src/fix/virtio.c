@@ -481,21 +481,19 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		err = parse_rd_sets(&j, &softdep);
 	for (size_t i = 0; !err && i < nneed; i++)
 		err = add_module(&j, need[i], 0);
+	if (!err && j.nadded)
+		err = write_indexes(&j, softdep);
+	if (err == -ELOOP || err == -E2BIG) {
+		/* A module list that loops (no depmod writes one), or one no
+		 * kernel has (KMOD_*_MAX), cannot be indexed again; as with LZO,
+		 * the operator rebuilds it. */
+		err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path,
+				    "its modules.dep: %s: virtio not added; rebuild the "
+				    "initrd before migrating", ferr_msg());
+		goto out;
+	}
 	if (err)
 		goto out_ctx;
-	if (j.nadded) {
-		err = write_indexes(&j, softdep);
-		if (err == -ELOOP) {
-			/* A module list that loops (no depmod writes one) cannot be
-			 * indexed again; as with LZO, the operator rebuilds it. */
-			err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path,
-					    "its modules.dep: %s: virtio not added; rebuild the "
-					    "initrd before migrating", ferr_msg());
-			goto out;
-		}
-		if (err)
-			goto out_ctx;
-	}
 	loaded = ensure_loaded(&j, need, nneed);
 	if (loaded < 0) {
 		err = loaded;

@@ -357,6 +357,9 @@ int kmod_set_add(struct kmod_set *s, const char *path, struct kmod_mod **out)
 			*out = m;
 		return 1;
 	}
+	if (s->n == KMOD_SET_MAX)
+		return ferr(-E2BIG, "more than %u kernel modules: not a kernel's module tree",
+			    KMOD_SET_MAX);
 	if ((s->n + 1) * 2 > s->hcap && (err = hash_grow(s)))
 		return err;
 	if (s->n == s->cap) {
@@ -527,7 +530,7 @@ int kmod_set_parse_softdep(struct kmod_set *s, const char *text, size_t len)
 /* Dependency order */
 
 static int visit(const struct kmod_set *s, size_t i, uint8_t *state, struct kmod_mod **order,
-		 size_t *n)
+		 size_t *n, unsigned depth)
 {
 	struct kmod_mod *m = s->mods[i];
 	int err;
@@ -536,6 +539,9 @@ static int visit(const struct kmod_set *s, size_t i, uint8_t *state, struct kmod
 		return 0;
 	if (state[i] == 1)
 		return ferr(-ELOOP, "dependency cycle through %s", m->name);
+	if (depth > KMOD_CLOSURE_MAX || *n == KMOD_CLOSURE_MAX)
+		return ferr(-E2BIG, "%s: a chain of more than %u dependencies: not a kernel's "
+			    "module tree", m->name, KMOD_CLOSURE_MAX);
 	state[i] = 1;
 	/* From the end, as modprobe loads a modules.dep line. */
 	for (size_t d = m->deps.n; d-- > 0;) {
@@ -545,7 +551,7 @@ static int visit(const struct kmod_set *s, size_t i, uint8_t *state, struct kmod
 		if (j == SIZE_MAX)
 			return ferr(-ENOENT, "%s needs %s, which is not in the module set", m->name,
 				    dn);
-		err = visit(s, j, state, order, n);
+		err = visit(s, j, state, order, n, depth + 1);
 		if (err)
 			return err;
 	}
@@ -573,7 +579,7 @@ int kmod_resolve(const struct kmod_set *s, const char *name, struct kmod_mod ***
 		*order = NULL;
 		return ferr(-ENOMEM, "out of memory");
 	}
-	err = visit(s, i, state, *order, n);
+	err = visit(s, i, state, *order, n, 0);
 	free(state);
 	if (err) {
 		free(*order);
@@ -705,7 +711,7 @@ static int dep_edges(const struct kmod_set *s, size_t *start, size_t *edges, siz
 
 int kmod_dep_lines(const struct kmod_set *s, struct kmod_strv *lines)
 {
-	size_t n = s->n, ndeps = 0, *mem, *start, *edges, *stack, *rank, *by_rank, *stamp,
+	size_t n = s->n, ndeps = 0, total = 0, *mem, *start, *edges, *stack, *rank, *by_rank, *stamp,
 	       *closure;
 	struct strbuf line;
 	int err;
@@ -741,19 +747,30 @@ int kmod_dep_lines(const struct kmod_set *s, struct kmod_strv *lines)
 		while (nstack) {
 			size_t j = stack[--nstack];
 
-			for (size_t e = start[j]; e < start[j + 1]; e++) {
+			for (size_t e = start[j]; !err && e < start[j + 1]; e++) {
 				if (stamp[edges[e]] == i)
 					continue;
+				if (nclosure == KMOD_CLOSURE_MAX) {
+					err = ferr(-E2BIG, "%s needs more than %u modules: not a "
+						   "kernel's module tree", s->mods[i]->path,
+						   KMOD_CLOSURE_MAX);
+					break;
+				}
 				stamp[edges[e]] = i;
 				closure[nclosure++] = rank[edges[e]];
 				stack[nstack++] = edges[e];
 			}
 		}
+		if (err)
+			break;
 		qsort(closure, nclosure, sizeof(*closure), cmp_size);
 		line.len = 0;
 		err = strbuf_addf(&line, "%s:", s->mods[i]->path);
 		for (size_t k = 0; !err && k < nclosure; k++)
 			err = strbuf_addf(&line, " %s", s->mods[by_rank[closure[k]]]->path);
+		if (!err && (total += line.len + 1) > KMOD_DEP_TEXT_MAX)
+			err = ferr(-E2BIG, "modules.dep would exceed %u MiB: not a kernel's module "
+				   "tree", KMOD_DEP_TEXT_MAX >> 20);
 		if (!err)
 			err = kmod_strv_add(lines, line.s, line.len);
 	}

@@ -48,6 +48,13 @@ struct kmod_mod {
 	struct kmod_strv softdeps; /* softdep= values */
 };
 
+/* Bounds no kernel's tree comes near (Debian 12's kernel ships about 4,000
+ * modules; the longest chain of dependencies is a few dozen), so that a
+ * hostile initrd costs seconds and megabytes, not hours and gigabytes. */
+#define KMOD_SET_MAX 32768u       /* modules in one set */
+#define KMOD_CLOSURE_MAX 512u     /* modules one module needs, directly or not */
+#define KMOD_DEP_TEXT_MAX (64u << 20) /* bytes of the modules.dep lines made */
+
 /* The modules of one tree, in modules.dep order (that order is also the
  * priority of their entries in the binary indexes). Names are unique. */
 struct kmod_set {

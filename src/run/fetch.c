@@ -42,8 +42,6 @@ int fetch_url(const char *url, const struct sink_opts *o, struct strbuf *out)
 	if (r.status != 200)
 		err = ferr(r.status == 404 ? -ENOENT : r.status == 403 ? -EACCES : -EIO,
 			   "GET %s: HTTP %d %s", shown.s, r.status, r.reason);
-	else if (r.content_length > HTTP_BODY_MAX)
-		err = ferr(-EFBIG, "GET %s: more than %u bytes", shown.s, HTTP_BODY_MAX);
 	else
 		err = strbuf_add(out, r.body.s ? r.body.s : "", r.body.len);
 	http_response_release(&r);

@@ -2,6 +2,7 @@
  * capture command it stands for. Values may hold presigned URLs and
  * tokens: nothing here prints, and what is shown goes through job_redact. */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_FIX] = {"fix", NULL, "the fixes to run (comma-separated)"},
 	[JOB_NO_FIX] = {"no_fix", "0|1|no|yes", "copy as it is"},
 	[JOB_FORCE] = {"force", "0|1|no|yes", "capture despite blockers the checks find"},
+	[JOB_OVERWRITE] = {"overwrite", "0|1|no|yes", "replace an existing target file"},
 	[JOB_CONFIG] = {"config", NULL, "a job file (path or https URL)", true},
 	[JOB_MODE] = {"mode", "auto|tui|shell", "what the rescue system does"},
 	[JOB_AFTER] = {"after", "poweroff|reboot|shell", "after a job that succeeded"},
@@ -218,6 +220,28 @@ int job_parse_config(struct job *j, const char *text, size_t len, const char *wh
 	return 0;
 }
 
+/* A variable's value as it goes into keys and paths: a DMI string is
+ * whatever the board's maker wrote, so only [A-Za-z0-9._-] (and a MAC's
+ * colons) are kept, anything else becomes '_', and so does each dot of a
+ * run of two or more ("..") or of a value that is only "." . */
+static int add_safe(struct strbuf *out, const char *val, bool mac)
+{
+	size_t n = strlen(val);
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		char c = val[i];
+		bool dots = c == '.' && ((i + 1 < n && val[i + 1] == '.') ||
+					 (i && val[i - 1] == '.') || n == 1);
+
+		if (dots || !(isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' ||
+			      (mac && c == ':')))
+			c = '_';
+		err = strbuf_add(out, &c, 1);
+	}
+	return err;
+}
+
 int job_expand(const char *s, const struct job_vars *v, struct strbuf *out)
 {
 	while (*s) {
@@ -243,7 +267,7 @@ int job_expand(const char *s, const struct job_vars *v, struct strbuf *out)
 		if (!*val)
 			return ferr(-ENOENT, "%.*s: this machine has no value for it", (int)(close - d + 1),
 				    d);
-		if ((err = strbuf_add(out, val, strlen(val))))
+		if ((err = add_safe(out, val, val == v->mac)))
 			return err;
 		s = close + 1;
 	}
@@ -457,6 +481,7 @@ static const struct {
 	{JOB_VIRTUAL_HOST, "virtual-host", true},
 	{JOB_NO_FIX, "no-fix", true},
 	{JOB_FORCE, "force", true},
+	{JOB_OVERWRITE, "overwrite", true},
 };
 
 int job_capture_opts(const struct job *j, struct capture_opts *o)

@@ -74,11 +74,79 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 	return 0;
 }
 
+/* A local target: "-", a FIFO, character device or socket to write into
+ * (*stream), a regular file to replace (only with o->overwrite), or a new file
+ * in a directory that is there and can be written. */
+static int local_check(const char *target, const struct sink_opts *o, bool *stream)
+{
+	char dir[4096];
+	const char *slash;
+	struct stat st;
+
+	*stream = false;
+	if (!*target)
+		return ferr(-EINVAL, "empty target path");
+	if (!strcmp(target, "-")) {
+		*stream = true;
+		return 0;
+	}
+	if (stat(target, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return ferr(-EISDIR, "target %s is a directory", target);
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) {
+			*stream = true;
+			return 0;
+		}
+		if (!o->overwrite)
+			return ferr(-EEXIST, "target %s already exists (use --overwrite to replace it)",
+				    target);
+	} else if (errno != ENOENT) {
+		return ferr_errno(-errno, "target %s", target);
+	}
+	/* The file is made beside the target and renamed: its directory. */
+	slash = strrchr(target, '/');
+	if ((size_t)snprintf(dir, sizeof(dir), "%.*s",
+			     slash ? (int)(slash == target ? 1 : slash - target) : 1,
+			     slash ? target : ".") >= sizeof(dir))
+		return ferr(-ENAMETOOLONG, "target %s: path too long", target);
+	if (stat(dir, &st))
+		return ferr_errno(-errno, "target directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return ferr(-ENOTDIR, "target directory %s is not a directory", dir);
+	if (access(dir, W_OK))
+		return ferr_errno(-errno, "target directory %s cannot be written", dir);
+	return 0;
+}
+
+/* sink_preflight, also saying whether a local target is a stream. */
+static int preflight(const char *target, const struct sink_opts *o, bool *stream)
+{
+	*stream = false;
+	if (!strncmp(target, "s3://", 5))
+		return s3sink_preflight(target, o);
+	if (!strncmp(target, "http://", 7))
+		return ferr(-EINVAL, "target %.7s...: plain HTTP would send the image and its "
+			    "signature in the clear; use an https:// URL", target);
+	if (!strncmp(target, "https://", 8))
+		return 0;
+	if (strstr(target, "://") && strncmp(target, "file://", 7))
+		return ferr(-EINVAL, "target %s: unknown scheme (file://, s3:// and https:// "
+			    "are known)", target);
+	return local_check(strncmp(target, "file://", 7) ? target : target + 7, o, stream);
+}
+
+int sink_preflight(const char *target, const struct sink_opts *o)
+{
+	bool stream;
+
+	return preflight(target, o, &stream);
+}
+
 static int open_target(struct sink *s, const char *target, const struct sink_opts *o)
 {
-	struct stat st;
+	bool stream;
 	size_t n;
-	int fd;
+	int fd, err;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -86,33 +154,20 @@ static int open_target(struct sink *s, const char *target, const struct sink_opt
 		return s3sink_open(s, target, o);
 	if (!strncmp(target, "https://", 8))
 		return putsink_open(s, target, o);
-	if (!strncmp(target, "http://", 7))
-		return ferr(-EINVAL, "target %.7s...: plain HTTP would send the image and its "
-			    "signature in the clear; use an https:// URL", target);
-	if (strstr(target, "://") && strncmp(target, "file://", 7))
-		return ferr(-EINVAL, "target %s: unknown scheme (file://, s3:// and https:// "
-			    "are known)", target);
+	if ((err = preflight(target, o, &stream)))
+		return err;
 	if (strncmp(target, "file://", 7) == 0)
 		target += 7;
-	if (!*target)
-		return ferr(-EINVAL, "empty target path");
 	s->path = strdup(target);
 	if (!s->path)
 		return ferr(-ENOMEM, "out of memory");
 	if (strcmp(target, "-") == 0)
 		return open_stream(s, dup(STDOUT_FILENO));
-	if (stat(target, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return ferr(-EISDIR, "target %s is a directory", target);
-		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) {
-			fd = open(target, O_WRONLY | O_CLOEXEC);
-			if (fd < 0)
-				return ferr_errno(-errno, "cannot open target %s", target);
-			return open_stream(s, fd);
-		}
-		if (!o->force)
-			return ferr(-EEXIST, "target %s already exists (use --force to replace it)",
-				    target);
+	if (stream) {
+		fd = open(target, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ferr_errno(-errno, "cannot open target %s", target);
+		return open_stream(s, fd);
 	}
 	n = strlen(target) + 32;
 	s->tmp = malloc(n);
@@ -130,7 +185,7 @@ static int open_target(struct sink *s, const char *target, const struct sink_opt
 		o->made(o->made_ctx, s->tmp);
 	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (fd < 0) {
-		int err = ferr_errno(-errno, "cannot create %s", target);
+		err = ferr_errno(-errno, "cannot create %s", target);
 		free(s->tmp);
 		s->tmp = NULL;
 		return err;

@@ -2,6 +2,7 @@
  * does not match IP addresses against a certificate's subjectAltName: the
  * verify callback does that itself. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <mbedtls/asn1.h>
@@ -16,6 +17,8 @@
 
 #include "sink/http.h"
 #include "util/err.h"
+#include "util/progress.h"
+#include "util/text.h"
 #include "util/url.h"
 
 /* Bodies go out in steps this large (and a rate limit is asked for each). */
@@ -156,6 +159,11 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 					  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret)
 		return tls_err(c, ret, "TLS configuration");
+	/* TLS 1.0 and 1.1 are broken; a server offering nothing newer is
+	 * refused unless the operator chose --insecure. */
+	if (!o->insecure)
+		mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+					     MBEDTLS_SSL_MINOR_VERSION_3);
 	if (o->insecure || o->pinned) {
 		/* A pinned certificate is compared after the handshake. */
 		mbedtls_ssl_conf_authmode(&c->conf, o->pinned ? MBEDTLS_SSL_VERIFY_OPTIONAL
@@ -205,6 +213,9 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 			return ferr(-EPERM, "%s:%u: the server's certificate is not trusted (%s; CA "
 				    "file %s)", c->host, c->port, why, ca);
 		}
+		if (ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION && !o->insecure)
+			return ferr(-EPROTO, "%s:%u: the server offers no TLS 1.2 or newer (TLS 1.0 "
+				    "and 1.1 are refused; --insecure accepts them)", c->host, c->port);
 		return tls_err(c, ret, "TLS handshake");
 	}
 	if (o->pinned) {
@@ -545,11 +556,12 @@ static int read_body(struct http_conn *c, uint64_t len, struct http_response *r)
 		if (n) {
 			if ((uint64_t)n > len)
 				n = (size_t)len;
-			if (r->body.len + n <= HTTP_BODY_MAX &&
-			    strbuf_add(&r->body, c->buf + c->off, n))
+			if (r->body.len + n > HTTP_BODY_MAX)
+				return ferr(-EFBIG, "%s:%u: a response body larger than %u KiB",
+					    c->host, c->port, HTTP_BODY_MAX >> 10);
+			if (strbuf_add(&r->body, c->buf + c->off, n))
 				return -ENOMEM;
 			c->off += n;
-			r->content_length += n;
 			if (len != UINT64_MAX)
 				len -= n;
 			continue;
@@ -579,8 +591,11 @@ static int read_chunked(struct http_conn *c, struct http_response *r)
 		if (err)
 			return err;
 		n = strtoull(line, &end, 16);
-		if (end == line)
-			return ferr(-EPROTO, "%s:%u: bad chunk size '%s'", c->host, c->port, line);
+		if (!isxdigit((unsigned char)line[0]) || end - line > 15 ||
+		    (*end && *end != ';' && *end != ' ' && *end != '\t')) {
+			text_printable(line);
+			return ferr(-EPROTO, "%s:%u: bad chunk size '%.40s'", c->host, c->port, line);
+		}
 		if (n == 0)
 			break;
 		if ((err = read_body(c, n, r)) || (err = read_line(c, line, sizeof(line))))
@@ -640,25 +655,49 @@ int http_send_body(struct http_conn *c, const void *buf, size_t len)
 	return 0;
 }
 
-int http_read_response(struct http_conn *c, const char *method, struct http_response *r)
+/* A Content-Length value: decimal digits only, no overflow. */
+static bool parse_length(const char *v, uint64_t *len)
+{
+	const char *end = v + strcspn(v, " \t");
+	uint64_t n = 0;
+
+	if (end == v || end[strspn(end, " \t")])
+		return false;
+	for (; v < end; v++) {
+		if (*v < '0' || *v > '9' || n > (UINT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	*len = n;
+	return true;
+}
+
+/* The status line and header of one answer into r; on return, *clen is
+ * the Content-Length (UINT64_MAX without one) and *chunked says whether
+ * the body is chunked. Framing that could be read two ways is refused. */
+static int read_head(struct http_conn *c, struct http_response *r, uint64_t *clen, bool *chunked,
+		     double deadline)
 {
 	char line[8192];
-	uint64_t clen = UINT64_MAX;
-	bool chunked = false, http10 = false;
+	size_t total = 0;
+	bool http10;
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->body);
+	*clen = UINT64_MAX;
+	*chunked = false;
 	err = read_line(c, line, sizeof(line));
 	if (err)
 		return err;
-	if (sscanf(line, "HTTP/1.%*d %d", &r->status) != 1 || r->status < 100 || r->status > 999)
+	if (sscanf(line, "HTTP/1.%*d %d", &r->status) != 1 || r->status < 100 || r->status > 999) {
+		text_printable(line);
 		return ferr(-EPROTO, "%s:%u: not an HTTP response: '%.60s'", c->host, c->port, line);
+	}
 	http10 = !strncmp(line, "HTTP/1.0", 8);
 	r->keep_alive = !http10;
 	{
 		const char *reason = strchr(line + 9, ' ');
 		snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason + 1 : "");
+		text_printable(r->reason); /* it reaches the console and the logs */
 	}
 	for (;;) {
 		char *colon, *v;
@@ -667,23 +706,68 @@ int http_read_response(struct http_conn *c, const char *method, struct http_resp
 			return err;
 		if (!line[0])
 			break;
+		total += strlen(line) + 2;
+		if (total > HTTP_HEADER_MAX)
+			return ferr(-E2BIG, "%s:%u: a response header larger than %u KiB", c->host,
+				    c->port, HTTP_HEADER_MAX >> 10);
+		if (now_seconds() > deadline)
+			return ferr(-ETIMEDOUT, "%s:%u: the response header took more than %d s",
+				    c->host, c->port, HTTP_HEADER_SECONDS);
 		colon = strchr(line, ':');
 		if (!colon)
 			continue;
 		*colon = '\0';
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
-		if (!strcasecmp(line, "Content-Length"))
-			clen = strtoull(v, NULL, 10);
-		else if (!strcasecmp(line, "Transfer-Encoding") && strcasestr(v, "chunked"))
-			chunked = true;
-		else if (!strcasecmp(line, "Connection"))
+		if (!strcasecmp(line, "Content-Length")) {
+			uint64_t n;
+
+			if (!parse_length(v, &n))
+				return ferr(-EPROTO, "%s:%u: a Content-Length that is not a number",
+					    c->host, c->port);
+			if (*clen != UINT64_MAX && *clen != n)
+				return ferr(-EPROTO, "%s:%u: two different Content-Length values",
+					    c->host, c->port);
+			*clen = n;
+		} else if (!strcasecmp(line, "Transfer-Encoding")) {
+			if (strcasecmp(v, "chunked"))
+				return ferr(-EPROTO, "%s:%u: Transfer-Encoding %.40s is not supported",
+					    c->host, c->port, text_printable(v));
+			*chunked = true;
+		} else if (!strcasecmp(line, "Connection")) {
 			r->keep_alive = !strcasecmp(v, "keep-alive") || (!http10 && strcasecmp(v, "close"));
-		else if (!strcasecmp(line, "ETag"))
+		} else if (!strcasecmp(line, "ETag")) {
 			snprintf(r->etag, sizeof(r->etag), "%s", v);
+			text_printable(r->etag);
+		}
+	}
+	if (*chunked && *clen != UINT64_MAX)
+		return ferr(-EPROTO, "%s:%u: both Content-Length and chunked: the body could be read "
+			    "two ways", c->host, c->port);
+	return 0;
+}
+
+int http_read_response(struct http_conn *c, const char *method, struct http_response *r)
+{
+	double deadline = now_seconds() + HTTP_HEADER_SECONDS;
+	uint64_t clen;
+	bool chunked;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body);
+	/* 1xx answers are interim: the real one follows (a few at most). */
+	for (int interim = 0;; interim++) {
+		if ((err = read_head(c, r, &clen, &chunked, deadline)))
+			return err;
+		if (r->status >= 200 || !strcmp(method, "CONNECT"))
+			break;
+		if (r->status == 101 || interim == 8)
+			return ferr(-EPROTO, "%s:%u: an answer %d where a final answer was due",
+				    c->host, c->port, r->status);
 	}
 	if (!strcmp(method, "HEAD") || !strcmp(method, "CONNECT") || r->status == 204 ||
-	    r->status == 304 || r->status < 200)
+	    r->status == 304)
 		return 0;
 	if (chunked)
 		return read_chunked(c, r);

@@ -61,12 +61,14 @@ struct http_response {
 	int status;
 	char reason[64];
 	char etag[128];
-	uint64_t content_length; /* of the body received */
 	bool keep_alive;
-	struct strbuf body;      /* at most HTTP_BODY_MAX bytes are kept */
+	struct strbuf body;      /* a longer body than HTTP_BODY_MAX is an error */
 };
 
 #define HTTP_BODY_MAX (1u << 20)
+/* A response header above this size, or taking longer, is refused. */
+#define HTTP_HEADER_MAX (64u << 10)
+#define HTTP_HEADER_SECONDS 120
 
 /* Connects (and for TLS, handshakes and verifies). Errors name host:port
  * and the reason, e.g. "certificate is not valid for s3.test". */

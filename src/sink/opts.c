@@ -84,6 +84,10 @@ int sink_opts_check(const char *target, const struct sink_opts *o)
 
 	if (s3 && !o->endpoint)
 		return ferr(-EINVAL, "--endpoint URL is needed for %s", target);
+	if (s3 && !strncmp(o->endpoint, "http://", 7) && !o->insecure)
+		return ferr(-EINVAL, "--endpoint %s: plain HTTP would send the image and its signed "
+			    "requests in the clear; use https:// (or --insecure to accept that)",
+			    o->endpoint);
 	if (!s3 && (o->endpoint || o->cred_file || o->profile || o->virtual_host || o->part_size ||
 		    o->parallel || o->region || o->retries >= 0))
 		return ferr(-EINVAL, "--endpoint, --region, --credentials, --profile, "

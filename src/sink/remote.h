@@ -22,5 +22,7 @@ int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int putsink_open(struct sink *s, const char *url, const struct sink_opts *o);
 /* sink_probe of an s3:// target. */
 int s3sink_probe(const char *target, const struct sink_opts *o);
+/* The target parses and the credentials load: no connection is made. */
+int s3sink_preflight(const char *target, const struct sink_opts *o);
 
 #endif

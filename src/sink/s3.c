@@ -1,5 +1,6 @@
 /* The S3 client (see s3.h): signed requests with retries on one keep-alive
  * connection, and the multipart calls built on them. */
+#include <ctype.h>
 #include <errno.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/md5.h>
@@ -11,6 +12,7 @@
 #include "sink/s3.h"
 #include "sink/sigv4.h"
 #include "util/err.h"
+#include "util/text.h"
 
 #define MAX_HEADERS 12
 
@@ -377,6 +379,18 @@ int s3_find_upload(struct s3_client *c, char *upload_id, size_t len)
 	return upload_id[0] ? 0 : -ENOENT;
 }
 
+/* A part number as S3 gives it: 1..S3_MAX_PARTS in decimal, else 0. */
+static unsigned part_number(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s) || strlen(s) > 5)
+		return 0;
+	v = strtoul(s, &end, 10);
+	return *end || v > S3_MAX_PARTS ? 0 : (unsigned)v;
+}
+
 int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **parts, size_t *n)
 {
 	unsigned marker = 0;
@@ -420,20 +434,29 @@ int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **p
 			s3_xml_text(block, strlen(block), "ETag", (*parts)[*n].etag,
 				    sizeof((*parts)[*n].etag));
 			s3_xml_text(block, strlen(block), "Size", size, sizeof(size));
-			(*parts)[*n].number = (unsigned)strtoul(num, NULL, 10);
+			(*parts)[*n].number = part_number(num);
 			(*parts)[*n].size = strtoull(size, NULL, 10);
 			if ((*parts)[*n].number)
 				(*n)++;
 			p = next;
+			/* An upload has at most S3_MAX_PARTS: a longer list is not S3's. */
+			if (*n > S3_MAX_PARTS)
+				err = ferr(-EPROTO, "list parts: more than %u parts listed", S3_MAX_PARTS);
 		}
 		s3_xml_text(r.body.s ? r.body.s : "", r.body.len, "IsTruncated", trunc, sizeof(trunc));
 		s3_xml_text(r.body.s ? r.body.s : "", r.body.len, "NextPartNumberMarker", nextm,
 			    sizeof(nextm));
 		http_response_release(&r);
-		if (err || strcmp(trunc, "true") || !strtoul(nextm, NULL, 10) ||
-		    strtoul(nextm, NULL, 10) <= marker)
+		if (err || strcmp(trunc, "true"))
 			break;
-		marker = (unsigned)strtoul(nextm, NULL, 10);
+		/* Each page moves the marker on, within 1..S3_MAX_PARTS. */
+		if (part_number(nextm) <= marker) {
+			text_printable(nextm);
+			err = ferr(-EPROTO, "list parts: NextPartNumberMarker '%s' does not move on "
+				   "from %u within 1..%u", nextm, marker, S3_MAX_PARTS);
+			break;
+		}
+		marker = part_number(nextm);
 	}
 	if (err) {
 		free(*parts);

@@ -8,6 +8,7 @@
 #include "sink/http.h"
 #include "sink/s3conf.h"
 #include "util/err.h"
+#include "util/text.h"
 
 #define CRED_FILE_MAX (1u << 20)
 
@@ -253,6 +254,9 @@ void s3_error_parse(const char *body, size_t len, char *code, size_t code_len, c
 	code[0] = msg[0] = '\0';
 	if (!body || !memmem(body, len, "<Error>", 7))
 		return;
+	/* The server's words reach the console and the logs. */
 	s3_xml_text(body, len, "Code", code, code_len);
 	s3_xml_text(body, len, "Message", msg, msg_len);
+	text_printable(code);
+	text_printable(msg);
 }

@@ -408,6 +408,22 @@ int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 	return err;
 }
 
+int s3sink_preflight(const char *target, const struct sink_opts *o)
+{
+	struct s3_target t;
+	struct s3_credentials cred;
+	int err;
+
+	if (!o->endpoint)
+		return ferr(-EINVAL, "%s needs --endpoint URL (the storage's S3 endpoint)", target);
+	err = s3_target_parse(&t, target, o->endpoint, o->virtual_host);
+	if (!err)
+		err = s3_credentials_load(&cred, o->cred_file, o->profile);
+	if (!err)
+		s3_credentials_clear(&cred);
+	return err;
+}
+
 int s3sink_probe(const char *target, const struct sink_opts *o)
 {
 	struct s3_target t;

@@ -14,9 +14,9 @@
 struct progress;
 struct remote;
 
-/* What the remote targets need; the local ones use only force. */
+/* What the remote targets need; the local ones use only overwrite. */
 struct sink_opts {
-	bool force;          /* replace an existing file */
+	bool overwrite;      /* replace an existing file */
 	uint64_t length;     /* the exact bytes that will be written (0: unknown) */
 	const char *endpoint, *region, *cred_file, *profile;
 	bool virtual_host;
@@ -84,7 +84,12 @@ bool sink_is_remote(const char *target);
  * now, each by what failed. Other targets pass (a presigned URL is only
  * tried by its PUT). */
 int sink_probe(const char *target, const struct sink_opts *o);
-/* An existing regular file is refused unless o->force. */
+/* What can be known of a target before any work, without writing or
+ * connecting: for a local path, that its directory is there and can be
+ * written and that no file is in the way (unless o->overwrite); for s3://,
+ * that the target parses and the credentials load; the scheme of a URL. */
+int sink_preflight(const char *target, const struct sink_opts *o);
+/* An existing regular file is refused unless o->overwrite. */
 int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);
 /* Advances by len zero bytes. */

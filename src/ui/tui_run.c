@@ -182,7 +182,7 @@ static void *capture_thread(void *arg)
 		o.fixes = 0;
 		o.no_fix_given = true;
 		o.fix_given = false;
-		o.sink.force = true;
+		o.force = true; /* a data disk holds no system: root.missing */
 		set_disk(w, "%s (data %zu of %zu)", disk_name(t, d->disk), i + 1, t->ndata);
 		d->ran = true;
 		if ((d->result = capture_one(w, &o, &d->res, &d->error)))
@@ -221,7 +221,7 @@ int tui_data_targets(struct tui *t)
 		t->data[i].target = err ? NULL : s.s;
 		if (err)
 			return err;
-		if (t->kind == TUI_FILE && !t->force && !access(s.s, F_OK))
+		if (t->kind == TUI_FILE && !access(s.s, F_OK))
 			return ferr(-EEXIST, "%s (for %s) already exists: move it away first", s.s,
 				    t->pr.disks[t->data[i].disk].src.path);
 		for (size_t j = 0; j < i; j++)

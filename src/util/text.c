@@ -80,3 +80,11 @@ bool text_all_digits(const char *s, size_t n)
 			return false;
 	return true;
 }
+
+char *text_printable(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	return s;
+}

@@ -21,6 +21,11 @@ void text_trim(const char **p, size_t *n);
 /* Whether the word [w, w + n) equals s. */
 bool text_word_is(const char *w, size_t n, const char *s);
 
+/* Makes server-given text safe for a terminal and a log: every byte
+ * outside printable ASCII (escape sequences, bells, C1 controls, line
+ * breaks) becomes '?'. Returns s. */
+char *text_printable(char *s);
+
 /* Whether [s, s + n) is one or more decimal digits. */
 bool text_all_digits(const char *s, size_t n);
 

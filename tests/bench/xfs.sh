@@ -115,12 +115,12 @@ cat "$disk" "$lv" "$ext" >/dev/null
 measure "qemu-img convert qcow2" qemu-img convert -O qcow2 "$lv" "$out"
 measure "partclone.xfs -c" partclone.xfs -c -q -s "$lv" -o "$out"
 measure "xfs_copy" xfs_copy -d "$lv" "$out"
-measure "ferry capture qcow2" "$FERRY" capture --quiet --force --format qcow2 "$disk" "$out"
-measure "ferry capture qcow2, ext4" "$FERRY" capture --quiet --force --format qcow2 "$ext" "$out"
+measure "ferry capture qcow2" "$FERRY" capture --quiet --force --overwrite --format qcow2 "$disk" "$out"
+measure "ferry capture qcow2, ext4" "$FERRY" capture --quiet --force --overwrite --format qcow2 "$ext" "$out"
 
 # A last ferry capture, kept, to check it: the LV from the image passes
 # xfs_repair -n.
-"$FERRY" capture --quiet --force --format qcow2 "$disk" "$out"
+"$FERRY" capture --quiet --force --overwrite --format qcow2 "$disk" "$out"
 qemu-img check "$out" >/dev/null
 qemu-img convert -O raw "$out" "$work/check.raw"
 lvm_get "$work/check.raw" "$work/lvm.json" root "$work/check.lv"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 40
+plan 45
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -74,19 +74,35 @@ check_fails "the looping chain does not hang scan either" 1 "loops" \
 
 # An existing target is kept unless --force is given.
 echo keep >"$out"
-check_fails "an existing target is refused" 1 "out already exists \(use --force to replace it\)" \
+check_fails "an existing target is refused" 1 "out already exists \(use --overwrite to replace it\)" \
 	"$FERRY" capture --quiet "$disk" "$out"
+check_fails "--force (past blockers) does not replace it either" 1 "out already exists" \
+	"$FERRY" capture --quiet --force "$disk" "$out"
 check_eq "the refused target is untouched" keep "$(cat "$out")"
-check "--force replaces it" "$FERRY" capture --quiet --force --format raw "$disk" "$out"
+check "--overwrite replaces it" "$FERRY" capture --quiet --overwrite --format raw "$disk" "$out"
 check "the replaced target is the image" cmp -n 512 "$disk" "$out"
 rm -f "$out"
 
 check_fails "the source as its own target is refused" 1 "is the source disk" \
-	"$FERRY" capture --quiet --force "$disk" "$disk"
+	"$FERRY" capture --quiet --overwrite "$disk" "$disk"
 check_fails "a directory as the target" 1 "target .* is a directory" \
 	"$FERRY" capture --quiet "$disk" "$T_DIR/adir"
 check_fails "a target in a missing directory" 1 "^ferry: .*nodir.*No such file or directory" \
 	"$FERRY" capture --quiet "$disk" "$T_DIR/nodir/out"
+# Target mistakes are said before the checks run and before the source is
+# opened: no report, one line, even when the source is wrong too.
+check_eq "a missing target directory: one line, before any check is reported" \
+	"1 lines; stdout: " \
+	"$("$FERRY" capture "$disk" "$T_DIR/nodir/out" 2>&1 >/dev/null | wc -l) lines; stdout: $("$FERRY" capture "$disk" "$T_DIR/nodir/out" 2>/dev/null)"
+check_fails "... and before the source is opened" 1 "^ferry: target directory .*/nodir: No such file" \
+	"$FERRY" capture "$T_DIR/nonexistent" "$T_DIR/nodir/out"
+check_fails "a target inside a file" 1 "^ferry: target .*/disk\.img/out: Not a directory" \
+	"$FERRY" capture "$disk" "$disk/out"
+check_eq "missing S3 credentials: said before any check is reported" \
+	"1 no S3 credentials; stdout: " \
+	"$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SHARED_CREDENTIALS_FILE HOME="$T_DIR" \
+		"$FERRY" capture --endpoint https://127.0.0.1:9 "$disk" s3://bucket/k.qcow2 \
+		>"$T_DIR/cred.out" 2>"$T_DIR/cred.err"; echo "$?") $(grep -o 'no S3 credentials' "$T_DIR/cred.err"); stdout: $(cat "$T_DIR/cred.out")"
 
 # 'auto' on a machine whose disks hold no root filesystem, or whose root disk
 # is mounted (this test host): refused either way, never copied live.

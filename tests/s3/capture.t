@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 32
+plan 34
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -111,6 +111,14 @@ check_fails "--rate on a local target: a usage error" 2 "are for s3:// and https
 	"$FERRY" capture --rate 1M "$disk" "$T_DIR/c.qcow2"
 check_fails "plain http:// is refused" 1 "use an https:// URL" \
 	"$FERRY" capture "$disk" "${RGW_HTTP}/$RGW_BUCKET/vm/c.qcow2"
+check_fails "an http:// endpoint: a usage error, before anything is read" 2 \
+	"--endpoint $RGW_HTTP: plain HTTP would send the image and its signed requests in the clear" \
+	"$FERRY" capture --endpoint "$RGW_HTTP" --region "$RGW_REGION" "$disk" "s3://$RGW_BUCKET/vm/h.qcow2"
+rc=0
+"$FERRY" capture --quiet --insecure --endpoint "$RGW_HTTP" --region "$RGW_REGION" "$disk" \
+	"s3://$RGW_BUCKET/vm/h.qcow2" 2>"$T_DIR/h.err" || rc=$?
+check_eq "... which --insecure accepts (with its warning): the same bytes stored" \
+	"0 $want_q" "$(rc_err "$rc" "$T_DIR/h.err") $(rgw_sha256 vm/h.qcow2)"
 check_eq "the source is still unchanged" "$src_sha" "$(sha "$disk")"
 check_eq "no output or manifest shows the secret or the access key" "" \
 	"$(cat "$T_DIR"/*.out "$T_DIR"/*.err "$T_DIR"/*.json | grep -F -e "$RGW_SECRET_KEY" -e "$RGW_ACCESS_KEY" || :)"

@@ -106,7 +106,7 @@ int main(void)
 {
 	char here[512], script[600];
 
-	tap_plan(3 * 17 + 6);
+	tap_plan(3 * 17 + 8);
 	if (!mkdtemp(tmp))
 		return 1;
 	snprintf(here, sizeof(here), "%s", __FILE__);
@@ -151,6 +151,21 @@ int main(void)
 			   !strcmp(rep.notes[0].code, "virtio.missing"),
 		   "a self-dependency: noted as virtio.missing (%s)",
 		   rep.nnotes ? rep.notes[0].text : "no note");
+		fix_report_release(&rep);
+
+		/* An initrd whose modules.dep is a chain of 8000 modules, each
+		 * needing the next (once 2 GB and 2 minutes): a note, at once. */
+		sh("d=%s/chain/usr/lib/modules/" KVER " && mkdir -p $d && "
+		   "awk 'BEGIN { for (i = 0; i < 8000; i++) printf \"kernel/m%%d.ko: kernel/m%%d.ko\\n\", "
+		   "i, i + 1; print \"kernel/m8000.ko:\" }' >$d/modules.dep && "
+		   "(cd %s/chain && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n "
+		   ">%s/boot/initrd.img-" KVER, tmp, tmp, root);
+		fix_report_init(&rep);
+		is_int(run_rule(root, &rep), 0, "a chain of 8000 modules in the initrd: the rule does not fail");
+		ok(rep.nchanges == 0 && rep.nnotes >= 1 &&
+			   strstr(rep.notes[0].text, "needs more than 512 modules") &&
+			   !strcmp(rep.notes[0].code, "virtio.missing"),
+		   "... noted as virtio.missing (%s)", rep.nnotes ? rep.notes[0].text : "no note");
 		fix_report_release(&rep);
 	}
 	sh("rm -rf %s", tmp);

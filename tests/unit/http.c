@@ -1,7 +1,8 @@
 /* The TLS client against `openssl s_server` with certificates made here by
  * openssl: the right CA and name pass; an unknown CA, a wrong name, and an
  * IP address the certificate does not list (mbedtls 2.28 does not check IP
- * SANs: our callback does) are refused; --insecure connects anyway. */
+ * SANs: our callback does) are refused; --insecure connects anyway. A
+ * server that speaks only TLS 1.0 is refused, unless --insecure. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,8 +34,9 @@ static int make_certs(void)
 		  dir);
 }
 
-/* Starts s_server with cert NAME on a free port; returns the port. */
-static unsigned serve(const char *name, pid_t *pid)
+/* Starts s_server with cert NAME (and more s_server options, args) on a
+ * free port, its files named after tag; returns the port. */
+static unsigned serve(const char *tag, const char *name, const char *args, pid_t *pid)
 {
 	static int tries;
 
@@ -43,9 +45,10 @@ static unsigned serve(const char *name, pid_t *pid)
 		char pidfile[300];
 		FILE *f;
 
-		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", dir, name);
+		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", dir, tag);
 		sh("cd %s && (openssl s_server -quiet -www -accept 127.0.0.1:%u -cert %s.pem "
-		   "-key %s.key >%s.log 2>&1 & echo $! > %s)", dir, port, name, name, name, pidfile);
+		   "-key %s.key %s >%s.log 2>&1 & echo $! > %s)", dir, port, name, name, args, tag,
+		   pidfile);
 		for (int i = 0; i < 50; i++) {
 			if (sh_try("ss -ltnp 2>/dev/null | grep '127.0.0.1:%u ' | grep -q \"pid=$(cat %s),\"",
 			       port, pidfile) == 0) {
@@ -99,21 +102,24 @@ static int try(const char *host, unsigned port, const char *ca, bool insecure)
 
 int main(void)
 {
-	pid_t both_pid = 0, name_pid = 0;
-	unsigned both, name;
+	pid_t both_pid = 0, name_pid = 0, old_pid = 0;
+	unsigned both, name, old;
 	struct http_conn c;
 	struct http_opts o = {0};
 
-	tap_plan(13);
+	tap_plan(16);
 	if (!mkdtemp(dir))
 		return 1;
 	if (!ok(make_certs() == 0, "test CA and certificates made with openssl")) {
 		sh("cat %s/openssl.log", dir);
 		return 1;
 	}
-	both = serve("both", &both_pid);
-	name = serve("name", &name_pid);
-	if (!ok(both && name, "two openssl s_server instances listen (ports %u, %u)", both, name))
+	both = serve("both", "both", "", &both_pid);
+	name = serve("name", "name", "", &name_pid);
+	/* OpenSSL 3 speaks TLS 1.0 only at security level 0. */
+	old = serve("old", "both", "-tls1 -cipher DEFAULT@SECLEVEL=0", &old_pid);
+	if (!ok(both && name && old, "three openssl s_server instances listen (ports %u, %u, %u)",
+		both, name, old))
 		goto out;
 
 	is_int(try("127.0.0.1", both, "ca.pem", false), 200,
@@ -129,6 +135,9 @@ int main(void)
 	ok(strstr(ferr_msg(), "not trusted") != NULL, "says so: %s", ferr_msg());
 	is_int(try("wrong.test", both, "ca2.pem", true), 200, "--insecure connects anyway");
 	is_int(try("s3.test", both, "missing.pem", false), -EINVAL, "a CA file that is not there");
+	is_int(try("127.0.0.1", old, "ca.pem", false), -EPROTO, "a server with TLS 1.0 only");
+	ok(strstr(ferr_msg(), "offers no TLS 1.2 or newer") != NULL, "says so: %s", ferr_msg());
+	is_int(try("127.0.0.1", old, "ca.pem", true), 200, "--insecure accepts it");
 	o.ca_file = "/nonexistent";
 	o.insecure = true;
 	ok(http_open(&c, "127.0.0.1", 1, true, &o) < 0 && strstr(ferr_msg(), "127.0.0.1:1"),
@@ -138,6 +147,8 @@ out:
 		kill(both_pid, SIGTERM);
 	if (name_pid)
 		kill(name_pid, SIGTERM);
+	if (old_pid)
+		kill(old_pid, SIGTERM);
 	sh("rm -rf %s", dir);
 	return tap_failed ? 1 : 0;
 }

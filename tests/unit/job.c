@@ -89,6 +89,19 @@ static void expand_cases(void)
 	ok(strstr(ferr_msg(), "unknown variable ${host}") != NULL, "is named: %s", ferr_msg());
 	is_int(job_expand("${serial}", &none, &out), -ENOENT, "a variable without a value");
 	is_int(job_expand("x${mac", &v, &out), -EINVAL, "an unclosed ${");
+	{
+		struct job_vars bad = {"52:54:00:12:34:56", "../../x", "a/b c\x1b[0m:"};
+		struct job_vars dot = {"", ".", "v1.2..3"};
+
+		out.len = 0;
+		is_int(job_expand("s3://b/${serial}/${uuid}.qcow2", &bad, &out), 0,
+		       "a hostile DMI serial and UUID");
+		is_str(out.s, "s3://b/______x/a_b_c__0m_.qcow2",
+		       "only [A-Za-z0-9._-] are kept, and no \"..\" (they become _)");
+		out.len = 0;
+		is_int(job_expand("${serial}-${uuid}", &dot, &out), 0, "a serial that is a dot");
+		is_str(out.s, "_-v1.2__3", "a lone dot and a run of dots become _");
+	}
 	strbuf_release(&out);
 }
 
@@ -174,7 +187,7 @@ static void argv_cases(void)
 
 int main(void)
 {
-	tap_plan(42);
+	tap_plan(46);
 	cmdline_cases();
 	config_cases();
 	expand_cases();

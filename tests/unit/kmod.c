@@ -12,6 +12,7 @@
 #include "initrd/kmod.h"
 #include "tap.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 #define KVER "6.1.0-13-amd64"
 #define VERMAGIC "6.1.0-13-amd64 SMP preempt mod_unload modversions "
@@ -358,6 +359,40 @@ static void test_sets(void)
 		   "writing it names the module that depends on itself: %s", ferr_msg());
 		ok(kmod_write_dep_bin(&self, &out) == -ELOOP, "so does the binary index");
 		kmod_set_release(&self);
+	}
+	{
+		/* A chain of 8000 modules, each needing the next: its modules.dep
+		 * lines hold 32 million names (2 GB, 2 minutes, before the caps). */
+		struct kmod_set chain;
+		struct kmod_mod **corder;
+		struct strbuf text;
+		double t0 = now_seconds();
+		size_t norder;
+		int err = 0;
+
+		strbuf_init(&text);
+		for (int i = 0; !err && i < 8000; i++)
+			err = strbuf_addf(&text, "kernel/m%d.ko: kernel/m%d.ko\n", i, i + 1);
+		if (!err)
+			err = strbuf_addf(&text, "kernel/m8000.ko:\n");
+		kmod_set_init(&chain);
+		is_int(kmod_set_parse_dep(&chain, text.s, text.len), 0, "a chain of 8000 modules parses");
+		out.len = 0;
+		is_int(kmod_write_dep_text(&chain, &out), -E2BIG, "its modules.dep is refused");
+		ok(strstr(ferr_msg(), "needs more than 512 modules") != NULL, "... saying so: %s",
+		   ferr_msg());
+		is_int(kmod_resolve(&chain, "m0", &corder, &norder), -E2BIG,
+		       "resolving its head is refused too, without recursing 8000 deep");
+		ok(now_seconds() - t0 < 10, "in seconds (%.1f s)", now_seconds() - t0);
+		kmod_set_release(&chain);
+		text.len = 0;
+		for (unsigned i = 0; !err && i <= KMOD_SET_MAX; i++)
+			err = strbuf_addf(&text, "kernel/n%u.ko:\n", i);
+		kmod_set_init(&chain);
+		is_int(kmod_set_parse_dep(&chain, text.s, text.len), -E2BIG,
+		       "more than %u modules are refused", KMOD_SET_MAX);
+		kmod_set_release(&chain);
+		strbuf_release(&text);
 	}
 	is_int(kmod_set_add(&small, "updates/virtio_blk.ko", &m), 1, "a name already there");
 	is_str(m->path, "kernel/drivers/block/virtio_blk.ko.xz", "keeps its first path");
@@ -748,7 +783,7 @@ int main(void)
 	bool have_kmod;
 	char path[300];
 
-	tap_plan(73);
+	tap_plan(79);
 	if (!mkdtemp(tmp) || sh(NULL, "mkdir %s/empty.d", tmp)) {
 		printf("Bail out! cannot make a scratch directory in /tmp\n");
 		return 1;

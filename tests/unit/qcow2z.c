@@ -167,7 +167,7 @@ static int write_image(struct disk *d, enum image_compress c, unsigned threads, 
 		       uint64_t *length, uint64_t *sizing, uint64_t *writing)
 {
 	struct image_opts o = {IMAGE_QCOW2, c, threads};
-	struct sink_opts so = {.force = true};
+	struct sink_opts so = {.overwrite = true};
 	struct progress p1, p2;
 	struct image_writer w;
 	struct sink s;
