@@ -142,10 +142,16 @@ static int parse_main(const uint8_t *b, size_t len, size_t *pos, struct initrd *
 		err = codec_decompress(c, b + *pos, len - *pos, &seg, &seglen, &used);
 		if (err)
 			return ferr_ctx(err, "initrd: %s stream at offset %zu", codec_name(c), *pos);
-		err = append_bytes(data, dlen, seg, seglen);
-		free(seg);
-		if (err)
-			return err;
+		if (!*data) {
+			/* The first segment is the archive's buffer: no copy. */
+			*data = seg;
+			*dlen = seglen;
+		} else {
+			err = append_bytes(data, dlen, seg, seglen);
+			free(seg);
+			if (err)
+				return err;
+		}
 		if (!used)
 			return ferr(-EBADMSG, "initrd: empty %s stream at offset %zu", codec_name(c),
 				    *pos);

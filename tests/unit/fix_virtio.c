@@ -106,7 +106,7 @@ int main(void)
 {
 	char here[512], script[600];
 
-	tap_plan(3 * 17 + 8);
+	tap_plan(3 * 17 + 10);
 	if (!mkdtemp(tmp))
 		return 1;
 	snprintf(here, sizeof(here), "%s", __FILE__);
@@ -164,6 +164,17 @@ int main(void)
 		is_int(run_rule(root, &rep), 0, "a chain of 8000 modules in the initrd: the rule does not fail");
 		ok(rep.nchanges == 0 && rep.nnotes >= 1 &&
 			   strstr(rep.notes[0].text, "needs more than 512 modules") &&
+			   !strcmp(rep.notes[0].code, "virtio.missing"),
+		   "... noted as virtio.missing (%s)", rep.nnotes ? rep.notes[0].text : "no note");
+		fix_report_release(&rep);
+
+		/* A zstd initrd with a window the kernel's unzstd refuses. */
+		sh("(cd %s/chain && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | "
+		   "zstd -q --long=28 -c >%s/boot/initrd.img-" KVER, tmp, root);
+		fix_report_init(&rep);
+		is_int(run_rule(root, &rep), 0, "a zstd window past 128 MiB: the rule does not fail");
+		ok(rep.nchanges == 0 && rep.nnotes >= 1 &&
+			   strstr(rep.notes[0].text, "window larger than 128 MiB") &&
 			   !strcmp(rep.notes[0].code, "virtio.missing"),
 		   "... noted as virtio.missing (%s)", rep.nnotes ? rep.notes[0].text : "no note");
 		fix_report_release(&rep);
