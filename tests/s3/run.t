@@ -14,8 +14,7 @@ rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY https_proxy HTTPS_PROXY
 creds=$T_DIR/credentials
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$creds"
+rgw_credentials "$creds"
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
 src_sha=$(sha "$disk")

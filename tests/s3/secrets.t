@@ -18,8 +18,7 @@ rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY https_proxy HTTPS_PROXY http_proxy no_proxy NO_PROXY
 creds=$T_DIR/credentials
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$creds"
+rgw_credentials "$creds"
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
 src_sha=$(sha "$disk")
@@ -28,19 +27,25 @@ want=$(sha "$T_DIR/local.qcow2")
 rc_err() { if [ "$1" = 0 ]; then echo 0; else echo "$1 $(tail -n 3 "$2")"; fi; }
 # The signature of a presigned URL: what makes it a secret.
 signature() { sed -n 's/.*[?&]X-Amz-Signature=\([0-9a-f]*\).*/\1/p' <<<"$1"; }
-# found FILE... : the lines of FILEs that hold any of the secrets in $secrets.
+# found FILE... : the lines of FILEs that hold any of the secrets listed.
 found() { grep -F -f "$T_DIR/secrets" "$@" || :; }
+# secrets_for PASSWORD URL: a proxy that wants ferry:PASSWORD (FP_PORT);
+# the list of what must not be seen: the key pair, the password and URL's
+# signature.
+secrets_for() {
+	fp_start --require-auth "ferry:$1" || return 1
+	printf '%s\n' "$RGW_SECRET_KEY" "$RGW_ACCESS_KEY" "$1" "$(signature "$2")" >"$T_DIR/secrets"
+}
 
 # 1. ferry run from the kernel command line: the proxy with a scheme and a
 # password with a blank and an apostrophe; the job file behind a presigned
 # GET; into s3://, with its log, status and manifest beside the image.
 pass1="pa ss'wd1"
-fp_start --require-auth "ferry:$pass1" || { not_ok "the proxy starts"; done_testing; exit 1; }
 printf 'target = s3://%s/sec/a.qcow2\nstatus_interval = 1\nafter = shell\n' "$RGW_BUCKET" \
 	>"$T_DIR/job.conf"
 rgw_py 's3.upload_file(sys.argv[1], bucket, "jobs/a.conf")' "$T_DIR/job.conf"
 config=$(rgw_py 'print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "jobs/a.conf"}, ExpiresIn=600))')
-printf '%s\n' "$RGW_SECRET_KEY" "$RGW_ACCESS_KEY" "$pass1" "$(signature "$config")" >"$T_DIR/secrets"
+secrets_for "$pass1" "$config" || { not_ok "the proxy starts"; done_testing; exit 1; }
 rc=0
 "$FERRY" run --cmdline "ferry.source=$disk ferry.endpoint=$RGW_HTTPS ferry.region=$RGW_REGION ferry.ca=$RGW_CA ferry.credentials=$creds \"ferry.proxy=http://ferry:$pass1@127.0.0.1:$FP_PORT\" ferry.config=$config" \
 	>"$T_DIR/a.console" 2>&1 || rc=$?
@@ -59,9 +64,8 @@ check_eq "run 1: none in the manifest" "" "$(found "$T_DIR/a.manifest.json")"
 
 # 2. ferry run into a presigned PUT, the proxy given without a scheme.
 pass2="blank and 'quote' 2"
-fp_start --require-auth "ferry:$pass2" || { not_ok "the proxy starts again"; done_testing; exit 1; }
 put=$(rgw_presign_put sec/b.qcow2 600 "$RGW_HTTPS")
-printf '%s\n' "$RGW_SECRET_KEY" "$RGW_ACCESS_KEY" "$pass2" "$(signature "$put")" >"$T_DIR/secrets"
+secrets_for "$pass2" "$put" || { not_ok "the proxy starts again"; done_testing; exit 1; }
 rc=0
 "$FERRY" run --cmdline "ferry.source=$disk ferry.ca=$RGW_CA \"ferry.proxy=ferry:$pass2@127.0.0.1:$FP_PORT\" ferry.target=$put ferry.after=shell" \
 	>"$T_DIR/b.console" 2>&1 || rc=$?
@@ -73,9 +77,8 @@ check_eq "run 2: no secret on the console" "" "$(found "$T_DIR/b.console")"
 # 3. ferry capture --json into a presigned PUT, a double quote in the
 # proxy's password (a shell word: the kernel command line cannot carry it).
 pass3='dq"uote and blank'
-fp_start --require-auth "ferry:$pass3" || { not_ok "the proxy starts a third time"; done_testing; exit 1; }
 put=$(rgw_presign_put sec/c.qcow2 600 "$RGW_HTTPS")
-printf '%s\n' "$RGW_SECRET_KEY" "$RGW_ACCESS_KEY" "$pass3" "$(signature "$put")" >"$T_DIR/secrets"
+secrets_for "$pass3" "$put" || { not_ok "the proxy starts a third time"; done_testing; exit 1; }
 rc=0
 "$FERRY" capture --json --ca "$RGW_CA" --proxy "ferry:$pass3@127.0.0.1:$FP_PORT" "$disk" "$put" \
 	>"$T_DIR/c.json" 2>"$T_DIR/c.err" || rc=$?
