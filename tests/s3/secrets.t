@@ -10,25 +10,25 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
+. "$TESTS_DIR/s3/lib/job.sh"
 . "$TESTS_DIR/s3/lib/faultproxy.sh"
 
-plan 15
+plan 16
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY https_proxy HTTPS_PROXY http_proxy no_proxy NO_PROXY
-creds=$T_DIR/credentials
-rgw_credentials "$creds"
-disk=$T_DIR/disk.img
-fx_server_disk "$disk"
-src_sha=$(sha "$disk")
-"$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/local.qcow2"
-want=$(sha "$T_DIR/local.qcow2")
-rc_err() { if [ "$1" = 0 ]; then echo 0; else echo "$1 $(tail -n 3 "$2")"; fi; }
+job_setup
 # The signature of a presigned URL: what makes it a secret.
 signature() { sed -n 's/.*[?&]X-Amz-Signature=\([0-9a-f]*\).*/\1/p' <<<"$1"; }
 # found FILE... : the lines of FILEs that hold any of the secrets listed.
 found() { grep -F -f "$T_DIR/secrets" "$@" || :; }
+# stored_via_proxy LABEL RC OUTPUT KEY TUNNELS: the job exited 0, KEY holds
+# the local capture's bytes, and at least TUNNELS went through the proxy.
+stored_via_proxy() {
+	check_eq "$1: exits 0, the image stored is the local capture's" "0 $want" \
+		"$(rc_err "$2" "$3") $(rgw_sha256 "$4")"
+	check "$1: it went through the proxy ($(fp_stat tunnels) tunnels)" test "$(fp_stat tunnels)" -ge "$5"
+}
 # secrets_for PASSWORD URL: a proxy that wants ferry:PASSWORD (FP_PORT);
 # the list of what must not be seen: the key pair, the password and URL's
 # signature.
@@ -49,9 +49,7 @@ secrets_for "$pass1" "$config" || { not_ok "the proxy starts"; done_testing; exi
 rc=0
 "$FERRY" run --cmdline "ferry.source=$disk ferry.endpoint=$RGW_HTTPS ferry.region=$RGW_REGION ferry.ca=$RGW_CA ferry.credentials=$creds \"ferry.proxy=http://ferry:$pass1@127.0.0.1:$FP_PORT\" ferry.config=$config" \
 	>"$T_DIR/a.console" 2>&1 || rc=$?
-check_eq "run 1: exits 0, the image stored is the local capture's" "0 $want" \
-	"$(rc_err "$rc" "$T_DIR/a.console") $(rgw_sha256 sec/a.qcow2)"
-check "run 1: it went through the proxy ($(fp_stat tunnels) tunnels)" test "$(fp_stat tunnels)" -ge 2
+stored_via_proxy "run 1" "$rc" "$T_DIR/a.console" sec/a.qcow2 2
 rgw_get sec/a.qcow2.log "$T_DIR/a.log"
 rgw_get sec/a.qcow2.status.json "$T_DIR/a.status.json"
 rgw_get sec/a.qcow2.ferry.json "$T_DIR/a.manifest.json"
@@ -69,9 +67,7 @@ secrets_for "$pass2" "$put" || { not_ok "the proxy starts again"; done_testing; 
 rc=0
 "$FERRY" run --cmdline "ferry.source=$disk ferry.ca=$RGW_CA \"ferry.proxy=ferry:$pass2@127.0.0.1:$FP_PORT\" ferry.target=$put ferry.after=shell" \
 	>"$T_DIR/b.console" 2>&1 || rc=$?
-check_eq "run 2: exits 0, the image stored is the local capture's" "0 $want" \
-	"$(rc_err "$rc" "$T_DIR/b.console") $(rgw_sha256 sec/b.qcow2)"
-check "run 2: it went through the proxy" test "$(fp_stat tunnels)" -ge 1
+stored_via_proxy "run 2" "$rc" "$T_DIR/b.console" sec/b.qcow2 1
 check_eq "run 2: no secret on the console" "" "$(found "$T_DIR/b.console")"
 
 # 3. ferry capture --json into a presigned PUT, a double quote in the
@@ -82,8 +78,7 @@ secrets_for "$pass3" "$put" || { not_ok "the proxy starts a third time"; done_te
 rc=0
 "$FERRY" capture --json --ca "$RGW_CA" --proxy "ferry:$pass3@127.0.0.1:$FP_PORT" "$disk" "$put" \
 	>"$T_DIR/c.json" 2>"$T_DIR/c.err" || rc=$?
-check_eq "capture --json: exits 0, the image stored is the local capture's" "0 $want" \
-	"$(rc_err "$rc" "$T_DIR/c.err") $(rgw_sha256 sec/c.qcow2)"
+stored_via_proxy "capture --json" "$rc" "$T_DIR/c.err" sec/c.qcow2 1
 check_eq "capture --json: no secret in the JSON or on stderr" "" \
 	"$(found "$T_DIR/c.json" "$T_DIR/c.err")"
 check_eq "the search finds a secret where it is (the credentials file: both keys)" "2" \

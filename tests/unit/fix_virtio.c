@@ -102,6 +102,15 @@ static void one_case(const char *script, const char *style, const char *codec)
 	is_str(sh_out("sha256sum < %s", rd), sum, "%s: the initrd is byte-identical", label);
 }
 
+/* Makes root's initrd a gzip'd cpio of tmp/NAME holding only the
+ * modules.dep that the shell command make_dep prints. */
+static void dep_initrd(const char *root, const char *name, const char *make_dep)
+{
+	sh("d=%s/%s/usr/lib/modules/" KVER " && mkdir -p $d && { %s; } >$d/modules.dep && "
+	   "(cd %s/%s && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n "
+	   ">%s/boot/initrd.img-" KVER, tmp, name, make_dep, tmp, name, root);
+}
+
 /* The rule on root leaves the initrd alone and says why in a note
  * (virtio.missing) that holds want: what an initrd it cannot index gets. */
 static void noted(const char *root, const char *label, const char *want)
@@ -149,20 +158,14 @@ int main(void)
 
 		/* An initrd whose modules.dep has a self-dependency after a
 		 * module with dependencies (once a heap overflow). */
-		sh("d=%s/selfdep/usr/lib/modules/" KVER " && mkdir -p $d && "
-		   "printf '%%s\\n' 'kernel/x.ko: kernel/y.ko kernel/z.ko' kernel/y.ko: kernel/z.ko: "
-		   "'kernel/a.ko: kernel/a.ko' >$d/modules.dep && "
-		   "(cd %s/selfdep && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n "
-		   ">%s/boot/initrd.img-" KVER, tmp, tmp, root);
+		dep_initrd(root, "selfdep", "printf '%s\\n' 'kernel/x.ko: kernel/y.ko kernel/z.ko' "
+			   "kernel/y.ko: kernel/z.ko: 'kernel/a.ko: kernel/a.ko'");
 		noted(root, "a self-dependency in the initrd", "kernel/a.ko depends on itself");
 
 		/* An initrd whose modules.dep is a chain of 8000 modules, each
 		 * needing the next (once 2 GB and 2 minutes): a note, at once. */
-		sh("d=%s/chain/usr/lib/modules/" KVER " && mkdir -p $d && "
-		   "awk 'BEGIN { for (i = 0; i < 8000; i++) printf \"kernel/m%%d.ko: kernel/m%%d.ko\\n\", "
-		   "i, i + 1; print \"kernel/m8000.ko:\" }' >$d/modules.dep && "
-		   "(cd %s/chain && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n "
-		   ">%s/boot/initrd.img-" KVER, tmp, tmp, root);
+		dep_initrd(root, "chain", "awk 'BEGIN { for (i = 0; i < 8000; i++) printf "
+			   "\"kernel/m%d.ko: kernel/m%d.ko\\n\", i, i + 1; print \"kernel/m8000.ko:\" }'");
 		noted(root, "a chain of 8000 modules in the initrd", "needs more than 512 modules");
 
 		/* A zstd initrd with a window the kernel's unzstd refuses. */
