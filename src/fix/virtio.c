@@ -466,12 +466,13 @@ static int fix_kernel(struct fix_ctx *c, const struct kernel *k)
 		err = initrd_parse(text, len, &j.initrd);
 	free(text);
 	text = NULL;
-	if (err == -ENOTSUP) {
-		/* An initrd Ferry cannot rebuild (LZO) is the operator's to fix,
-		 * not a reason to fail the whole capture. */
+	if (err == -ENOTSUP || err == -EFBIG) {
+		/* An initrd Ferry cannot rebuild (LZO, or past CODEC_MAX_OUTPUT or
+		 * the kernel's zstd window) is the operator's to fix, not a
+		 * reason to fail the whole capture. */
 		err = fix_note_code(c->rep, "virtio.missing", RULE, initrd_path, "%s: virtio not "
-				    "added; rebuild the initrd with another compression before "
-				    "initrd before migrating", ferr_msg());
+				    "added; rebuild the initrd %sbefore migrating", ferr_msg(),
+				    err == -ENOTSUP ? "with another compression " : "");
 		goto out;
 	}
 	if (err)

@@ -14,6 +14,7 @@
 #include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "initrd/compress.h"
 #include "util/endian.h"
@@ -234,6 +235,12 @@ static int unzstd(const uint8_t *in, size_t inlen, struct obuf *o, size_t *consu
 
 	if (!d)
 		return ferr(-ENOMEM, "zstd: out of memory");
+	/* What the kernel cannot unpack is refused here too, before a
+	 * window of up to 2 GiB is allocated for it. */
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, CODEC_ZSTD_WINDOW_LOG_MAX))) {
+		ZSTD_freeDCtx(d);
+		return ferr(-EIO, "zstd: cannot limit the window");
+	}
 	for (;;) {
 		ZSTD_outBuffer ob;
 		size_t r;
@@ -245,6 +252,11 @@ static int unzstd(const uint8_t *in, size_t inlen, struct obuf *o, size_t *consu
 		ob.pos = 0;
 		r = ZSTD_decompressStream(d, &ob, &ib);
 		o->len += ob.pos;
+		if (ZSTD_isError(r) && ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge) {
+			err = ferr(-EFBIG, "zstd: a window larger than %u MiB, which the kernel "
+				   "cannot unpack", 1u << (CODEC_ZSTD_WINDOW_LOG_MAX - 20));
+			break;
+		}
 		if (ZSTD_isError(r)) {
 			err = ferr(-EBADMSG, "zstd: corrupt data (%s)", ZSTD_getErrorName(r));
 			break;

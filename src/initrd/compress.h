@@ -17,8 +17,11 @@ enum codec {
 };
 
 /* Decompressed output larger than this is refused (a corrupt or hostile
- * stream must not take the rescue system's memory). */
-#define CODEC_MAX_OUTPUT ((size_t)2 << 30)
+ * stream must not take the rescue system's memory; the largest initrds,
+ * with every firmware file, unpack to a few hundred MiB). */
+#define CODEC_MAX_OUTPUT ((size_t)1 << 30)
+/* The largest zstd window the kernel's unzstd accepts (128 MiB). */
+#define CODEC_ZSTD_WINDOW_LOG_MAX 27
 
 /* The format whose magic starts buf, as the kernel's initramfs unpacker
  * decides it; CODEC_NONE when no compression magic matches. */

@@ -118,36 +118,64 @@ static int append_bytes(uint8_t **data, size_t *dlen, const void *add, size_t n)
 
 /* Decompresses the main archive's stream at *pos; while the archive goes
  * on without a trailer, the next compressed segment continues it, as the
- * kernel's unpacker keeps its cpio state from segment to segment. */
+ * kernel's unpacker keeps its cpio state from segment to segment. The
+ * archive is parsed again only when a trailer's name may have arrived,
+ * and past 64 such parses only when it has doubled since the last:
+ * thousands of empty or tiny segments cost a few passes, not one each.
+ * (Should the end be seen a segment late, what follows it is kept in
+ * main_rest and written back into the same stream: the kernel unpacks the
+ * same files.) */
 static int parse_main(const uint8_t *b, size_t len, size_t *pos, struct initrd *rd,
 		      uint8_t **data, size_t *dlen, size_t *arch_len)
 {
+	static const char trailer[] = "TRAILER!!!";
+	const size_t tlen = sizeof(trailer) - 1;
 	enum codec c = rd->codec;
+	size_t searched = 0, parsed = 0;
+	unsigned parses = 0;
 
 	for (;;) {
 		void *seg;
-		size_t seglen, used;
+		size_t seglen, used, from;
 		int err;
 
 		err = codec_decompress(c, b + *pos, len - *pos, &seg, &seglen, &used);
 		if (err)
 			return ferr_ctx(err, "initrd: %s stream at offset %zu", codec_name(c), *pos);
-		err = append_bytes(data, dlen, seg, seglen);
-		free(seg);
-		if (err)
-			return err;
+		if (!*data) {
+			/* The first segment is the archive's buffer: no copy. */
+			*data = seg;
+			*dlen = seglen;
+		} else {
+			err = append_bytes(data, dlen, seg, seglen);
+			free(seg);
+			if (err)
+				return err;
+		}
 		if (!used)
 			return ferr(-EBADMSG, "initrd: empty %s stream at offset %zu", codec_name(c),
 				    *pos);
 		*pos += used;
-		err = cpio_parse(*data, *dlen, &rd->main, arch_len);
-		if (err != -ENODATA)
-			return err ? ferr_ctx(err, "initrd: main archive (%s)", codec_name(rd->codec))
-				   : 0;
+		/* The name, or its NUL and padding, may have just arrived. */
+		from = searched > tlen + 8 ? searched - tlen - 8 : 0;
+		if (*dlen > from && memmem(*data + from, *dlen - from, trailer, tlen) &&
+		    (++parses <= 64 || *dlen >= 2 * parsed)) {
+			parsed = *dlen;
+			err = cpio_parse(*data, *dlen, &rd->main, arch_len);
+			if (err != -ENODATA)
+				return err ? ferr_ctx(err, "initrd: main archive (%s)",
+						      codec_name(rd->codec))
+					   : 0;
+		}
+		searched = *dlen;
 		*pos = skip_zeros(b, len, *pos);
 		c = codec_detect(b + *pos, len - *pos);
-		if (c == CODEC_NONE || c == CODEC_LZO)
-			return ferr_ctx(err, "initrd: main archive (%s)", codec_name(rd->codec));
+		if (c == CODEC_NONE || c == CODEC_LZO) {
+			/* No segment goes on with it: what is wrong with it. */
+			err = cpio_parse(*data, *dlen, &rd->main, arch_len);
+			return err ? ferr_ctx(err, "initrd: main archive (%s)", codec_name(rd->codec))
+				   : 0;
+		}
 	}
 }
 

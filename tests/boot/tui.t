@@ -37,8 +37,7 @@ key=vm/by-hand.qcow2
 
 # The operator's files, as a second initrd appended to Ferry's.
 mkdir -p "$T_DIR/extra/etc/ferry"
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$T_DIR/extra/etc/ferry/credentials"
+rgw_credentials "$T_DIR/extra/etc/ferry/credentials"
 cp "$RGW_CA" "$T_DIR/extra/etc/ferry/ca.pem"
 (cd "$T_DIR/extra" && find . | cpio -o -H newc -R 0:0 --quiet) >"$T_DIR/extra.cpio"
 cp "$initrd" "$T_DIR/initrd+extra.img"

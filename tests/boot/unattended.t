@@ -31,8 +31,7 @@ want=$(sha "$T_DIR/local.qcow2")
 
 # The operator's own files, as a second initrd appended to Ferry's.
 mkdir -p "$T_DIR/extra/etc/ferry"
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$T_DIR/extra/etc/ferry/credentials"
+rgw_credentials "$T_DIR/extra/etc/ferry/credentials"
 cp "$RGW_CA" "$T_DIR/extra/etc/ferry/ca.pem"
 # with_extra: Ferry's initrd, zeros to a 4-byte boundary (where the kernel
 # looks for the next archive), then a cpio of $T_DIR/extra.

@@ -86,8 +86,7 @@ check_match "the 3 stored parts were not sent again" "3 parts already stored wer
 	"$(cat "$T_DIR/e.out")"
 check_eq "the resumed object is whole" "$want" "$(rgw_sha256 images/e.img)"
 
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$T_DIR/creds"
+rgw_credentials "$T_DIR/creds"
 rc=0
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" push --endpoint "$RGW_HTTPS" \
 	--region "$RGW_REGION" --ca "$RGW_CA" --credentials "$T_DIR/creds" --quiet \

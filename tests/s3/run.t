@@ -7,21 +7,13 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
+. "$TESTS_DIR/s3/lib/job.sh"
 
 plan 35
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY https_proxy HTTPS_PROXY
-creds=$T_DIR/credentials
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$creds"
-disk=$T_DIR/disk.img
-fx_server_disk "$disk"
-src_sha=$(sha "$disk")
-"$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/local.qcow2"
-want=$(sha "$T_DIR/local.qcow2")
-rc_err() { if [ "$1" = 0 ]; then echo 0; else echo "$1 $(tail -n 3 "$2")"; fi; }
+job_setup
 common="ferry.source=$disk ferry.endpoint=$RGW_HTTPS ferry.region=$RGW_REGION ferry.ca=$RGW_CA ferry.credentials=$creds"
 json_field() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$@"; }
 

@@ -23,8 +23,7 @@ fx_server_disk "$disk"
 src_sha=$(sha "$disk")
 "$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/local.qcow2"
 key=vm/tui.qcow2
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "not-the-secret" >"$T_DIR/wrong.cred"
+rgw_credentials "$T_DIR/wrong.cred" "not-the-secret"
 keys="ferry.endpoint=$RGW_HTTPS ferry.region=$RGW_REGION ferry.ca=$RGW_CA"
 keys+=" ferry.target=s3://$RGW_BUCKET/$key ferry.credentials=$T_DIR/wrong.cred"
 # One 5 MiB part at a time: the progress (what the storage acknowledged)
@@ -82,8 +81,7 @@ tx_keys a Tab Enter
 check_eq "cancel: exit 1" 1 "$(tx_exit a)"
 
 # 2. The same capture again from the menus: it resumes.
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-	"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$T_DIR/right.cred"
+rgw_credentials "$T_DIR/right.cred"
 tx_start b "$FERRY tui --cmdline '${keys/wrong.cred/right.cred}' $disk"
 to_target b
 tx_keys b F12

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "initrd/initrd.h"
 #include "tap.h"
 #include "testsh.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 static char dir[] = "/tmp/ferry-initrd-XXXXXX";
 
@@ -185,6 +187,47 @@ static void odd_shapes(void)
 	initrd_release(&rd);
 	err = parse_made("gzip -c part1", &rd);
 	is_int(err, -ENODATA, "a main archive without trailer and nothing after it fails");
+
+	/* 20,000 entries, then 4,000 empty gzip members before the segment
+	 * with the trailer: once parsed again after each member (minutes). */
+	{
+		double t0;
+
+		sh("mkdir -p many/d && (cd many/d && seq 1 20000 | xargs touch) && "
+		   "(cd many && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > many.cpio && "
+		   "at=$(grep -abo 'TRAILER!!!' many.cpio | tail -1 | cut -d: -f1) && "
+		   "head -c $((at - 110)) many.cpio > many1 && tail -c +$((at - 109)) many.cpio > many2 && "
+		   "gzip -n -c </dev/null > empty.gz && "
+		   "python3 -c 'import sys; sys.stdout.buffer.write(open(\"empty.gz\", \"rb\").read() * 4000)' > empties && "
+		   "rm -rf many");
+		t0 = now_seconds();
+		err = parse_made("gzip -n -c many1; cat empties; gzip -n -c many2", &rd);
+		ok(!err && cpio_find(&rd.main, "d/19999") && !rd.tail_len,
+		   "a main archive across 4,002 gzip members, 4,000 of them empty, is read as one");
+		ok(now_seconds() - t0 < 10, "in seconds, not minutes (%.1f s)", now_seconds() - t0);
+		initrd_release(&rd);
+	}
+
+	/* A zstd frame asking for a 256 MiB window, which the kernel refuses
+	 * (zstd on a pipe keeps --long's window whatever the input). */
+	err = parse_made("cat early.cpio; cat main.cpio | zstd -q --long=28 -c", &rd);
+	is_int(err, -EFBIG, "a zstd window the kernel cannot unpack is refused");
+	ok(strstr(ferr_msg(), "window larger than 128 MiB") != NULL, "... saying so: %s", ferr_msg());
+
+	/* A bomb: 1.1 GiB of zeros in a few dozen KiB of zstd. Refused at
+	 * 1 GiB, unpacked once (before: 2.4 GB resident). */
+	{
+		struct rusage ru;
+
+		sh("head -c 1100M /dev/zero | zstd -q -c > bomb.zst");
+		err = parse_made("cat early.cpio bomb.zst", &rd);
+		is_int(err, -EFBIG, "a zstd bomb is refused (%zu KiB of it)", file_size("bomb.zst") >> 10);
+		ok(strstr(ferr_msg(), "1024 MiB") != NULL, "... saying so: %s", ferr_msg());
+		getrusage(RUSAGE_SELF, &ru);
+		ok(ru.ru_maxrss < 1536 * 1024, "at most 1.5 GiB resident on the way (%ld MiB)",
+		   ru.ru_maxrss >> 10);
+		sh("rm -f bomb.zst");
+	}
 
 	err = parse_made("cat early.cpio; cat main.cpio early2.cpio | xz --check=crc32 -c", &rd);
 	ok(!err && rd.main_rest_len == n && cpio_find(&rd.main, "init"),

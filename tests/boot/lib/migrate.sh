@@ -26,8 +26,7 @@ mg_site_iso() {
 	local iso=$1 out=$2 site
 	shift 2
 	site=$(mktemp -d "$T_DIR/site.XXXXXX")
-	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-		"$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$site/credentials"
+	rgw_credentials "$site/credentials"
 	chmod 600 "$site/credentials"
 	cp "$RGW_CA" "$site/ca.pem"
 	printf '%s\n' "$@" >"$site/job.conf"

@@ -348,6 +348,13 @@ for p in s3.get_paginator("list_parts").paginate(**kw):
         print(part["PartNumber"], part["Size"], part["ETag"].strip("\""))' "$@"
 }
 
+# rgw_credentials FILE [SECRET]: the test user's key pair as an AWS
+# shared-credentials file (SECRET: another secret key, a wrong one).
+rgw_credentials() {
+	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+		"$RGW_ACCESS_KEY" "${2:-$RGW_SECRET_KEY}" >"$1"
+}
+
 # rgw_presign_put KEY [EXPIRES-SECONDS [ENDPOINT]]: a presigned PUT URL.
 rgw_presign_put() {
 	rgw_py '
