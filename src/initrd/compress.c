@@ -235,8 +235,9 @@ static int unzstd(const uint8_t *in, size_t inlen, struct obuf *o, size_t *consu
 
 	if (!d)
 		return ferr(-ENOMEM, "zstd: out of memory");
-	/* What the kernel cannot unpack is refused here too, before a
-	 * window of up to 2 GiB is allocated for it. */
+	/* What the kernel cannot unpack is refused here too: its limit, set
+	 * by intent (libzstd's default happens to be the same today), and a
+	 * frame past it is said as such below, not as corrupt data. */
 	if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, CODEC_ZSTD_WINDOW_LOG_MAX))) {
 		ZSTD_freeDCtx(d);
 		return ferr(-EIO, "zstd: cannot limit the window");
