@@ -72,7 +72,7 @@ fails_clean "an EBR link out of the extended partition" 1 \
 check_fails "the looping chain does not hang scan either" 1 "loops" \
 	timeout 20 "$FERRY" scan "$T_DIR/loop.img"
 
-# An existing target is kept unless --force is given.
+# An existing target is kept unless --overwrite is given (--force is about blockers only).
 echo keep >"$out"
 check_fails "an existing target is refused" 1 "out already exists \(use --overwrite to replace it\)" \
 	"$FERRY" capture --quiet "$disk" "$out"
