@@ -36,6 +36,14 @@ static void on_warning(const char *msg, void *arg)
 		r->hooks->warn(r->hooks->ctx, msg);
 }
 
+static void on_unreadable(void *arg, uint64_t sectors)
+{
+	struct capture_result *r = arg;
+
+	if (r->hooks->unreadable)
+		r->hooks->unreadable(r->hooks->ctx, sectors);
+}
+
 static void partial(const struct capture_result *r, const char *path)
 {
 	if (r->hooks->partial)
@@ -292,6 +300,7 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	if (!err) {
 		r->written = true;
 		r->write_s = now_seconds() - t0;
+		capture_find_bad(r);
 		if (r->remote && !strncmp(o->target, "s3://", 5))
 			err = put_manifest(&out, r, now_seconds() - t_start);
 		sink_close(&out);
@@ -314,6 +323,10 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 	r->target = strdup(o->target);
 	r->after = &r->image;
 	cow_init(&r->cow);
+	salvage_init(&r->salvage);
+	r->salvage.strict = o->strict;
+	r->salvage.found = on_unreadable;
+	r->salvage.ctx = r;
 	fix_report_init(&r->fixes);
 	check_report_init(&r->before, o->cloud);
 	check_report_init(&r->image, o->cloud);
@@ -333,6 +346,7 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 	if (err)
 		goto out;
 	r->have_src = true;
+	r->src.salvage = &r->salvage;
 	if (r->src.in_use[0]) {
 		err = ferr(-EBUSY, "%s is in use (%s): Ferry copies disks cold; boot the rescue "
 			   "image, or stop what uses the disk", r->source, r->src.in_use);
@@ -369,6 +383,8 @@ void capture_result_release(struct capture_result *r)
 	if (r->have_src)
 		source_release(&r->src);
 	cow_release(&r->cow);
+	capture_bad_release(r);
+	salvage_release(&r->salvage);
 	fix_report_release(&r->fixes);
 	check_report_release(&r->before);
 	check_report_release(&r->image);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "blk/cow.h"
+#include "blk/salvage.h"
 #include "blk/source.h"
 #include "check/check.h"
 #include "disk/plan.h"
@@ -31,6 +32,7 @@ struct capture_opts {
 	struct image_opts image;
 	struct sink_opts sink; /* sink.overwrite: replace an existing file */
 	bool force;            /* capture despite blockers the fixes leave */
+	bool strict;           /* a sector that does not read ends the capture */
 	uint32_t fixes;        /* mask of fix_rules; 0: --no-fix */
 	const struct cloud_profile *cloud;
 	bool no_fix_given, fix_given; /* for capture_opts_done's check */
@@ -58,9 +60,23 @@ struct capture_hooks {
 	/* The temporary file the target is being written to (to remove if a
 	 * signal ends the process), then NULL once it is in place or gone. */
 	void (*partial)(void *ctx, const char *path);
+	/* Sectors that do not read were given up: sectors is the total so far
+	 * (each is a zero in the image, and listed in the result). */
+	void (*unreadable)(void *ctx, uint64_t sectors);
 	/* Asked as the image is written: true stops the capture with
 	 * -ECANCELED (an upload is kept, and a second run resumes it). */
 	bool (*cancelled)(void *ctx);
+};
+
+/* Sectors of the source that did not read, and what they held. */
+#define CAPTURE_BAD_OWNERS 8
+struct capture_bad {
+	uint64_t lba, sectors;
+	int part;          /* the partition they are in; 0: none */
+	char where[48];    /* "partition 2 (ext4)", "boot gap", ... */
+	char *owner[CAPTURE_BAD_OWNERS]; /* what they held (files, metadata) */
+	size_t nowner;
+	bool more;         /* more owners than are listed */
 };
 
 /* Everything a report or the manifest says about one capture; valid after
@@ -83,18 +99,23 @@ struct capture_result {
 	bool written; /* the image is in place (a failure may follow: the manifest) */
 	uint64_t file_size;
 	struct sink_stats stats; /* of an upload */
+	struct capture_bad *bad; /* the sectors given up (capture_opts.strict: none) */
+	size_t nbad;
+	uint64_t bad_sectors;
 	/* private */
 	bool have_src, have_table, have_plan;
 	struct cow cow;
+	struct salvage salvage;
 	const struct capture_hooks *hooks;
 	struct ferry_warn_scope scope;
 };
 
 void capture_opts_init(struct capture_opts *o);
 /* Sets one option by its long name, as ferry capture spells it ("format",
- * "compress", "cloud", "fix", "no-fix", "force", "overwrite", and the upload options of
- * sink_opts_set); value is kept, NULL for a flag. 1: set; 0: no such
- * option; -EINVAL with a message that names the option. */
+ * "compress", "cloud", "fix", "no-fix", "force", "overwrite", "strict",
+ * and the upload options of sink_opts_set); value is kept, NULL for a
+ * flag. 1: set; 0: no such option; -EINVAL with a message that names the
+ * option. */
 int capture_opts_set(struct capture_opts *o, const char *name, const char *value);
 /* What only makes sense together, once source and target are set. */
 int capture_opts_done(struct capture_opts *o);
@@ -105,6 +126,11 @@ int capture_opts_done(struct capture_opts *o);
 int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 		struct capture_result *r);
 void capture_result_release(struct capture_result *r);
+
+/* Fills r->bad from what the source's salvage gave up: the partition and
+ * what the sectors held, for ext filesystems the files (unreadable.c). */
+void capture_find_bad(struct capture_result *r);
+void capture_bad_release(struct capture_result *r);
 
 /* The reports (report.c). The checks before the copy: the disk's counts,
  * the image check's findings. */

@@ -27,6 +27,8 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 		err = image_compress_parse(value, &o->image.compress);
 	} else if (!strcmp(name, "force")) {
 		o->force = true;
+	} else if (!strcmp(name, "strict")) {
+		o->strict = true;
 	} else if (!strcmp(name, "overwrite")) {
 		o->sink.overwrite = true;
 	} else if (!strcmp(name, "no-fix")) {

@@ -59,6 +59,32 @@ static void report_fixes(FILE *f, const struct capture_result *r)
 	}
 }
 
+/* The sectors that did not read, each range with what it held. */
+static void report_bad(FILE *f, const struct capture_result *r)
+{
+	char b1[16];
+
+	if (!r->bad_sectors)
+		return;
+	fprintf(f, "  unreadable: %llu sector%s (%s) did not read and are zeros in the image:\n",
+		(unsigned long long)r->bad_sectors, r->bad_sectors == 1 ? "" : "s",
+		fmt_bytes(b1, sizeof(b1), r->bad_sectors * r->src.lsec));
+	for (size_t i = 0; i < r->nbad; i++) {
+		const struct capture_bad *b = &r->bad[i];
+
+		if (b->sectors == 1)
+			fprintf(f, "    LBA %llu", (unsigned long long)b->lba);
+		else
+			fprintf(f, "    LBA %llu-%llu (%llu)", (unsigned long long)b->lba,
+				(unsigned long long)(b->lba + b->sectors - 1),
+				(unsigned long long)b->sectors);
+		fprintf(f, ", %s", b->where);
+		for (size_t k = 0; k < b->nowner; k++)
+			fprintf(f, "%s%s", k ? ", " : ": ", b->owner[k]);
+		fprintf(f, "%s\n", b->more ? ", and more" : "");
+	}
+}
+
 void capture_report_text(FILE *f, const struct capture_result *r)
 {
 	const struct capture_opts *o = r->o;
@@ -105,6 +131,7 @@ void capture_report_text(FILE *f, const struct capture_result *r)
 			fprintf(f, "; manifest %s.ferry.json", r->target);
 		fputc('\n', f);
 	}
+	report_bad(f, r);
 	report_fixes(f, r);
 }
 
@@ -148,6 +175,30 @@ void capture_report_details(void *ctx, struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_obj_begin(j, "unreadable");
+	json_u64(j, "sectors", r->bad_sectors);
+	json_u64(j, "sector_size", r->src.lsec);
+	json_arr_begin(j, "ranges");
+	for (size_t i = 0; i < r->nbad; i++) {
+		const struct capture_bad *b = &r->bad[i];
+
+		json_obj_begin(j, NULL);
+		json_u64(j, "lba", b->lba);
+		json_u64(j, "sectors", b->sectors);
+		if (b->part)
+			json_u64(j, "partition", (uint64_t)b->part);
+		else
+			json_str(j, "partition", NULL);
+		json_str(j, "where", b->where);
+		json_arr_begin(j, "owners");
+		for (size_t k = 0; k < b->nowner; k++)
+			json_str(j, NULL, b->owner[k]);
+		json_arr_end(j);
+		json_bool(j, "more_owners", b->more);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
 	check_capture_json(j, "checks", &r->before, r->after, r->o->force && r->blocked);
 	fix_report_json(&r->fixes, j);
 	json_obj_begin(j, "seconds");

@@ -35,6 +35,9 @@ static void usage(void)
 	      "     --force        capture even when the checks find a blocker the fixes do\n"
 	      "                    not remove\n"
 	      "     --overwrite    replace an existing TARGET file\n"
+	      "     --strict       stop at the first sector that does not read (by default\n"
+	      "                    such sectors are zeros in the image and listed in the\n"
+	      "                    report)\n"
 	      " -q, --quiet        no progress display and no report; warnings and errors only\n"
 	      " -j, --json         print a JSON summary on standard output\n"
 	      " -h, --help         display this help\n\n", stdout);
@@ -53,6 +56,7 @@ int cmd_capture(int argc, char **argv)
 		{"compress", required_argument, NULL, 'Z'},
 		{"force", no_argument, NULL, 'F'},
 		{"overwrite", no_argument, NULL, 'O'},
+		{"strict", no_argument, NULL, 'S'},
 		{"no-fix", no_argument, NULL, 'N'},
 		{"fix", required_argument, NULL, 'X'},
 		{"cloud", required_argument, NULL, 'C'},
@@ -84,6 +88,7 @@ int cmd_capture(int argc, char **argv)
 		case 'Z': name = "compress"; break;
 		case 'F': name = "force"; break;
 		case 'O': name = "overwrite"; break;
+		case 'S': name = "strict"; break;
 		case 'N': name = "no-fix"; break;
 		case 'X': name = "fix"; break;
 		case 'C': name = "cloud"; break;

@@ -275,6 +275,11 @@ static void run_checked(void *ctx, const struct capture_result *r)
 	console_checked(&((struct run_view *)ctx)->con, r);
 }
 
+static void run_unreadable(void *ctx, uint64_t sectors)
+{
+	status_unreadable(((struct run_view *)ctx)->st, sectors);
+}
+
 static void run_partial(void *ctx, const char *path)
 {
 	console_partial(&((struct run_view *)ctx)->con, path);
@@ -286,7 +291,7 @@ static int run_capture(const struct job *j, struct status *st)
 	struct run_view v = {.st = st};
 	struct capture_hooks hooks = {
 		.ctx = &v, .phase = run_phase, .warn = run_warn, .progress = run_progress,
-		.checked = run_checked, .partial = run_partial,
+		.checked = run_checked, .partial = run_partial, .unreadable = run_unreadable,
 	};
 	struct capture_opts o;
 	struct capture_result r;

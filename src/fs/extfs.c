@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blk/salvage.h"
 #include "fs/extfs.h"
 #include "fs/partio.h"
 #include "util/bytes.h"
@@ -43,6 +44,7 @@ static int open_dev(struct extfs *x, const struct blkdev *d)
 	int err;
 
 	memset(x, 0, sizeof(*x));
+	x->dev = d;
 	snprintf(x->name, sizeof(x->name), "%s", name);
 	x->part_len = len;
 	if (d->copy)
@@ -73,6 +75,48 @@ out_unregister:
 	return err;
 }
 
+static int touches_cb(void *arg, uint64_t src_off, uint64_t len)
+{
+	const struct source *src = arg;
+
+	return salvage_touches(src->salvage, src->lsec, src_off, len);
+}
+
+/* Whether block b lies on sectors of the source that did not read. */
+static bool block_unreadable(const struct extfs *x, blk64_t b)
+{
+	const struct source *src = x->dev->src;
+	uint64_t bs = x->fs->blocksize;
+
+	return src->salvage && b && blk_map(x->dev, b * bs, bs, touches_cb, (void *)src) > 0;
+}
+
+/* The groups whose block or inode bitmap did not read: with used, each of
+ * them is marked used whole in the block bitmap, with a warning. */
+static unsigned unreadable_bitmaps(struct extfs *x, bool used)
+{
+	ext2_filsys fs = x->fs;
+	unsigned n = 0;
+
+	if (!x->dev->src->salvage)
+		return 0;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		blk64_t first = ext2fs_group_first_block2(fs, g);
+
+		if (!block_unreadable(x, ext2fs_block_bitmap_loc(fs, g)) &&
+		    (used || !block_unreadable(x, ext2fs_inode_bitmap_loc(fs, g))))
+			continue;
+		n++;
+		if (!used)
+			continue;
+		ext2fs_mark_block_bitmap_range2(fs->block_map, first,
+						ext2fs_group_last_block2(fs, g) - first + 1);
+		ferry_warn("%s: the block bitmap of group %u is on sectors that do not read: the "
+			   "group is copied whole", x->name, g);
+	}
+	return n;
+}
+
 int extfs_open(struct extfs *x, const struct blkdev *d)
 {
 	if (d->copy)
@@ -93,6 +137,13 @@ int extfs_open_copy(struct extfs *x, const struct blkdev *d)
 		return err;
 	/* Allocating inodes and blocks needs both bitmaps in memory. */
 	e = ext2fs_read_bitmaps(x->fs);
+	if (unreadable_bitmaps(x, false)) {
+		err = ferr(-EIO, "%s: its bitmaps are on sectors that do not read: Ferry cannot "
+			   "change it safely (capture with --no-fix, or --fix without the rules "
+			   "that edit it)", x->name);
+		extfs_release(x);
+		return err;
+	}
 	if (e) {
 		err = ext_err(e, "cannot read its bitmaps", x->name);
 		extfs_release(x);
@@ -172,6 +223,18 @@ int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
 	int err;
 
 	e = ext2fs_read_block_bitmap(fs);
+	if (e == EXT2_ET_BLOCK_BITMAP_CSUM_INVALID && x->dev->src->salvage) {
+		/* A bitmap that did not read has the wrong checksum: read them
+		 * again without checking, and if that was the cause, copy its
+		 * group whole. */
+		fs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		e = ext2fs_read_block_bitmap(fs);
+		fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		if (!e && !unreadable_bitmaps(x, true))
+			e = EXT2_ET_BLOCK_BITMAP_CSUM_INVALID;
+	} else if (!e) {
+		unreadable_bitmaps(x, true);
+	}
 	if (e)
 		return ext_err(e, "cannot read the block bitmap", x->name);
 	start = fs->super->s_first_data_block;

@@ -37,6 +37,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_NO_FIX] = {"no_fix", "0|1|no|yes", "copy as it is"},
 	[JOB_FORCE] = {"force", "0|1|no|yes", "capture despite blockers the checks find"},
 	[JOB_OVERWRITE] = {"overwrite", "0|1|no|yes", "replace an existing target file"},
+	[JOB_STRICT] = {"strict", "0|1|no|yes", "fail on a sector that does not read"},
 	[JOB_CONFIG] = {"config", NULL, "a job file (path or https URL)", true},
 	[JOB_MODE] = {"mode", "auto|tui|shell", "what the rescue system does"},
 	[JOB_AFTER] = {"after", "poweroff|reboot|shell", "after a job that succeeded"},
@@ -482,6 +483,7 @@ static const struct {
 	{JOB_NO_FIX, "no-fix", true},
 	{JOB_FORCE, "force", true},
 	{JOB_OVERWRITE, "overwrite", true},
+	{JOB_STRICT, "strict", true},
 };
 
 int job_capture_opts(const struct job *j, struct capture_opts *o)

@@ -99,6 +99,13 @@ void status_progress(void *arg, const struct progress *p, bool final)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void status_unreadable(struct status *s, uint64_t sectors)
+{
+	pthread_mutex_lock(&s->lock);
+	s->unreadable = sectors;
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* The report, under s->lock. */
 static int report(struct status *s, const char *state, struct strbuf *out)
 {
@@ -131,6 +138,7 @@ static int report(struct status *s, const char *state, struct strbuf *out)
 	else
 		json_str(&j, "eta_seconds", NULL);
 	json_double(&j, "elapsed_seconds", now - s->started);
+	json_u64(&j, "unreadable_sectors", s->unreadable);
 	json_str(&j, "error", s->error[0] ? s->error : NULL);
 	json_str(&j, "mac", s->mac[0] ? s->mac : NULL);
 	json_str(&j, "serial", s->serial[0] ? s->serial : NULL);

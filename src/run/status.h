@@ -28,6 +28,7 @@ struct status {
 	/* what it says */
 	char phase[24], label[24], error[512], mac[18], serial[128];
 	uint64_t done, total;
+	uint64_t unreadable; /* sectors given up so far */
 	double started, phase_started;
 	/* everything printed, for KEY.log */
 	struct strbuf log;
@@ -46,6 +47,8 @@ void status_phase(struct status *s, const char *phase);
  * and rate go into the next report. */
 void status_progress(void *arg, const struct progress *p, bool final);
 void status_error(struct status *s, const char *msg);
+/* sectors of the source did not read so far (a capture hook's count). */
+void status_unreadable(struct status *s, uint64_t sectors);
 /* The last report ("done" or "failed") and KEY.log; then stops. */
 int status_finish(struct status *s, bool ok);
 void status_release(struct status *s);
