@@ -158,9 +158,11 @@ static int give_up(const struct source *src, uint64_t lba, int err)
 	unsigned warned;
 	int fresh;
 
-	if (s->strict)
+	if (s->strict) {
+		s->stopped = true;
 		return ferr_errno(err, "%s: LBA %llu does not read (%u tries), and a strict capture "
 				  "gives up no sector", src->path, (unsigned long long)lba, s->tries);
+	}
 	pthread_mutex_lock(&s->lock);
 	fresh = record(s, lba);
 	total = s->sectors;

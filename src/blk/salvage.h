@@ -45,7 +45,7 @@ struct salvage {
 	struct salvage_range *v;
 	size_t n, cap;
 	uint64_t sectors;  /* given up in all, even past SALVAGE_MAX_RANGES */
-	bool truncated;    /* more ranges than were kept */
+	bool stopped;      /* strict: a sector was not given up, the read failed */
 	unsigned warned;
 	/* the device's state */
 	unsigned failing;  /* reads failed in a row */

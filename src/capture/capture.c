@@ -232,7 +232,10 @@ fail: {
 		sink_abort(out);
 		partial(r, NULL);
 		snprintf(msg, sizeof(msg), "%s", ferr_msg());
-		if (out->stats.kept)
+		if (out->stats.kept && r->salvage.stopped)
+			ferr(err, "%s (the unfinished upload is kept: the same command without "
+			     "--strict resumes it, with the sector as zeros)", msg);
+		else if (out->stats.kept)
 			ferr(err, "%s (the unfinished upload is kept: run the same command again to "
 			     "resume it)", msg);
 		return err;
