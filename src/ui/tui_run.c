@@ -380,6 +380,10 @@ static char *result_text(const struct tui *t)
 	else
 		fprintf(f, "Done: the image is in %s\n%llu bytes, SHA-256:\n  %s\n", t->res.target,
 			(unsigned long long)t->res.file_size, t->res.stats.sha256);
+	if (!t->result && t->res.bad_sectors)
+		fprintf(f, "%llu sector%s of the disk did not read: zeros in the image (listed "
+			   "below)\n", (unsigned long long)t->res.bad_sectors,
+			t->res.bad_sectors == 1 ? "" : "s");
 	if (!t->result && t->res.remote && t->res.stats.parts)
 		fprintf(f, "Upload: %llu parts, %llu of them reused from an earlier run\n",
 			(unsigned long long)t->res.stats.parts,
@@ -396,6 +400,10 @@ static char *result_text(const struct tui *t)
 			fprintf(f, "Data disk %s: the image is in %s\n%llu bytes, SHA-256:\n  %s\n",
 				t->pr.disks[d->disk].src.path, d->res.target,
 				(unsigned long long)d->res.file_size, d->res.stats.sha256);
+		if (d->ran && !d->result && d->res.bad_sectors)
+			fprintf(f, "  %llu sector%s did not read: zeros in its image\n",
+				(unsigned long long)d->res.bad_sectors,
+				d->res.bad_sectors == 1 ? "" : "s");
 	}
 	fputc('\n', f);
 	if (!t->result) /* a capture that failed has no regions written to tell */
