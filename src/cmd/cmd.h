@@ -42,7 +42,7 @@ int fail(void);
 enum {
 	OPT_ENDPOINT = 0x100, OPT_REGION, OPT_CREDENTIALS, OPT_PROFILE, OPT_VIRTUAL_HOST,
 	OPT_PART_SIZE, OPT_PARALLEL, OPT_RATE, OPT_CA, OPT_RESOLVE, OPT_PROXY, OPT_INSECURE,
-	OPT_RETRIES,
+	OPT_RETRIES, OPT_TIMEOUT,
 };
 #define UPLOAD_OPTIONS                                                        \
 	{"endpoint", required_argument, NULL, OPT_ENDPOINT},                  \
@@ -57,7 +57,8 @@ enum {
 	{"resolve", required_argument, NULL, OPT_RESOLVE},                    \
 	{"proxy", required_argument, NULL, OPT_PROXY},                        \
 	{"insecure", no_argument, NULL, OPT_INSECURE},                        \
-	{"retries", required_argument, NULL, OPT_RETRIES}
+	{"retries", required_argument, NULL, OPT_RETRIES},                    \
+	{"timeout", required_argument, NULL, OPT_TIMEOUT}
 
 /* 1: c was an upload option and is stored in o; 0: not one of them;
  * EXIT_USAGE: a bad value (already said). */

@@ -39,10 +39,11 @@ int upload_option(const char *cmd, int c, const char *arg, struct sink_opts *o)
 		[OPT_CA - OPT_ENDPOINT] = "ca", [OPT_RESOLVE - OPT_ENDPOINT] = "resolve",
 		[OPT_PROXY - OPT_ENDPOINT] = "proxy", [OPT_INSECURE - OPT_ENDPOINT] = "insecure",
 		[OPT_RETRIES - OPT_ENDPOINT] = "retries",
+		[OPT_TIMEOUT - OPT_ENDPOINT] = "timeout",
 	};
 	int r;
 
-	if (c < OPT_ENDPOINT || c > OPT_RETRIES)
+	if (c < OPT_ENDPOINT || c > OPT_TIMEOUT)
 		return 0;
 	r = sink_opts_set(o, names[c - OPT_ENDPOINT], arg);
 	return r < 0 ? usage_error(cmd, "%s", ferr_msg()) : r;
@@ -73,6 +74,8 @@ void upload_usage(FILE *f)
 	      "                          (default 4)\n"
 	      "     --retries N          attempts after the first on network errors, HTTP 5xx\n"
 	      "                          and 429 (default 8: about two minutes of backoff)\n"
+	      "     --timeout SECONDS    give up a server silent this long, or a TLS handshake\n"
+	      "                          or an answer taking twice as long (default 60)\n"
 	      "     --rate BYTES/s       limit the upload rate (k, M, G: powers of 1000)\n"
 	      "     --ca FILE            trust these CA certificates (PEM); or sha256:HEX: trust\n"
 	      "                          only the server certificate with this SHA-256 (of its DER)\n"

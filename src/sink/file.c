@@ -43,6 +43,7 @@ int sink_http_opts(const struct sink_opts *o, const char *host, bool tls,
 
 	memset(http, 0, sizeof(*http));
 	http->insecure = o->insecure;
+	http->timeout_ms = o->timeout * 1000;
 	if (o->ca && !strncmp(o->ca, "sha256:", 7)) {
 		int err = http_pin_parse(o->ca, http->pin);
 

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "sink/http.h"
 #include "util/err.h"
@@ -140,6 +143,62 @@ static void make_suites(void)
 	suites[n] = 0;
 }
 
+
+/* One read off the socket: at most timeout_ms without a byte, and nothing
+ * past the deadline of the exchange under way (a server that trickles a
+ * byte now and then is given up too). */
+static int net_recv(void *ctx, unsigned char *buf, size_t len, uint32_t unused)
+{
+	struct http_conn *c = ctx;
+	uint32_t ms = c->timeout_ms;
+	int n;
+
+	(void)unused;
+	if (c->deadline > 0) {
+		double left = c->deadline - now_seconds();
+
+		if (left <= 0) {
+			c->late = true;
+			return MBEDTLS_ERR_SSL_TIMEOUT;
+		}
+		if (left * 1000 < ms)
+			ms = (uint32_t)(left * 1000) + 1;
+	}
+	n = mbedtls_net_recv_timeout(&c->net, buf, len, ms);
+	if (n == MBEDTLS_ERR_SSL_TIMEOUT && c->deadline > 0 && now_seconds() >= c->deadline)
+		c->late = true;
+	return n;
+}
+
+/* One write to the socket, waiting at most timeout_ms for room (a server
+ * that stops reading is given up). */
+static int net_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct http_conn *c = ctx;
+
+	if (len > INT_MAX)
+		len = INT_MAX;
+	for (;;) {
+		struct pollfd p = {.fd = c->net.fd, .events = POLLOUT};
+		int r = poll(&p, 1, (int)c->timeout_ms);
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			c->stalled = true;
+			return MBEDTLS_ERR_NET_SEND_FAILED;
+		}
+		n = send(c->net.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			continue;
+		return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
+							     : MBEDTLS_ERR_NET_SEND_FAILED;
+	}
+}
+
 static int tls_setup(struct http_conn *c, const struct http_opts *o)
 {
 	const char *ca = o->ca_file ? o->ca_file : HTTP_DEFAULT_CA;
@@ -190,7 +249,8 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 		ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
 	if (ret)
 		return tls_err(c, ret, "TLS setup");
-	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+	mbedtls_ssl_set_bio(&c->ssl, c, net_send, NULL, net_recv);
+	c->deadline = now_seconds() + 2 * c->timeout_ms / 1000.0;
 	while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
 		uint32_t flags;
 		char why[512];
@@ -213,11 +273,15 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 			return ferr(-EPERM, "%s:%u: the server's certificate is not trusted (%s; CA "
 				    "file %s)", c->host, c->port, why, ca);
 		}
+		if (ret == MBEDTLS_ERR_SSL_TIMEOUT || c->stalled)
+			return ferr(-ETIMEDOUT, "%s:%u: the TLS handshake did not finish within %u s",
+				    c->host, c->port, 2 * c->timeout_ms / 1000);
 		if (ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION && !o->insecure)
 			return ferr(-EPROTO, "%s:%u: the server offers no TLS 1.2 or newer (TLS 1.0 "
 				    "and 1.1 are refused; --insecure accepts them)", c->host, c->port);
 		return tls_err(c, ret, "TLS handshake");
 	}
+	c->deadline = 0;
 	if (o->pinned) {
 		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
 		unsigned char sum[32];
@@ -300,6 +364,7 @@ int http_open(struct http_conn *c, const char *host, unsigned port, bool tls,
 
 	memset(c, 0, sizeof(*c));
 	mbedtls_net_init(&c->net);
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 60000;
 	if (strlen(host) >= sizeof(c->host))
 		return ferr(-EINVAL, "host name %.40s... is too long", host);
 	snprintf(c->host, sizeof(c->host), "%s", px ? px->host : host);
@@ -478,10 +543,13 @@ static int conn_write(struct http_conn *c, const void *buf, size_t len)
 	const unsigned char *p = buf;
 
 	while (len) {
-		int n = c->tls ? mbedtls_ssl_write(&c->ssl, p, len) : mbedtls_net_send(&c->net, p, len);
+		int n = c->tls ? mbedtls_ssl_write(&c->ssl, p, len) : net_send(c, p, len);
 
 		if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ)
 			continue;
+		if (n <= 0 && c->stalled)
+			return ferr(-ETIMEDOUT, "%s:%u: the server took no data for %u s", c->host,
+				    c->port, c->timeout_ms / 1000);
 		if (n <= 0)
 			return tls_err(c, n, "send failed");
 		p += n;
@@ -502,15 +570,19 @@ static int fill(struct http_conn *c)
 	do {
 		n = c->tls ? mbedtls_ssl_read(&c->ssl, (unsigned char *)c->buf + c->have,
 					      sizeof(c->buf) - c->have)
-			   : mbedtls_net_recv_timeout(&c->net, (unsigned char *)c->buf + c->have,
-						      sizeof(c->buf) - c->have, 60000);
+			   : net_recv(c, (unsigned char *)c->buf + c->have, sizeof(c->buf) - c->have,
+				      0);
 	} while (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == 0)
 		return 0;
+	if (n == MBEDTLS_ERR_SSL_TIMEOUT && c->late)
+		return ferr(-ETIMEDOUT, "%s:%u: the answer did not arrive within %u s (the server "
+			    "sends too slowly)", c->host, c->port, 2 * c->timeout_ms / 1000);
+	if (n == MBEDTLS_ERR_SSL_TIMEOUT)
+		return ferr(-ETIMEDOUT, "%s:%u: no answer for %u s", c->host, c->port,
+			    c->timeout_ms / 1000);
 	if (n < 0)
-		return n == MBEDTLS_ERR_SSL_TIMEOUT ? ferr(-ETIMEDOUT, "%s:%u: no answer", c->host,
-							  c->port)
-						    : tls_err(c, n, "receive failed");
+		return tls_err(c, n, "receive failed");
 	c->have += (size_t)n;
 	return n;
 }
@@ -675,8 +747,7 @@ static bool parse_length(const char *v, uint64_t *len)
 /* The status line and header of one answer into r; on return, *clen is
  * the Content-Length (UINT64_MAX without one) and *chunked says whether
  * the body is chunked. Framing that could be read two ways is refused. */
-static int read_head(struct http_conn *c, struct http_response *r, uint64_t *clen, bool *chunked,
-		     double deadline)
+static int read_head(struct http_conn *c, struct http_response *r, uint64_t *clen, bool *chunked)
 {
 	char line[8192];
 	size_t total = 0;
@@ -710,9 +781,6 @@ static int read_head(struct http_conn *c, struct http_response *r, uint64_t *cle
 		if (total > HTTP_HEADER_MAX)
 			return ferr(-E2BIG, "%s:%u: a response header larger than %u KiB", c->host,
 				    c->port, HTTP_HEADER_MAX >> 10);
-		if (now_seconds() > deadline)
-			return ferr(-ETIMEDOUT, "%s:%u: the response header took more than %d s",
-				    c->host, c->port, HTTP_HEADER_SECONDS);
 		colon = strchr(line, ':');
 		if (!colon)
 			continue;
@@ -747,18 +815,15 @@ static int read_head(struct http_conn *c, struct http_response *r, uint64_t *cle
 	return 0;
 }
 
-int http_read_response(struct http_conn *c, const char *method, struct http_response *r)
+static int read_response(struct http_conn *c, const char *method, struct http_response *r)
 {
-	double deadline = now_seconds() + HTTP_HEADER_SECONDS;
 	uint64_t clen;
 	bool chunked;
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->body);
 	/* 1xx answers are interim: the real one follows (a few at most). */
 	for (int interim = 0;; interim++) {
-		if ((err = read_head(c, r, &clen, &chunked, deadline)))
+		if ((err = read_head(c, r, &clen, &chunked)))
 			return err;
 		if (r->status >= 200 || !strcmp(method, "CONNECT"))
 			break;
@@ -774,6 +839,20 @@ int http_read_response(struct http_conn *c, const char *method, struct http_resp
 	if (clen == UINT64_MAX)
 		r->keep_alive = false; /* the body ends where the connection does */
 	return read_body(c, clen, r);
+}
+
+int http_read_response(struct http_conn *c, const char *method, struct http_response *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->body);
+	/* The whole answer within twice the timeout (bodies are 1 MiB at most). */
+	c->late = false;
+	c->deadline = now_seconds() + 2 * c->timeout_ms / 1000.0;
+	err = read_response(c, method, r);
+	c->deadline = 0;
+	return err;
 }
 
 int http_request(struct http_conn *c, const char *method, const char *target,

@@ -33,7 +33,10 @@ struct http_opts {
 	const char *connect_ip; /* --resolve: connect here, check the certificate for host */
 	const struct http_proxy *proxy; /* tunnel through this; NULL: connect directly */
 	struct ratelimit *rl;   /* paces every body sent; NULL: no limit */
-	unsigned timeout_ms;    /* per read; 0: 60 s */
+	/* A server that sends or takes nothing for this long is given up, and
+	 * so is a TLS handshake or an answer that takes twice as long in all
+	 * (a server trickling bytes). 0: 60 s. */
+	unsigned timeout_ms;
 };
 
 struct http_conn {
@@ -48,6 +51,9 @@ struct http_conn {
 	mbedtls_ctr_drbg_context drbg;
 	struct ratelimit *rl;
 	uint64_t sent; /* body bytes sent on this connection */
+	unsigned timeout_ms;
+	double deadline;    /* of the handshake or answer under way; 0: none */
+	bool late, stalled; /* what ended it: the deadline; a send that waited */
 	/* bytes read past the response being parsed */
 	char buf[16384];
 	size_t have, off;
@@ -66,9 +72,8 @@ struct http_response {
 };
 
 #define HTTP_BODY_MAX (1u << 20)
-/* A response header above this size, or taking longer, is refused. */
+/* A response header above this size is refused. */
 #define HTTP_HEADER_MAX (64u << 10)
-#define HTTP_HEADER_SECONDS 120
 
 /* Connects (and for TLS, handshakes and verifies). Errors name host:port
  * and the reason, e.g. "certificate is not valid for s3.test". */

@@ -68,6 +68,8 @@ int sink_opts_set(struct sink_opts *o, const char *name, const char *value)
 		err = parse_bytes("--rate", value, &o->rate);
 	else if (!strcmp(name, "retries"))
 		err = set_number(name, value, 0, 100, &n), o->retries = err ? o->retries : (int)n;
+	else if (!strcmp(name, "timeout"))
+		err = set_number(name, value, 1, 3600, &n), o->timeout = err ? o->timeout : (unsigned)n;
 	else if (!strcmp(name, "parallel"))
 		err = set_number(name, value, 1, 32, &n), o->parallel = err ? o->parallel
 									 : (unsigned)n;
@@ -94,8 +96,8 @@ int sink_opts_check(const char *target, const struct sink_opts *o)
 			    "--virtual-host, --part-size, --parallel and --retries are for s3:// "
 			    "targets");
 	if (!sink_is_remote(target) && (o->rate || o->ca || o->insecure || o->resolve_host[0] ||
-					o->proxy))
-		return ferr(-EINVAL, "--rate, --ca, --insecure, --resolve and --proxy are for "
-			    "s3:// and https:// targets");
+					o->proxy || o->timeout))
+		return ferr(-EINVAL, "--rate, --ca, --insecure, --resolve, --proxy and --timeout are "
+			    "for s3:// and https:// targets");
 	return 0;
 }

@@ -197,6 +197,8 @@ static int call(struct s3_client *c, const char *method, const char *key, const 
 		else if (r->status >= 500 || r->status == 429)
 			retry = true;
 		if (!retry || a >= c->retries) {
+			if (err && a == 0)
+				return ferr_ctx(err, "s3://%s/%s: %s", c->t.bucket, c->t.key, what);
 			if (err)
 				return ferr_ctx(err, "s3://%s/%s: %s (after %u attempts)", c->t.bucket,
 						c->t.key, what, a + 1);

@@ -24,6 +24,7 @@ struct sink_opts {
 	unsigned parallel;   /* parts uploading at once; 0: 4 */
 	uint64_t rate;       /* bytes per second over all connections; 0: no limit */
 	int retries;         /* attempts after the first on network errors, 5xx, 429; -1: 8 */
+	unsigned timeout;    /* seconds a server may stay silent (http_opts); 0: 60 */
 	const char *ca;
 	bool insecure;
 	char resolve_host[256], resolve_ip[64]; /* --resolve HOST:IP */

@@ -5,7 +5,9 @@
 # with ${mac}); the credentials and the CA come in a second initrd (a cpio
 # appended to Ferry's). The image goes to radosgw on this host, reached at
 # 10.0.2.2 through qemu's user networking with ferry.resolve so the
-# certificate's name matches. The VM must power off by itself.
+# certificate's name matches. The VM must power off by itself. A VM stopped
+# in the middle of its upload leaves the source as it was, and the same job
+# run again takes the upload up where it was.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
@@ -18,7 +20,7 @@ if [ ! -f "$kernel" ] || [ ! -f "$initrd" ]; then
 	exit 0
 fi
 
-plan 15
+plan 20
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
@@ -104,7 +106,36 @@ check_eq "ferry.config with \${mac}: the job file's target and format were used"
 	"$(sha "$T_DIR/local.raw")" "$(rgw_sha256 vm/by-mac.raw 2>/dev/null)"
 check_match "and the VM powered off" "powering off" "$(tr -d '\r' <"$T_DIR/b.log")"
 
-# 3. A CA that does not sign the server: the reason on the console, then
+# 3. The VM stopped in the middle of the upload (qemu quit, as a power cut
+# would): the source is unchanged, and the same job run again takes up the
+# upload, sending only the parts that are not stored yet.
+job="$common ferry.source=/dev/sda ferry.target=s3://$RGW_BUCKET/vm/cut.qcow2 ferry.rate=4M ferry.part_size=5Mi ferry.parallel=1"
+vm "$T_DIR/d.log" "$job" &
+vm_bg=$!
+stored=$(rgw_py 'import time
+for _ in range(600):
+    ups = [u for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) if u["Key"] == sys.argv[1]]
+    parts = s3.list_parts(Bucket=bucket, Key=sys.argv[1], UploadId=ups[0]["UploadId"]).get("Parts", []) if ups else []
+    if len(parts) >= 3:
+        break
+    time.sleep(0.3)
+print(len(parts))' vm/cut.qcow2 2>&1)
+pkill -TERM -f "file:$T_DIR/d.log" || :
+wait "$vm_bg" || :
+check "qemu quit with $stored parts of the upload stored" test "$stored" -ge 3 2>/dev/null
+check_eq "... the source disk is unchanged" "$src_sha" "$(sha "$disk")"
+if vm "$T_DIR/e.log" "$job"; then
+	ok "the same job, run again, powered off by itself after $VM_SECS s"
+else
+	not_ok "the same job, run again, powered off by itself" "$VM_SECS"
+	tail_of "$T_DIR/e.log"
+fi
+reused=$(tr -d '\r' <"$T_DIR/e.log" | sed -n 's/.*resumed: \([0-9]*\) stored parts\{0,1\} not sent again.*/\1/p')
+check "... took up the upload: ${reused:-no} stored parts not sent again (at least $stored)" \
+	test "${reused:-0}" -ge "${stored:-1}"
+check_eq "... and the object is the host's capture" "$want" "$(rgw_sha256 vm/cut.qcow2 2>/dev/null)"
+
+# 4. A CA that does not sign the server: the reason on the console, then
 # ferry.on_fail=poweroff.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=other -keyout "$T_DIR/o.key" -out "$T_DIR/extra/etc/ferry/other.pem" >/dev/null 2>&1
