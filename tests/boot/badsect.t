@@ -6,8 +6,9 @@
 # its inode table. ferry capture finishes; its report names the LBAs and
 # what they held; the image is byte for byte the host's capture of the
 # same disk (where nothing fails) but for those sectors, which are zeros.
-# With --strict the capture fails, and nothing is uploaded to radosgw. The
-# source keeps its SHA-256.
+# ferry run of the same disk to radosgw puts the same list in the
+# manifest, and its status object counts the sectors. With --strict the
+# capture fails, and nothing is uploaded. The source keeps its SHA-256.
 # shellcheck source=../lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 # shellcheck source=../lib/fixture.sh
@@ -32,7 +33,7 @@ if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need"
 	exit 0
 fi
-plan 10
+plan 14
 
 src=$T_DIR/disk.img
 fx_server_disk "$src"
@@ -48,6 +49,14 @@ itab=$(dumpe2fs "$src?offset=$p2" 2>/dev/null | sed -n 's/^  Inode table at \([0
 lba_c=$((FX_P2_START + (itab + 100) * 8 + 5))
 src_sha=$(sha "$src")
 ok "the disk is made: bad sectors at LBA $lba_a-$((lba_a + 3)) (a file), $lba_b (free), $lba_c (inode table)"
+
+# ranges DOC: the unreadable ranges of a manifest or report, one line.
+ranges() {
+	python3 -c 'import json, sys
+u = json.load(open(sys.argv[1]))["unreadable"]
+print("|".join("%d %d %s %s" % (r["lba"], r["sectors"], r["partition"], ",".join(r["owners"]))
+               for r in u["ranges"]) + "|sectors %d" % u["sectors"])' "$1" 2>&1
+}
 
 # blkdebug: every read that covers one of the sectors fails, every time.
 for s in $lba_a $((lba_a + 1)) $((lba_a + 2)) $((lba_a + 3)) $lba_b $lba_c; do
@@ -76,6 +85,9 @@ fi
 rq_cmd 'mkdir -p /mnt/out && mount /dev/vdb /mnt/out && ferry capture --json --format raw /dev/vda /mnt/out/vm.raw >/mnt/out/report.json 2>/mnt/out/capture.err; echo capture-rc=$?' 600 || :
 check_match "ferry capture past the bad sectors finishes (exit 0)" "capture-rc=0" "$RQ_OUT"
 s3="--endpoint https://s3.test:$RGW_HTTPS_PORT --resolve s3.test:10.0.2.2 --region $RGW_REGION --credentials /mnt/out/credentials --ca /mnt/out/ca.pem"
+job="ferry.source=/dev/vda ferry.target=s3://$RGW_BUCKET/run.raw ferry.format=raw ferry.endpoint=https://s3.test:$RGW_HTTPS_PORT ferry.resolve=s3.test:10.0.2.2 ferry.region=$RGW_REGION ferry.credentials=/mnt/out/credentials ferry.ca=/mnt/out/ca.pem ferry.status_interval=2 ferry.after=shell"
+rq_cmd "ferry run --cmdline '$job' >/mnt/out/run.log 2>&1; echo run-rc=\$?" 600 || :
+check_match "ferry run of the same disk to radosgw finishes (exit 0)" "run-rc=0" "$RQ_OUT"
 rq_cmd "ferry capture --strict --format raw $s3 /dev/vda s3://$RGW_BUCKET/strict.raw 2>/mnt/out/strict.err; echo strict-rc=\$?; umount /mnt/out; sync" 600 || :
 check_match "... with --strict it fails (exit 1)" "strict-rc=1" "$RQ_OUT"
 rq_stop
@@ -87,10 +99,7 @@ debugfs -R "dump /strict.err $T_DIR/strict.err" "$out" 2>/dev/null
 debugfs -R "dump /vm.raw $T_DIR/vm.raw" "$out" 2>/dev/null
 check_eq "the report lists the file's four sectors and the inode table's one, with what they held" \
 	"$lba_c 1 2 inode table, group 0 (inodes 1601-1616)|$lba_a 4 2 /var/lib/app/data.bin|sectors 5" \
-	"$(python3 -c 'import json, sys
-u = json.load(open(sys.argv[1]))["unreadable"]
-print("|".join("%d %d %s %s" % (r["lba"], r["sectors"], r["partition"], ",".join(r["owners"]))
-               for r in u["ranges"]) + "|sectors %d" % u["sectors"])' "$T_DIR/report.json" 2>&1)"
+	"$(ranges "$T_DIR/report.json")"
 sed 's/^/# /' "$T_DIR/capture.err" "$T_DIR/strict.err"
 check_match "... and a warning named each sector as it was found" \
 	"LBA $lba_c does not read.*written as zeros.*LBA $((lba_a + 3)) does not read" \
@@ -100,6 +109,15 @@ dd if=/dev/zero of="$T_DIR/host.raw" bs=512 seek="$lba_a" count=4 conv=notrunc s
 dd if=/dev/zero of="$T_DIR/host.raw" bs=512 seek="$lba_c" count=1 conv=notrunc status=none
 check_eq "every other byte of the image is the host's capture; the bad sectors are zeros" \
 	"$(sha "$T_DIR/host.raw")" "$(sha "$T_DIR/vm.raw" 2>/dev/null)"
+rgw_get run.raw.ferry.json "$T_DIR/manifest.json" 2>/dev/null || :
+rgw_get run.raw.status.json "$T_DIR/status.json" 2>/dev/null || :
+check_eq "ferry run: the manifest lists the same ranges and owners" \
+	"$(ranges "$T_DIR/report.json")" "$(ranges "$T_DIR/manifest.json")"
+check_eq "... its status object ends done, with 5 unreadable sectors" "done 5" \
+	"$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); print(d["state"], d["unreadable_sectors"])' "$T_DIR/status.json" 2>&1)"
+check_eq "... and the object is the rescue's image" "$(sha "$T_DIR/vm.raw")" \
+	"$(rgw_sha256 run.raw 2>/dev/null)"
 check_match "--strict names the sector and says why it stopped" \
 	"LBA $lba_c does not read.*strict capture gives up no sector" "$(cat "$T_DIR/strict.err")"
 check_eq "... and nothing is in the bucket at the key, nor its manifest" "" \
