@@ -32,6 +32,16 @@ endif
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 CFLAGS_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# The fuzz build (fuzz_defconfig): libFuzzer's instrumentation in every
+# object, its main only in the fuzz targets (tests/fuzz).
+ifeq ($(CONFIG_FERRY_FUZZ),y)
+CC := clang
+CFLAGS_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+# clang's -Wextra also wants the fields a table entry leaves at zero
+# ({"format", "raw|qcow2", "image format"} without url); gcc's does not.
+CFLAGS_SAN += -Wno-missing-field-initializers
+endif
 FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
 
 LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
@@ -56,9 +66,21 @@ LIBFERRY := $(OBJDIR)/libferry.a
 UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
 
+# The fuzz targets, one per tests/fuzz/*.c, with the helpers of
+# tests/fuzz/lib; FUZZ_OUT holds them, their generated seeds and the
+# journal target's template image, the corpora fuzzing grows and the
+# crashes it finds.
+FUZZ_NAMES := $(patsubst $(TOPDIR)/tests/fuzz/%.c,%,$(sort $(wildcard $(TOPDIR)/tests/fuzz/*.c)))
+FUZZ_OUT := $(O)/tests/fuzz
+FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_NAMES))
+FUZZ_LIB_OBJS := $(patsubst $(TOPDIR)/tests/fuzz/lib/%.c,$(FUZZ_OUT)/lib/%.o,\
+	$(sort $(wildcard $(TOPDIR)/tests/fuzz/lib/*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_DEFS := -DFUZZ_JOURNAL_IMAGE='"$(FUZZ_OUT)/journal.img"' -DFUZZ_SUPPORT='"$(TOPDIR)/support"'
+
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
 	deps check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-	demo bench bench-xfs bench-push
+	demo bench bench-xfs bench-push fuzz fuzz-build check-fuzz
 
 .DEFAULT_GOAL := all
 
@@ -76,6 +98,8 @@ help:
 	@echo '  check-lint         - shellcheck, banned C functions, docs/cmdline.md keys (seconds)'
 	@echo '  check-quick        - unit and integration tests on this build only'
 	@echo '  check-unit         - unit tests (tests/unit)'
+	@echo '  check-fuzz         - the fuzz targets over their seeds and saved crashes (seconds)'
+	@echo '  fuzz               - fuzz each target for FUZZ_SECONDS (default 60; tests/fuzz)'
 	@echo '  check-integration  - integration tests (tests/integration)'
 	@echo '  check-s3           - upload tests against a throwaway radosgw (tests/s3)'
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
@@ -93,7 +117,7 @@ deps:
 	@$(TOPDIR)/support/deps.sh build
 
 %_defconfig: $(TOPDIR)/configs/%_defconfig
-	@$(TOPDIR)/support/deps.sh build
+	@$(TOPDIR)/support/deps.sh $(if $(filter fuzz_defconfig,$@),fuzz,build)
 	@mkdir -p $(O)/include/config $(O)/include/generated
 	cd $(O) && $(KCONFIG_ENV) $(KCONF) --defconfig=$< $(TOPDIR)/Kconfig >/dev/null
 	@echo "configured $(O) from configs/$@"
@@ -116,7 +140,7 @@ ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
 all rescue check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-		demo bench bench-xfs bench-push:
+		demo bench bench-xfs bench-push fuzz fuzz-build check-fuzz:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -133,7 +157,7 @@ $(AUTOCONF): $(CONFIG) $(TOPDIR)/Kconfig
 $(OBJDIR)/%.o: $(TOPDIR)/src/%.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $*.c"
-	@$(CC) $(FERRY_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(FERRY_CFLAGS) $(FUZZ_DEFS) -MMD -MP -c $< -o $@
 
 $(LIBFERRY): $(LIB_OBJS)
 	@rm -f $@
@@ -202,12 +226,56 @@ $(O)/tests/unit/%.t: $(TOPDIR)/tests/unit/%.c $(LIBFERRY) $(wildcard $(TOPDIR)/t
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 
+# Fuzzing (tests/fuzz, docs/building.md#fuzzing). A build of another
+# configuration fuzzes in $(O)/fuzz, configured from fuzz_defconfig, as
+# check's sanitizer tiers test in $(O)/asan.
+ifeq ($(CONFIG_FERRY_FUZZ),y)
+$(FUZZ_OUT)/lib/%.o: $(TOPDIR)/tests/fuzz/lib/%.c $(wildcard $(TOPDIR)/tests/fuzz/lib/*.h) \
+		$(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      tests/fuzz/lib/$*.c"
+	@$(CC) $(FERRY_CFLAGS) $(FUZZ_DEFS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BINS): $(FUZZ_OUT)/%: $(TOPDIR)/tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(LIBFERRY) \
+		$(wildcard $(TOPDIR)/tests/fuzz/lib/*.h)
+	@echo "  FUZZ    tests/fuzz/$*.c"
+	@$(CC) $(FERRY_CFLAGS) $(FUZZ_DEFS) -I$(TOPDIR)/tests/fuzz -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_LIB_OBJS) $(LIBFERRY) $(LIBS_DYN)
+
+# The binary seeds (disk images, initrds, modules, journals) and the
+# journal target's template, made with the real tools; journal.img last.
+$(FUZZ_OUT)/journal.img: $(TOPDIR)/tests/fuzz/seeds.sh
+	@echo "  SEEDS   $(FUZZ_OUT)/seeds"
+	@$(TOPDIR)/tests/fuzz/seeds.sh $(FUZZ_OUT)
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/journal.img
+
+-include $(FUZZ_LIB_OBJS:.o=.d)
+
+# Every target once over its seeds and tests/fuzz/crashes: a regression
+# run in seconds, TAP.
+check-fuzz: fuzz-build
+	@$(TOPDIR)/support/deps.sh fuzz
+	$(PROVE) --exec '' $(TOPDIR)/tests/fuzz/replay.sh :: $(FUZZ_OUT) $(FUZZ_NAMES)
+
+# Each target fuzzed for FUZZ_SECONDS, one after the other; new inputs go
+# to $(FUZZ_OUT)/corpus, crashes to $(FUZZ_OUT)/crashes.
+fuzz: fuzz-build
+	@$(TOPDIR)/support/deps.sh fuzz
+	$(TOPDIR)/tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+else
+FUZZ_O := $(O)/fuzz
+fuzz fuzz-build check-fuzz:
+	@test -f $(FUZZ_O)/.config || $(MAKE) --no-print-directory O=$(FUZZ_O) fuzz_defconfig
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) FUZZ_SECONDS=$(FUZZ_SECONDS) $@
+endif
+
 # Independent tests run at once, one per core (prove -j): each has its own
 # scratch directory, its own radosgw on free ports; the fixture cache is
 # built under a lock per entry.
 PROVE_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 PROVE := prove --timer -j$(PROVE_JOBS)
-ifeq ($(CONFIG_FERRY_SANITIZE),y)
+ifneq ($(filter y,$(CONFIG_FERRY_SANITIZE) $(CONFIG_FERRY_FUZZ)),)
 # Any sanitizer report fails the test that triggered it.
 export ASAN_OPTIONS := suppressions=$(TOPDIR)/support/asan.supp:detect_leaks=1:abort_on_error=0:exitcode=99
 export LSAN_OPTIONS := suppressions=$(TOPDIR)/support/lsan.supp
@@ -266,6 +334,7 @@ check:
 		"build=$(SUBMAKE) -j$(PROVE_JOBS) check-build" \
 		"lint=$(SUBMAKE) check-lint" \
 		"unit=$(SUBMAKE) check-unit" \
+		"fuzz=$(SUBMAKE) -j$(PROVE_JOBS) fuzz-build && $(SUBMAKE) check-fuzz" \
 		"integration=$(SUBMAKE) check-integration" \
 		"s3=$(SUBMAKE) check-s3" \
 		"boot=$(SUBMAKE) check-boot" \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what Ferry's build and tests need from Debian 12, only what is missing.
-# Usage: support/deps.sh [build|check|bench|s3|boot|rescue|all]   (idempotent; apt-get only)
+# Usage: support/deps.sh [build|check|fuzz|bench|s3|boot|rescue|all]   (idempotent; apt-get only)
 set -eu
 
 build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
@@ -10,6 +10,9 @@ nettle-dev libssl-dev libicu-dev libnewt-dev"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
 cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core openssl iproute2
 python3-jsonschema mtools gdisk shellcheck lvm2 xfsprogs partclone time tmux"
+# tests/fuzz: clang builds the library and the libFuzzer targets (its
+# runtime comes with Debian's clang); the seeds are made with check's tools.
+fuzz="$check clang"
 bench="$check partclone time s3cmd"
 # tests/s3: a throwaway Ceph radosgw on loopback, read back with boto3.
 s3="$check radosgw ceph-mon ceph-osd ceph-common python3-boto3 curl ca-certificates"
@@ -23,12 +26,13 @@ grub-efi-amd64-bin xorriso mtools qemu-system-x86 ovmf ipxe-qemu python3"
 case "${1:-check}" in
 build) want=$build ;;
 check) want=$check ;;
+fuzz) want=$fuzz ;;
 bench) want=$bench ;;
 boot) want=$boot ;;
 rescue) want=$rescue ;;
 s3) want=$s3 ;;
-all) want="$bench $s3 $boot $rescue" ;;
-*) echo "usage: $0 [build|check|bench|s3|boot|rescue|all]" >&2; exit 2 ;;
+all) want="$bench $fuzz $s3 $boot $rescue" ;;
+*) echo "usage: $0 [build|check|fuzz|bench|s3|boot|rescue|all]" >&2; exit 2 ;;
 esac
 
 missing=""

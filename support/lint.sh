@@ -1,7 +1,7 @@
 #!/bin/bash
 # make check-lint: shellcheck on every shell script of the project, none of
-# the functions STYLE.md bans (sprintf, strcpy, strcat, gets) called in src/
-# or tests/unit, and docs/cmdline.md's key table naming exactly the keys
+# the functions STYLE.md bans (sprintf, strcpy, strcat, gets) called in src/,
+# tests/unit or tests/fuzz, and docs/cmdline.md's key table naming exactly the keys
 # `ferry run --keys` prints. Exits 1 when any of the three finds something.
 # usage: FERRY=output/bin/ferry support/lint.sh [TOPDIR]   (default: this tree)
 # LINT_ONLY="banned keys" runs only those of shellcheck, banned, keys.
@@ -12,10 +12,12 @@ top=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 failed=0
 
 # lint_scripts: the project's shell scripts, relative to $top: *.sh, *.t and
-# files with a sh or bash #! line. tests/samples holds guests' files, not ours.
+# files with a sh or bash #! line. tests/samples holds guests' files, and
+# tests/fuzz's corpus and crashes the fuzzer's inputs, not ours.
 lint_scripts() {
 	local f
 	(cd "$top" && find .ci board support initramfs tests -path tests/samples -prune -o \
+		-path tests/fuzz/corpus -prune -o -path tests/fuzz/crashes -prune -o \
 		-name __pycache__ -prune -o -type f -print 2>/dev/null) | LC_ALL=C sort |
 		while read -r f; do
 			case $f in
@@ -53,13 +55,14 @@ lint_shellcheck() {
 lint_banned() {
 	local hits rc=0
 	hits=$(cd "$top" && grep -rnE --include='*.c' --include='*.h' \
-		'(^|[^[:alnum:]_])(sprintf|strcpy|strcat|gets)[[:space:]]*\(' src tests/unit) || rc=$?
+		'(^|[^[:alnum:]_])(sprintf|strcpy|strcat|gets)[[:space:]]*\(' src tests/unit tests/fuzz) ||
+		rc=$?
 	if [ "$rc" -gt 1 ]; then
 		echo "lint: banned functions: grep failed in $top (exit $rc)"
 		return 1
 	fi
 	if [ -z "$hits" ]; then
-		echo "lint: banned functions: none in src/ and tests/unit/"
+		echo "lint: banned functions: none in src/, tests/unit/ and tests/fuzz/"
 	else
 		printf '%s\n' "$hits"
 		echo "lint: banned functions: sprintf, strcpy, strcat and gets are not used (STYLE.md): snprintf, a strbuf"

@@ -425,7 +425,7 @@ static int read_lv(const struct tree *t, int sec, struct lvm_vg *vg, struct lvm_
 static int read_pv(const struct tree *t, int sec, struct lvm_pv *pv)
 {
 	char what[LVM_NAME_MAX + 32];
-	uint64_t start;
+	uint64_t start = 0;
 	int err;
 
 	if (strlen(t->n[sec].key) >= sizeof(pv->name))

@@ -3,6 +3,7 @@
  * NICs' static settings and the udev rules that pin names to their MAC
  * addresses are disabled; NetworkManager is turned off where the cloud asks. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -37,6 +38,14 @@ int net_read(struct net_state *s, const char *path, char **text, size_t *len)
 {
 	int err = guest_read(s->c->g, path, NET_MAX_FILE, text, len);
 
+	/* The edits compare and split text as C strings: with a NUL byte in
+	 * it, every run would rewrite the file (tests/fuzz/crashes/network). */
+	if (!err && strlen(*text) != *len) {
+		free(*text);
+		*text = NULL;
+		err = net_note(s, path, "not a text file (it holds a NUL byte): left alone");
+		return err ? err : -ENOENT;
+	}
 	if (err == -EFBIG || err == -EISDIR || err == -ELOOP) {
 		err = net_note(s, path, "not a configuration file Ferry can read (%s): left alone",
 			       ferr_msg());
@@ -166,17 +175,29 @@ static bool lan_address(const char *a)
 	return false;
 }
 
+/* Servers and domains are written into netplan's YAML lists and ifcfg
+ * and keyfile lines: anything but an address or a domain name would read
+ * back as something else (a ']' ends a YAML list), so it is not carried. */
+static bool ip_address(const char *a)
+{
+	uint8_t b[16];
+
+	return inet_pton(AF_INET, a, b) == 1 || inet_pton(AF_INET6, a, b) == 1;
+}
+
 static void add_server(struct net_dns *d, const char *w, size_t n)
 {
 	char a[64];
 
-	if (n < sizeof(a)) {
-		memcpy(a, w, n);
-		a[n] = '\0';
-		if (lan_address(a)) {
-			add_item(d->left, sizeof(d->left), w, n);
-			return;
-		}
+	if (n >= sizeof(a))
+		return;
+	memcpy(a, w, n);
+	a[n] = '\0';
+	if (!ip_address(a))
+		return;
+	if (lan_address(a)) {
+		add_item(d->left, sizeof(d->left), w, n);
+		return;
 	}
 	if (d->nservers < 3 && n < sizeof(d->servers[0])) {
 		memcpy(d->servers[d->nservers], w, n);
@@ -186,6 +207,9 @@ static void add_server(struct net_dns *d, const char *w, size_t n)
 
 static void add_search(struct net_dns *d, const char *w, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)w[i]) && (!w[i] || !strchr("-._", w[i])))
+			return;
 	add_item(d->search, sizeof(d->search), w, n);
 }
 

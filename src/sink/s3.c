@@ -339,12 +339,35 @@ int s3_abort_multipart(struct s3_client *c, const char *upload_id)
 	return err;
 }
 
+void s3_uploads_newest(const char *body, size_t blen, const char *key, char *upload_id,
+		       size_t len)
+{
+	const char *p = body ? body : "", *end = p + (body ? blen : 0);
+	char newest[40] = "";
+
+	upload_id[0] = '\0';
+	while (p < end) {
+		char ukey[1024], id[512], when[40], block[4096];
+		const char *next = s3_xml_text(p, (size_t)(end - p), "Upload", block, sizeof(block));
+
+		if (!next)
+			break;
+		s3_xml_text(block, strlen(block), "Key", ukey, sizeof(ukey));
+		s3_xml_text(block, strlen(block), "UploadId", id, sizeof(id));
+		s3_xml_text(block, strlen(block), "Initiated", when, sizeof(when));
+		/* ISO 8601 times in UTC sort as strings. */
+		if (!strcmp(ukey, key) && id[0] && strcmp(when, newest) >= 0) {
+			snprintf(newest, sizeof(newest), "%s", when);
+			snprintf(upload_id, len, "%s", id);
+		}
+		p = next;
+	}
+}
+
 int s3_find_upload(struct s3_client *c, char *upload_id, size_t len)
 {
 	struct http_response r;
 	struct strbuf q;
-	char newest[40] = "";
-	const char *p, *end;
 	int err;
 
 	strbuf_init(&q);
@@ -358,25 +381,7 @@ int s3_find_upload(struct s3_client *c, char *upload_id, size_t len)
 	strbuf_release(&q);
 	if (err)
 		return err;
-	upload_id[0] = '\0';
-	p = r.body.s ? r.body.s : "";
-	end = p + r.body.len;
-	while (p < end) {
-		char key[1024], id[512], when[40], block[4096];
-		const char *next = s3_xml_text(p, (size_t)(end - p), "Upload", block, sizeof(block));
-
-		if (!next)
-			break;
-		s3_xml_text(block, strlen(block), "Key", key, sizeof(key));
-		s3_xml_text(block, strlen(block), "UploadId", id, sizeof(id));
-		s3_xml_text(block, strlen(block), "Initiated", when, sizeof(when));
-		/* ISO 8601 times in UTC sort as strings. */
-		if (!strcmp(key, c->t.key) && id[0] && strcmp(when, newest) >= 0) {
-			snprintf(newest, sizeof(newest), "%s", when);
-			snprintf(upload_id, len, "%s", id);
-		}
-		p = next;
-	}
+	s3_uploads_newest(r.body.s, r.body.len, c->t.key, upload_id, len);
 	http_response_release(&r);
 	return upload_id[0] ? 0 : -ENOENT;
 }
@@ -393,6 +398,49 @@ static unsigned part_number(const char *s)
 	return *end || v > S3_MAX_PARTS ? 0 : (unsigned)v;
 }
 
+int s3_parts_page(const char *body, size_t len, struct s3_part **parts, size_t *n, size_t *cap,
+		  bool *truncated, char *marker, size_t marker_len)
+{
+	const char *p = body ? body : "", *end = p + (body ? len : 0);
+	char trunc[8];
+	int err = 0;
+
+	while (p < end && !err) {
+		char block[1024], num[16], size[24];
+		const char *next = s3_xml_text(p, (size_t)(end - p), "Part", block, sizeof(block));
+
+		if (!next)
+			break;
+		if (*n == *cap) {
+			size_t more = *cap ? *cap * 2 : 64;
+			struct s3_part *v = realloc(*parts, more * sizeof(*v));
+
+			if (!v) {
+				err = ferr(-ENOMEM, "out of memory");
+				break;
+			}
+			*parts = v;
+			*cap = more;
+		}
+		s3_xml_text(block, strlen(block), "PartNumber", num, sizeof(num));
+		s3_xml_text(block, strlen(block), "ETag", (*parts)[*n].etag,
+			    sizeof((*parts)[*n].etag));
+		s3_xml_text(block, strlen(block), "Size", size, sizeof(size));
+		(*parts)[*n].number = part_number(num);
+		(*parts)[*n].size = strtoull(size, NULL, 10);
+		if ((*parts)[*n].number)
+			(*n)++;
+		p = next;
+		/* An upload has at most S3_MAX_PARTS: a longer list is not S3's. */
+		if (*n > S3_MAX_PARTS)
+			err = ferr(-EPROTO, "list parts: more than %u parts listed", S3_MAX_PARTS);
+	}
+	s3_xml_text(body ? body : "", body ? len : 0, "IsTruncated", trunc, sizeof(trunc));
+	s3_xml_text(body ? body : "", body ? len : 0, "NextPartNumberMarker", marker, marker_len);
+	*truncated = !strcmp(trunc, "true");
+	return err;
+}
+
 int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **parts, size_t *n)
 {
 	unsigned marker = 0;
@@ -404,8 +452,8 @@ int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **p
 	for (;;) {
 		struct http_response r;
 		struct strbuf q;
-		char trunc[8], nextm[16];
-		const char *p, *end;
+		char nextm[16];
+		bool truncated;
 
 		strbuf_init(&q);
 		err = upload_query(&q, upload_id, "");
@@ -416,40 +464,10 @@ int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **p
 		strbuf_release(&q);
 		if (err)
 			break;
-		p = r.body.s ? r.body.s : "";
-		end = p + r.body.len;
-		while (p < end && !err) {
-			char block[1024], num[16], size[24];
-			const char *next = s3_xml_text(p, (size_t)(end - p), "Part", block, sizeof(block));
-
-			if (!next)
-				break;
-			if (*n == cap) {
-				struct s3_part *v = realloc(*parts, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-				if (!v) {
-					err = ferr(-ENOMEM, "out of memory");
-					break;
-				}
-				*parts = v;
-			}
-			s3_xml_text(block, strlen(block), "PartNumber", num, sizeof(num));
-			s3_xml_text(block, strlen(block), "ETag", (*parts)[*n].etag,
-				    sizeof((*parts)[*n].etag));
-			s3_xml_text(block, strlen(block), "Size", size, sizeof(size));
-			(*parts)[*n].number = part_number(num);
-			(*parts)[*n].size = strtoull(size, NULL, 10);
-			if ((*parts)[*n].number)
-				(*n)++;
-			p = next;
-			/* An upload has at most S3_MAX_PARTS: a longer list is not S3's. */
-			if (*n > S3_MAX_PARTS)
-				err = ferr(-EPROTO, "list parts: more than %u parts listed", S3_MAX_PARTS);
-		}
-		s3_xml_text(r.body.s ? r.body.s : "", r.body.len, "IsTruncated", trunc, sizeof(trunc));
-		s3_xml_text(r.body.s ? r.body.s : "", r.body.len, "NextPartNumberMarker", nextm,
-			    sizeof(nextm));
+		err = s3_parts_page(r.body.s, r.body.len, parts, n, &cap, &truncated, nextm,
+				    sizeof(nextm));
 		http_response_release(&r);
-		if (err || strcmp(trunc, "true"))
+		if (err || !truncated)
 			break;
 		/* Each page moves the marker on, within 1..S3_MAX_PARTS. */
 		if (part_number(nextm) <= marker) {

@@ -5,6 +5,7 @@
 #ifndef FERRY_S3_H
 #define FERRY_S3_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,20 @@ int s3_find_upload(struct s3_client *c, char *upload_id, size_t len);
 /* The parts an unfinished upload holds, in number order (*parts freed by
  * the caller). */
 int s3_list_parts(struct s3_client *c, const char *upload_id, struct s3_part **parts, size_t *n);
+
+/* The bodies of the answers the two calls above read, parsed on their own
+ * (as the fuzz targets do, tests/fuzz); body may be NULL (no body).
+ * s3_uploads_newest: the UploadId of the newest upload of key that a
+ * ListMultipartUploads answer lists, into upload_id; "" when none. */
+void s3_uploads_newest(const char *body, size_t blen, const char *key, char *upload_id,
+		       size_t len);
+/* s3_parts_page: one page of a ListParts answer: its parts appended to
+ * *parts (*n of them in room for *cap, grown by realloc; numbers outside
+ * 1..S3_MAX_PARTS skipped), whether it says IsTruncated, and its
+ * NextPartNumberMarker as written (into marker). -EPROTO past
+ * S3_MAX_PARTS parts. */
+int s3_parts_page(const char *body, size_t len, struct s3_part **parts, size_t *n, size_t *cap,
+		  bool *truncated, char *marker, size_t marker_len);
 
 /* Lower-case hex MD5 and its base64 (for Content-MD5) of data. */
 void s3_md5(const void *data, size_t len, char hex[33], char b64[25]);

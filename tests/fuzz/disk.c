@@ -1,0 +1,50 @@
+/* The partition table readers that run before libparted (disk/table.h):
+ * the MBR and EBR chain walk and the GPT header bound, on the input as a
+ * whole disk, with 512-byte and with 4 KiB sectors. The GPT reader gets
+ * its bytes through the source's I/O table, as from a disk. */
+#include <errno.h>
+#include <string.h>
+
+#include "disk/table.h"
+#include "lib/fuzz.h"
+
+struct mem {
+	const uint8_t *data;
+	size_t size;
+};
+
+static long mem_pread(void *ctx, const struct source *src, void *buf, size_t len, uint64_t off,
+		      bool careful)
+{
+	const struct mem *m = ctx;
+
+	(void)src;
+	(void)careful;
+	if (off >= m->size)
+		return 0;
+	if (len > m->size - off)
+		len = m->size - (size_t)off;
+	memcpy(buf, m->data + off, len);
+	return (long)len;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const unsigned sectors[] = {512, 4096};
+	struct mem m = {data, size};
+	const struct source_io io = {.pread = mem_pread, .ctx = &m};
+
+	for (size_t i = 0; i < sizeof(sectors) / sizeof(sectors[0]); i++) {
+		struct source src = {.path = "fuzz", .fd = -1, .dfd = -1, .size = size,
+				     .lsec = sectors[i], .psec = sectors[i], .io = &io};
+		struct table t;
+
+		ferr_clear();
+		memset(&t, 0, sizeof(t));
+		mbr_parse(data, size, sectors[i], "fuzz", &t);
+		table_release(&t);
+		if (size >= sectors[i])
+			gpt_bound(&src);
+	}
+	return 0;
+}
