@@ -294,10 +294,46 @@ static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
 	       !memcmp(b + name, TRAILER, sizeof(TRAILER));
 }
 
+/* How far from pos the data is whole newc members one after the other, as
+ * the kernel walks them (zeros between them), up to and with a trailer.
+ * libarchive is shown no more: it would scan on past a member for the
+ * next magic, into bytes the kernel never reads as a header, and it
+ * allocates a header's name size before it finds the data too short.
+ * -EBADMSG for a name longer than any the kernel takes. */
+static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end)
+{
+	size_t at = pos;
+
+	for (;;) {
+		size_t hdr = at, next;
+		uint32_t filesize, namesize;
+
+		while (len - hdr >= 4 && !memcmp(b + hdr, "\0\0\0\0", 4))
+			hdr += 4;
+		if (len - hdr < HDR_LEN || memcmp(b + hdr, "07070", 5) ||
+		    (b[hdr + 5] != '1' && b[hdr + 5] != '2') || hex8(b + hdr + 54, &filesize) ||
+		    hex8(b + hdr + 94, &namesize))
+			break;
+		if (namesize == 0 || namesize > NAME_MAX_LEN)
+			return ferr(-EBADMSG, "cpio: a member name of %" PRIu32 " bytes at offset %zu "
+				    "(the kernel takes at most %d)", namesize, hdr, NAME_MAX_LEN);
+		next = align4(align4(hdr + HDR_LEN + namesize) + filesize);
+		if (next > len) {
+			at = len; /* a member cut short: libarchive says where */
+			break;
+		}
+		at = next;
+		if (namesize == sizeof(TRAILER) && !memcmp(b + hdr + HDR_LEN, TRAILER, sizeof(TRAILER)))
+			break;
+	}
+	*end = at;
+	return 0;
+}
+
 int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *consumed)
 {
 	const uint8_t *b = buf;
-	size_t pos = 0, prev_end;
+	size_t pos = 0, prev_end, shown = 0;
 	struct archive *ar = NULL;
 	struct archive_entry *ae;
 	int r;
@@ -318,11 +354,14 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 	if (len - pos < HDR_LEN || memcmp(b + pos, "07070", 5) ||
 	    (b[pos + 5] != '1' && b[pos + 5] != '2'))
 		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", pos);
+	r = newc_extent(b, pos, len, &shown);
+	if (r)
+		return r;
 	ar = archive_read_new();
 	if (!ar)
 		return ferr(-ENOMEM, "cpio: out of memory");
 	if (archive_read_support_format_cpio(ar) != ARCHIVE_OK ||
-	    archive_read_open_memory(ar, b + pos, len - pos) != ARCHIVE_OK) {
+	    archive_read_open_memory(ar, b + pos, shown - pos) != ARCHIVE_OK) {
 		r = ferr(-EBADMSG, "cpio: %s", archive_error_string(ar) ? archive_error_string(ar)
 								       : "not a cpio archive");
 		goto out_release;

@@ -171,6 +171,20 @@ static void formats(void)
 	free(buf);
 	is_int(cpio_parse("", 0, &a, &used), -ENODATA, "nothing: no trailer");
 	is_int(cpio_parse("\0\0\0\0\0\0\0\0", 8, &a, &used), -ENODATA, "zeros: no trailer");
+
+	/* A header that claims a 3.5 GB name (found by tests/fuzz/initrd.c:
+	 * libarchive allocated it before seeing the data end) is refused
+	 * before libarchive reads it. */
+	{
+		static const char huge[] = "070701" "00000001" "000081a4" "00000000" "00000000"
+					   "00000001" "00000000" "00000000" "00000000" "00000000"
+					   "00000000" "00000000" "d0000000" "00000000" "x";
+
+		is_int(cpio_parse(huge, sizeof(huge) - 1, &a, &used), -EBADMSG,
+		       "a name size of 0xd0000000 is refused");
+		ok(strstr(ferr_msg(), "a member name of 3489660928 bytes at offset 0") != NULL,
+		   "... saying so: %s", ferr_msg());
+	}
 }
 
 /* Every prefix shorter than the trailer fails and leaves nothing behind;
