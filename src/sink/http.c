@@ -852,6 +852,11 @@ int http_read_response(struct http_conn *c, const char *method, struct http_resp
 	c->deadline = now_seconds() + 2 * c->timeout_ms / 1000.0;
 	err = read_response(c, method, r);
 	c->deadline = 0;
+	if (err) {
+		/* Nothing of a failed answer is kept (a body cut off at 1 MiB). */
+		strbuf_release(&r->body);
+		strbuf_init(&r->body);
+	}
 	return err;
 }
 

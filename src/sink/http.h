@@ -91,6 +91,8 @@ int http_request(struct http_conn *c, const char *method, const char *target,
 int http_send_head(struct http_conn *c, const char *method, const char *target,
 		   const struct http_header *h, size_t nh, uint64_t len);
 int http_send_body(struct http_conn *c, const void *buf, size_t len);
+/* On an error r holds nothing to release (http_response_release is
+ * harmless). */
 int http_read_response(struct http_conn *c, const char *method, struct http_response *r);
 void http_response_release(struct http_response *r);
 
