@@ -196,6 +196,10 @@ static int member_data(struct archive *ar, const uint8_t *b, const uint8_t *end,
 	uint8_t *copy = NULL;
 	int r;
 
+	/* A size past the end of the data is a member cut short, found before
+	 * any copy is made of that size. */
+	if (size > (size_t)(end - b))
+		return ferr(-EBADMSG, "cpio: %s: truncated member", e->name);
 	while ((r = archive_read_data_block(ar, &blk, &blen, &boff)) == ARCHIVE_OK) {
 		const uint8_t *p = blk;
 
@@ -283,14 +287,28 @@ static int kernel_checks(const uint8_t *b, size_t prev_end, size_t hdr,
 	return 0;
 }
 
-/* Whether b[at, len) is a whole trailer header and name, with its padding
- * missing. */
+/* Whether the 13 fields of the newc header at b are all hexadecimal, as
+ * they must be for the kernel and libarchive to read the same numbers. */
+static bool all_hex(const uint8_t *b)
+{
+	uint32_t v;
+
+	for (size_t f = 6; f < HDR_LEN; f += 8)
+		if (hex8(b + f, &v))
+			return false;
+	return true;
+}
+
+/* Whether b[at, len) is a whole trailer header and name, with no data and
+ * its padding missing. */
 static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
 {
 	size_t name = at + HDR_LEN;
+	uint32_t filesize;
 
 	return len - at >= HDR_LEN + sizeof(TRAILER) &&
 	       len - at < align4(HDR_LEN + sizeof(TRAILER)) && !memcmp(b + at, "07070", 5) &&
+	       all_hex(b + at) && !hex8(b + at + 54, &filesize) && filesize == 0 &&
 	       !memcmp(b + name, TRAILER, sizeof(TRAILER));
 }
 
@@ -298,11 +316,15 @@ static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
  * the kernel walks them (zeros between them), up to and with a trailer.
  * libarchive is shown no more: it would scan on past a member for the
  * next magic, into bytes the kernel never reads as a header, and it
- * allocates a header's name size before it finds the data too short.
- * -EBADMSG for a name longer than any the kernel takes. */
-static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end)
+ * allocates a header's name size, or copies a member's claimed size,
+ * before it finds the data too short. *cut is where the header of a
+ * member the data cuts short is, SIZE_MAX when the walk met none. -EBADMSG for a name longer than any the
+ * kernel takes. */
+static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end, size_t *cut)
 {
 	size_t at = pos;
+
+	*cut = SIZE_MAX;
 
 	for (;;) {
 		size_t hdr = at, next;
@@ -311,15 +333,16 @@ static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end)
 		while (len - hdr >= 4 && !memcmp(b + hdr, "\0\0\0\0", 4))
 			hdr += 4;
 		if (len - hdr < HDR_LEN || memcmp(b + hdr, "07070", 5) ||
-		    (b[hdr + 5] != '1' && b[hdr + 5] != '2') || hex8(b + hdr + 54, &filesize) ||
-		    hex8(b + hdr + 94, &namesize))
+		    (b[hdr + 5] != '1' && b[hdr + 5] != '2') || !all_hex(b + hdr))
 			break;
+		hex8(b + hdr + 54, &filesize);
+		hex8(b + hdr + 94, &namesize);
 		if (namesize == 0 || namesize > NAME_MAX_LEN)
 			return ferr(-EBADMSG, "cpio: a member name of %" PRIu32 " bytes at offset %zu "
 				    "(the kernel takes at most %d)", namesize, hdr, NAME_MAX_LEN);
 		next = align4(align4(hdr + HDR_LEN + namesize) + filesize);
 		if (next > len) {
-			at = len; /* a member cut short: libarchive says where */
+			*cut = hdr; /* not shown: the caller says where it is */
 			break;
 		}
 		at = next;
@@ -330,12 +353,19 @@ static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end)
 	return 0;
 }
 
+static int cut_short(size_t hdr)
+{
+	return ferr(-EBADMSG, "cpio: truncated member at offset %zu: the data ends before its "
+		    "name and data do", hdr);
+}
+
 int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *consumed)
 {
 	const uint8_t *b = buf;
 	size_t pos = 0, prev_end, shown = 0;
 	struct archive *ar = NULL;
 	struct archive_entry *ae;
+	size_t cut;
 	int r;
 
 	cpio_archive_init(a);
@@ -354,9 +384,11 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 	if (len - pos < HDR_LEN || memcmp(b + pos, "07070", 5) ||
 	    (b[pos + 5] != '1' && b[pos + 5] != '2'))
 		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", pos);
-	r = newc_extent(b, pos, len, &shown);
+	r = newc_extent(b, pos, len, &shown, &cut);
 	if (r)
 		return r;
+	if (shown == pos && cut != SIZE_MAX)
+		return cut_short(cut);
 	ar = archive_read_new();
 	if (!ar)
 		return ferr(-ENOMEM, "cpio: out of memory");
@@ -402,6 +434,8 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 		if (end >= len && prev_end >= len && a->n)
 			r = ferr(-ENODATA, "cpio: the data ends after %s without " TRAILER,
 				 a->v[a->n - 1].name);
+		else if (cut != SIZE_MAX && prev_end >= shown)
+			r = cut_short(cut);
 		else
 			r = ferr(-EBADMSG, "cpio: truncated or corrupt member at offset %zu%s%s",
 				 prev_end, archive_error_string(ar) ? ": " : "",

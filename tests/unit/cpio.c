@@ -185,6 +185,43 @@ static void formats(void)
 		ok(strstr(ferr_msg(), "a member name of 3489660928 bytes at offset 0") != NULL,
 		   "... saying so: %s", ferr_msg());
 	}
+	/* A member claiming 2.9 GB with 8 bytes of data after it (found by
+	 * the initrd fuzz target: its claimed size was allocated before the
+	 * data was found short) is a truncated member, with no copy made. */
+	{
+		static const char cut[] = "070701" "00000001" "000081a4" "00000000" "00000000"
+					  "00000001" "00000000" "b0000000" "00000000" "00000000"
+					  "00000000" "00000000" "00000002" "00000000" "x\0" "12345678";
+
+		is_int(cpio_parse(cut, sizeof(cut) - 1, &a, &used), -EBADMSG,
+		       "a member claiming 0xb0000000 bytes with 8 there is cut short");
+		ok(strstr(ferr_msg(), "truncated member at offset 0") != NULL, "... saying so: %s",
+		   ferr_msg());
+	}
+	/* A field that is not hexadecimal ends the members the kernel reads:
+	 * libarchive is not shown what the kernel would not take. */
+	{
+		static const char nothex[] = "070701" "00000001" "000081a4" "00000000" "00000000"
+					     "00000001" "00000000" "0000000g" "00000000" "00000000"
+					     "00000000" "00000000" "00000002" "00000000" "x\0"
+					     "12345678";
+
+		is_int(cpio_parse(nothex, sizeof(nothex) - 1, &a, &used), -EBADMSG,
+		       "a size field of 0000000g is refused");
+		ok(!a.n, "... with no member kept");
+	}
+	/* A trailer whose padding the data cuts off is whole only when it has
+	 * no data of its own. */
+	{
+		static const char tdata[] = "070701" "00000000" "00000000" "00000000" "00000000"
+					    "00000001" "00000000" "00000004" "00000000" "00000000"
+					    "00000000" "00000000" "0000000b" "00000000" "TRAILER!!!\0";
+
+		is_int(cpio_parse(tdata, sizeof(tdata) - 1, &a, &used), -EBADMSG,
+		       "a trailer with 4 bytes of data, cut before them, is cut short");
+		is_int(cpio_parse(tdata, sizeof(tdata) - 1 - 4, &a, &used), -EBADMSG,
+		       "... and so is the same header cut inside its name");
+	}
 }
 
 /* Every prefix shorter than the trailer fails and leaves nothing behind;
