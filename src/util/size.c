@@ -37,11 +37,13 @@ int parse_bytes(const char *what, const char *s, uint64_t *out)
 	char *end;
 	double v;
 
-	if (!s[0] || s[0] == '-' || s[0] == ' ')
+	/* Decimal digits with at most a point: strtod alone would take
+	 * "nan", "inf", "0x1p4" and leading blanks. */
+	if (s[0] < '0' || s[0] > '9')
 		return ferr(-EINVAL, "%s: '%s' is not a byte count", what, s);
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno)
+	if (end == s || errno || strspn(s, "0123456789.") != (size_t)(end - s))
 		return ferr(-EINVAL, "%s: '%s' is not a byte count", what, s);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		size_t n = strlen(units[i].suffix);

@@ -25,7 +25,7 @@ int main(void)
 	uint64_t v = 0;
 	double t0;
 
-	tap_plan(13);
+	tap_plan(18);
 	is_int(parse_bytes("--rate", "20M", &v), 0, "20M parses");
 	is_int(v, 20000000, "20M is 20,000,000 bytes (rates are decimal)");
 	parse_bytes("--rate", "1.5Gi", &v);
@@ -39,6 +39,12 @@ int main(void)
 	is_int(parse_bytes("--rate", "-1M", &v), -EINVAL, "negative is refused");
 	is_int(parse_bytes("--rate", "10X", &v), -EINVAL, "an unknown unit is refused");
 	is_int(parse_bytes("--rate", "", &v), -EINVAL, "empty is refused");
+	/* Found by the job fuzz target: NaN reached a conversion to an integer. */
+	is_int(parse_bytes("--rate", "nan", &v), -EINVAL, "nan is refused");
+	is_int(parse_bytes("--rate", "inf", &v), -EINVAL, "inf is refused");
+	is_int(parse_bytes("--rate", "0x10M", &v), -EINVAL, "hexadecimal is refused");
+	is_int(parse_bytes("--rate", " 5M", &v), -EINVAL, "a leading blank is refused");
+	is_int(parse_bytes("--rate", ".5M", &v), -EINVAL, "a leading point is refused");
 
 	ratelimit_init(&rl, 20000000, fake_now, fake_sleep);
 	t0 = clock_now;
