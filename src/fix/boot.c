@@ -199,9 +199,11 @@ static int check_text(struct bedit *b, const struct bfile *f, const char *text, 
 				;
 		}
 		if (r < 0)
-			return fix_note_once(b->c->rep, RULE, f->path,
-					"line %d has a quote that is not closed; left as it is",
-					num)
+			return fix_note_once(b->c->rep, RULE, f->path, "line %d %s; left as it is", num,
+					     r == -ENOTSUP ? "has a value made of quoted and unquoted "
+							     "parts, or a backslash outside quotes"
+					     : r == -EILSEQ ? "ends its command line with a backslash"
+							    : "has a quote that is not closed")
 				       ? -ENOMEM
 				       : 1;
 	}

@@ -236,6 +236,8 @@ static int after_image(const char *s, size_t n, size_t i, struct region *rg)
 
 	while (img < n && s[img] == '-' && s[img + 1] == '-') /* legacy --type=... */
 		img = bootcfg_skip_ws(s, n, skip_token(s, n, img));
+	if (img == n)
+		return 0; /* no image: nothing is booted from this line */
 	end = skip_token(s, n, img);
 	for (base = s + end; base > s + img && base[-1] != '/' && base[-1] != ')'; base--)
 		;
@@ -245,20 +247,28 @@ static int after_image(const char *s, size_t n, size_t i, struct region *rg)
 	return 1;
 }
 
-/* Shell assignment NAME="value", 'value' or value at s[i]. */
+/* Shell assignment NAME="value", 'value' or value at s[i], as one shell
+ * word: -ENOTSUP for a word made of quoted and unquoted parts
+ * (a="b"c, a=b"c d") or with a backslash outside quotes, which an edit
+ * could not keep as the shell reads it. */
 static int shell_value(const char *s, size_t n, size_t i, struct region *rg)
 {
 	if (i < n && (s[i] == '"' || s[i] == '\'')) {
 		size_t q = close_quote(s, n, i);
 		if (q == n)
 			return -EINVAL;
+		if (q + 1 < n && !isspace((unsigned char)s[q + 1]) && s[q + 1] != ';')
+			return -ENOTSUP;
 		rg->start = i + 1;
 		rg->end = q;
 	} else {
 		rg->start = i;
 		rg->end = i;
-		while (rg->end < n && !isspace((unsigned char)s[rg->end]) && s[rg->end] != '#')
+		while (rg->end < n && !isspace((unsigned char)s[rg->end]) && s[rg->end] != ';') {
+			if (strchr("\"'\\", s[rg->end]))
+				return -ENOTSUP;
 			rg->end++;
+		}
 		rg->unquoted = true;
 	}
 	return 1;
@@ -316,7 +326,8 @@ int bootcfg_find_region(enum bkind kind, const char *s, size_t n, struct region 
 }
 
 /* The next argument in s[*i, end): [*ts, *te). Quotes group words; -EINVAL
- * for an open quote. */
+ * for an open quote, -EILSEQ for a backslash at the end (an argument added
+ * after it would be joined to the one before). */
 int bootcfg_next_arg(const char *s, size_t end, size_t *i, size_t *ts, size_t *te)
 {
 	size_t k = bootcfg_skip_ws(s, end, *i);
@@ -325,7 +336,9 @@ int bootcfg_next_arg(const char *s, size_t end, size_t *i, size_t *ts, size_t *t
 		return 0;
 	*ts = k;
 	while (k < end && !isspace((unsigned char)s[k])) {
-		if (s[k] == '\\' && k + 1 < end) {
+		if (s[k] == '\\') {
+			if (k + 1 == end)
+				return -EILSEQ;
 			k += 2;
 			continue;
 		}

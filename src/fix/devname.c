@@ -112,33 +112,71 @@ static void evidence_add(struct evidence *ev, const char *name, const char *use,
 	ev->nitems++;
 }
 
+/* The evidence must be the same before the rules' edits and after them,
+ * or a second run would decide otherwise than the first (a fix is done
+ * once). So the fstab rule's edits keep what they replace (a renamed line
+ * says "# ferry: was NAME" above it, a disabled line is kept as a comment),
+ * and the evidence is read through them; root= and resume= cannot keep a
+ * comment: a root= the bootloader rule renames (its partition number does
+ * not matter: it means the root volume) and every resume= are not evidence,
+ * and the root volume is always used as /. */
 static int evidence_arg(const char *file, const char *key, const char *val, void *arg)
 {
 	struct evidence *ev = arg;
+	const struct fix_volume *v;
 
-	if (val && !strcmp(key, "root"))
+	if (val && !strcmp(key, "root") &&
+	    sysdisk_map(ev->sd, val, NULL, ev->sd->c->root_part, &v) != MAP_OK)
 		evidence_add(ev, val, "/", ev->sd->c->root_part, SRC_ROOT_ARG, file);
-	else if (val && !strcmp(key, "resume"))
-		evidence_add(ev, val, "swap", 0, SRC_OTHER, file);
 	return 0;
 }
 
+static bool starts(const char *line, size_t n, const char *prefix)
+{
+	return n >= strlen(prefix) && !memcmp(line, prefix, strlen(prefix));
+}
+
+/* /etc/fstab's lines as evidence; a line the fstab rule wrote a comment
+ * above (FSTAB_DISABLED_MARK, FSTAB_WAS_MARK) as it was before: for a
+ * disabled line, the line it disabled; for a renamed one, the name it
+ * had, when its UUID= names a volume of the image. */
 static void evidence_fstab(struct evidence *ev, const char *text, size_t len)
 {
 	const struct fix_ctx *c = ev->sd->c;
 	const char *line;
 	size_t pos = 0, n;
+	char was[256] = "";
+	bool disabled = false;
 
 	while (text_next_line(text, len, &pos, &line, &n)) {
 		char spec[256], mp[256], type[64], opts[256];
 		enum source src = SRC_OTHER;
+		const struct fix_volume *v;
 		struct fstab_line fl;
 		int role = 0;
 
-		fstab_line_cut(line, n, &fl);
-		if (fl.nf < 2)
+		if (disabled && n && line[0] == '#') {
+			line++;
+			n--;
+		} else if (starts(line, n, FSTAB_DISABLED_MARK)) {
+			disabled = true;
 			continue;
+		} else if (starts(line, n, FSTAB_WAS_MARK)) {
+			size_t k = strlen(FSTAB_WAS_MARK);
+
+			snprintf(was, sizeof(was), "%.*s", (int)(n - k), line + k);
+			continue;
+		}
+		disabled = false;
+		fstab_line_cut(line, n, &fl);
+		if (fl.nf < 2) {
+			was[0] = '\0';
+			continue;
+		}
 		fstab_field(&fl, 0, spec, sizeof(spec));
+		if (was[0] && fix_volume_by_spec(c, spec, &v) && v)
+			snprintf(spec, sizeof(spec), "%s", was);
+		was[0] = '\0';
 		fstab_field(&fl, 1, mp, sizeof(mp));
 		fstab_field(&fl, 2, type, sizeof(type));
 		fstab_field(&fl, 3, opts, sizeof(opts));
@@ -266,6 +304,8 @@ int sysdisk_init(struct sysdisk *sd, struct fix_ctx *c)
 		err = ferr(-ENOMEM, "out of memory");
 		goto out_free;
 	}
+	if (c->root_part)
+		claim(ev, vol_index(c, fix_volume_by_part(c, c->root_part)), "/");
 	err = guest_read(c->g, FSTAB, FSTAB_MAX, &text, &len);
 	if (err && err != -ENOENT)
 		goto out_free;

@@ -10,6 +10,12 @@
 #include "fix/fix.h"
 #include "fs/devname.h"
 
+/* The comments the fstab rule leaves: above a line it disabled (the line
+ * follows behind a "#"), and above a line it renamed (the old name
+ * follows the mark). sysdisk_init reads the evidence through them. */
+#define FSTAB_DISABLED_MARK "# ferry: disabled, "
+#define FSTAB_WAS_MARK "# ferry: was "
+
 enum disk_verdict { DISK_UNKNOWN, DISK_SYSTEM, DISK_OTHER };
 
 /* What a name maps to. */

@@ -57,7 +57,7 @@ static int disable(struct fstab_edit *e, const char *line, size_t n, bool nl, co
 
 	if (!before)
 		return ferr(-ENOMEM, "out of memory");
-	err = strbuf_addf(&e->out, "# ferry: disabled, %s\n#", reason);
+	err = strbuf_addf(&e->out, FSTAB_DISABLED_MARK "%s\n#", reason);
 	start = e->out.len - 1;
 	if (!err)
 		err = strbuf_add(&e->out, line, n);
@@ -86,8 +86,11 @@ static int remap(struct fstab_edit *e, const char *line, size_t n, bool nl,
 		return ferr(-ENOMEM, "out of memory");
 	snprintf(spec, sizeof(spec), "UUID=%s", v->uuid);
 	fstab_field(fl, 0, old, sizeof(old));
+	/* the old name stays, as the evidence of the next run (devname.c) */
+	err = strbuf_addf(&e->out, FSTAB_WAS_MARK "%s\n", old);
 	start = e->out.len;
-	err = strbuf_add(&e->out, line, lead);
+	if (!err)
+		err = strbuf_add(&e->out, line, lead);
 	if (!err)
 		err = strbuf_add(&e->out, spec, strlen(spec));
 	if (!err && seplen > 1 && strspn(sep, " ") >= seplen) {

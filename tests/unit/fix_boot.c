@@ -82,13 +82,19 @@ static int contains(const char *dir, const char *path, const char *s)
 }
 
 /* Number of lines that differ between two texts, -1 if they do not have the
- * same number of lines. */
+ * same number of lines; the "# ferry: was" comments the fstab rule adds to
+ * b are not counted. */
 static int lines_differ(const char *a, const char *b)
 {
 	int diff = 0;
 
 	while (*a && *b) {
 		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+
+		if (!strncmp(b, "# ferry: was ", 13) && strncmp(a, "# ferry: was ", 13)) {
+			b += lb + (b[lb] == '\n');
+			continue;
+		}
 
 		if (la != lb || memcmp(a, b, la))
 			diff++;
@@ -276,8 +282,10 @@ static void debian12(void)
 		"#\n"
 		"# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"
 		"# / was on /dev/sda1 during installation\n"
+		"# ferry: was /dev/sda1\n"
 		"UUID=" D12_ROOT " /               ext4    errors=remount-ro 0       1\n"
 		"# swap was on /dev/sda5 during installation\n"
+		"# ferry: was /dev/sda5\n"
 		"UUID=" D12_SWAP " none            swap    sw              0       0\n"
 		"/dev/sr0        /media/cdrom0   udf,iso9660 user,noauto     0       0\n"
 		"# ferry: disabled, /dev/sdb1 is on /dev/sdb, not on the system disk /dev/sda "

@@ -134,6 +134,24 @@ static void default_grub(void)
 	       "a quote that is not closed: the file is left whole");
 	ok(r.changes == 0 && r.notes == 1 && strstr(r.note, "line 2 has a quote that is not closed"),
 	   "and noted (%s)", r.note);
+
+	/* Values an edit could not keep as the shell reads them (found by the
+	 * bootcfg fuzz target: quotes inside an unquoted value were wrapped
+	 * in more quotes, and a second run mangled them). */
+	static const char *const mixed[] = {
+		"GRUB_CMDLINE_LINUX=GRUB_DISABLE_RECOVERY=\"true\"\n",
+		"GRUB_CMDLINE_LINUX=\"quiet\"splash\n",
+		"GRUB_CMDLINE_LINUX='quiet'\"splash\"\n",
+		"GRUB_CMDLINE_LINUX=quiet\\ splash\n",
+	};
+	for (size_t i = 0; i < sizeof(mixed) / sizeof(mixed[0]); i++) {
+		fresh("mixed");
+		PUT("etc/default/grub", mixed[i]);
+		r = boot_run(NULL);
+		ok(!strcmp(get("etc/default/grub", NULL), mixed[i]) && r.changes == 0 &&
+		   r.notes == 1 && strstr(r.note, "line 1 has a value made of quoted and unquoted parts"),
+		   "left whole and noted: %.*s (%s)", (int)strlen(mixed[i]) - 1, mixed[i], r.note);
+	}
 }
 
 static void grub_cfg(void)
@@ -177,6 +195,21 @@ static void grub_cfg(void)
 	is_str(get("extlinux.conf", NULL),
 	       "LABEL linux\n  KERNEL /boot/vmlinuz\n  APPEND root=UUID=" U2 " console=ttyS0 " NIC "\n",
 	       "/extlinux.conf with upper-case keywords");
+
+	/* An argument added after a last backslash would be joined to the
+	 * one before it; a linux line without an image boots nothing. */
+	fresh("backslash");
+	PUT("boot/grub/grub.cfg", "menuentry 'a' {\n\tlinux /vmlinuz root=/dev/sda2 quiet\\\n}\n");
+	r = boot_run(NULL);
+	ok(!strcmp(get("boot/grub/grub.cfg", NULL),
+		   "menuentry 'a' {\n\tlinux /vmlinuz root=/dev/sda2 quiet\\\n}\n") &&
+	   r.changes == 0 && strstr(r.note, "line 2 ends its command line with a backslash"),
+	   "a command line ending in a backslash is left whole (%s)", r.note);
+	fresh("noimage");
+	PUT("boot/grub/grub.cfg", "menuentry 'a' {\n\tlinux\n}\n");
+	r = boot_run(NULL);
+	ok(!strcmp(get("boot/grub/grub.cfg", NULL), "menuentry 'a' {\n\tlinux\n}\n") &&
+	   r.changes == 0, "a linux line without an image is not a command line");
 
 	fresh("empty");
 	r = boot_run(NULL);

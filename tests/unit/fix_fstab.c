@@ -172,6 +172,7 @@ static void shapes(void)
 		"PARTUUID=5eed1e55-02 /mnt/again ext4 noauto 0 0\n",
 		v123, 2, 1);
 	is_str(get("etc/fstab"),
+	       "# ferry: was /dev/sda2\n"
 	       "UUID=" U2 " / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n"
 	       "/dev/sda3 swap swap defaults 0 0\n"
 	       "# ferry: disabled, no filesystem with LABEL=scratch is in the image\n"
@@ -187,10 +188,33 @@ static void shapes(void)
 	ok(r.changes == 0 && r.notes == 1 && strstr(r.note, "no filesystem with UUID=" U5),
 	   "/ by an unknown UUID: noted, kept (%s)", r.note);
 
+	/* A second run decides as the first: the names the first run renamed
+	 * or disabled are still evidence (found by the fstab fuzz target: one
+	 * partition named twice, and nothing else saying which disk is the
+	 * system disk; the second run used to disable /mnt/x). */
+	r = RUN("/dev/sdb1 /data ext4 defaults 0 2\n/dev/sdb1 /mnt/x vfat noauto 0 0\n", v12, 2, 1);
+	ok(r.changes == 1 && r.notes == 1 && r.again == 0 && r.same,
+	   "one partition for two uses: /data by UUID, /mnt/x noted, the same a second time (%s)",
+	   r.note);
+	r = RUN("/dev/sda2 / ext4 defaults 0 1\n/dev/sdb1 /data ext4 defaults 0 2\n"
+		"/dev/sda3 /srv ext4 defaults 0 2\n", v12, 2, 1);
+	ok(r.changes == 3 && r.again == 0 && r.same,
+	   "/ renamed, another disk's line disabled: the second run still knows the system disk");
+	is_str(get("etc/fstab"),
+	       "# ferry: was /dev/sda2\nUUID=" U2 " / ext4 defaults 0 1\n"
+	       "# ferry: disabled, /dev/sdb1 is on /dev/sdb, not on the system disk /dev/sda (from "
+	       "the / entry of /etc/fstab): it is not in the image\n"
+	       "#/dev/sdb1 /data ext4 defaults 0 2\n"
+	       "# ferry: disabled, partition 3 of the system disk (/dev/sda3) is not in the image\n"
+	       "#/dev/sda3 /srv ext4 defaults 0 2\n",
+	       "... the old name kept above the renamed line");
+
 	/* / named by the wrong number: / is root_part whatever the name says;
 	 * tabs stay tabs, a last line without a newline stays so */
 	r = RUN("/dev/sda3\t/\text4\tdefaults\t0 1\n/dev/sda1\t/boot\text4\tdefaults\t0 2", v123, 2, 1);
-	is_str(get("etc/fstab"), "UUID=" U2 "\t/\text4\tdefaults\t0 1\nUUID=" U1 "\t/boot\text4\tdefaults\t0 2",
+	is_str(get("etc/fstab"),
+	       "# ferry: was /dev/sda3\nUUID=" U2 "\t/\text4\tdefaults\t0 1\n"
+	       "# ferry: was /dev/sda1\nUUID=" U1 "\t/boot\text4\tdefaults\t0 2",
 	       "root_part decides what / is; tabs and the missing last newline kept");
 
 	/* the type must fit: partition 3 is swap, not xfs */
