@@ -375,6 +375,12 @@ static int network_run(struct net_state *s)
 			return err;
 	}
 
+	if (s->eth0[NET_IFUPDOWN] && s->ifupdown_left) {
+		err = net_note(s, NULL, "ifupdown's files are left as they are (see the note "
+			       "above): eth0 is not configured there");
+		if (err)
+			return err;
+	}
 	if (s->dns.left[0] && !s->dns_ours) {
 		err = net_note(s, NULL, "the old LAN's DNS servers (%s) are not carried to eth0: "
 			       "the cloud's DHCP gives its own", s->dns.left);

@@ -45,6 +45,10 @@ struct net_state {
 	struct net_dns dns;
 	bool dns_ours, dns_gw;
 	bool applying; /* scan notes problems, apply does not repeat them */
+	/* An ifupdown file is malformed or unreadable: ifupdown is left
+	 * whole, since a second run would otherwise read the files the first
+	 * changed and decide otherwise. */
+	bool ifupdown_left;
 };
 
 /* Each format: scan (read only: presence, DNS; notes about malformed files)

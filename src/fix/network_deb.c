@@ -209,6 +209,8 @@ static int ifup_file(struct net_state *s, const char *path, bool main_file, bool
 	size_t len;
 	int err = net_read(s, path, &text, &len);
 
+	if (err == -ENOENT && guest_exists(s->c->g, path))
+		s->ifupdown_left = true; /* there, but not readable as text (noted) */
 	if (err)
 		return err == -ENOENT ? 0 : err;
 	memset(&x, 0, sizeof(x));
@@ -216,8 +218,9 @@ static int ifup_file(struct net_state *s, const char *path, bool main_file, bool
 	strbuf_init(&x.out);
 	err = ifup_process(&x, text, len);
 	if (!err && x.bad) {
-		err = net_note(s, path, "'%.*s' is outside any stanza: left alone",
-			       (int)(x.bad_len > 80 ? 80 : x.bad_len), x.bad_line);
+		s->ifupdown_left = true;
+		err = net_note(s, path, "'%.*s' is outside any stanza: ifupdown's files are left "
+			       "alone", (int)(x.bad_len > 80 ? 80 : x.bad_len), x.bad_line);
 	} else if (!err && !apply) {
 		s->present[NET_IFUPDOWN] |= x.present || x.ours;
 	} else if (!err) {
@@ -276,7 +279,7 @@ int net_ifupdown_scan(struct net_state *s)
 
 int net_ifupdown_apply(struct net_state *s)
 {
-	return ifup_all(s, true);
+	return s->ifupdown_left ? 0 : ifup_all(s, true);
 }
 
 /* ---- netplan ---- */

@@ -102,9 +102,10 @@ static bool ifcfg_load(struct net_state *s, const char *dir, const char *name,
 		f->text = NULL;
 		return false;
 	}
-	/* DEVICE= wins over the file name (ifcfg-System_eth0 with DEVICE=eth0) */
-	if (!ifcfg_get(f->text, f->len, "DEVICE", f->device, sizeof(f->device)) ||
-	    !f->device[0])
+	/* On Red Hat DEVICE= wins over the file name (ifcfg-System_eth0 with
+	 * DEVICE=eth0); wicked goes by the file name alone. */
+	if (!strcmp(dir, SUSE_DIR) ||
+	    !ifcfg_get(f->text, f->len, "DEVICE", f->device, sizeof(f->device)) || !f->device[0])
 		snprintf(f->device, sizeof(f->device), "%s", name + 6);
 	return true;
 }

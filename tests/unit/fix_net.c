@@ -404,7 +404,32 @@ static void test_malformed(void)
 	       "bad interfaces: the file is left alone");
 	ok(r.rep.nnotes >= 1 && strstr(r.rep.notes[0].text, "outside any stanza"),
 	   "bad interfaces: a note says why");
+	/* found by the network fuzz target: the first run disabled the
+	 * stanzas of interfaces.d, so the second found no ifupdown in use and
+	 * configured another format */
+	ok(strstr(fx_read(root, "/etc/network/interfaces.d/storage"), "\niface enp4s0 inet static") !=
+	   NULL, "bad interfaces: interfaces.d is left alone too");
+	ok(r.rep.nchanges == 0 && r.rep.nnotes == 2 &&
+	   strstr(r.rep.notes[1].text, "eth0 is not configured there"),
+	   "bad interfaces: no change, and a note that eth0 is not configured");
 	fx_close(&r);
+	fx_again(root, "kvm", fix_network, "bad interfaces");
+
+	/* wicked goes by the file name: ifcfg-eth1 saying DEVICE=eth0 is eth1's */
+	fx_copy("sles15", "suse-device", root, sizeof(root));
+	snprintf(path, sizeof(path), "%s/etc/sysconfig/network/ifcfg-eth0", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/etc/sysconfig/network/ifcfg-eth1", root);
+	f = fopen(path, "a");
+	fputs("DEVICE=eth0\n", f);
+	fclose(f);
+	fx_open(&r, root, "kvm");
+	is_int(fix_network(&r.c), 0, "SUSE, DEVICE=eth0 in ifcfg-eth1: the rule runs");
+	ok(strstr(fx_read(root, "/etc/sysconfig/network/ifcfg-eth1"), "STARTMODE='off'") &&
+	   strstr(fx_read(root, "/etc/sysconfig/network/ifcfg-eth0"), "BOOTPROTO='dhcp'"),
+	   "SUSE: ifcfg-eth1 is turned off, eth0 gets ifcfg-eth0");
+	fx_close(&r);
+	fx_again(root, "kvm", fix_network, "SUSE, DEVICE=eth0 in ifcfg-eth1");
 }
 
 /* Older interfaces(5) styles: one auto line for several interfaces, DHCP
@@ -443,7 +468,7 @@ static void test_empty(void)
 
 int main(void)
 {
-	tap_plan(132);
+	tap_plan(140);
 	fx_init("fixnet");
 	test_debian12();
 	test_ubuntu2204();

@@ -455,11 +455,29 @@ void memguest_fix_ctx(struct fix_ctx *c, struct guest *g, struct fix_report *rep
 			      .root_part = 2, .boot_part = 1, .cloud = cloud, .rep = rep};
 }
 
+/* Prints what a run recorded: with FERRY_FUZZ_SHOW=1 in the environment,
+ * the first run of each input, to see what a finding's first run did. */
+static void show(const char *name, const struct fix_report *rep)
+{
+	fprintf(stderr, "the %s rule's first run: %zu changes, %zu notes\n", name, rep->nchanges,
+		rep->nnotes);
+	for (size_t i = 0; i < rep->nchanges; i++)
+		fprintf(stderr, "  %s: %s\n    before: %s\n    after:  %s\n", rep->changes[i].file,
+			rep->changes[i].what, rep->changes[i].before ? rep->changes[i].before : "(none)",
+			rep->changes[i].after ? rep->changes[i].after : "(none)");
+	for (size_t i = 0; i < rep->nnotes; i++)
+		fprintf(stderr, "  note: %s\n", rep->notes[i].text);
+}
+
 void memguest_run_twice(struct fix_ctx *c, int (*rule)(struct fix_ctx *), const char *name)
 {
 	struct fix_report *first = c->rep, again;
+	const char *env = getenv("FERRY_FUZZ_SHOW");
+	int err = rule(c);
 
-	if (rule(c))
+	if (env && !strcmp(env, "1"))
+		show(name, c->rep);
+	if (err)
 		return;
 	fix_report_init(&again);
 	c->rep = &again;
