@@ -58,6 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->net.fd = fd;
 	c->open = true;
 	c->port = 80;
+	/* as --timeout's default: with 0 the answer's deadline is now, and
+	 * every read would end there before parsing a byte */
+	c->timeout_ms = 60000;
 	snprintf(c->host, sizeof(c->host), "fuzz");
 	for (int i = 0; i < 4; i++) {
 		int err = http_read_response(c, m, &r);
