@@ -31,9 +31,10 @@ for t in "$@"; do
 	rc=0
 	"$out/$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 -print_final_stats=1 \
 		-artifact_prefix="$out/crashes/$t/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
-	printf 'fuzz %-10s %8s runs %6s/s  %4s new inputs  peak %s MB' "$t" \
+	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+	printf 'fuzz %-10s %8s runs %6s/s  %4s new inputs  %s edges  peak %s MB' "$t" \
 		"$(final_stat number_of_executed_units "$log")" "$(final_stat average_exec_per_sec "$log")" \
-		"$(final_stat new_units_added "$log")" "$(final_stat peak_rss_mb "$log")"
+		"$(final_stat new_units_added "$log")" "${cov#cov: }" "$(final_stat peak_rss_mb "$log")"
 	if [ "$rc" = 0 ]; then
 		echo
 	else
