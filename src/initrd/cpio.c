@@ -299,33 +299,37 @@ static bool all_hex(const uint8_t *b)
 	return true;
 }
 
-/* Whether b[at, len) is a whole trailer header and name, with no data and
- * its padding missing. */
+/* Whether b[at, len), past zero words, is a whole trailer header and
+ * name, with no data and its padding missing. */
 static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
 {
-	size_t name = at + HDR_LEN;
 	uint32_t filesize;
 
+	while (len - at >= 4 && !memcmp(b + at, "\0\0\0\0", 4))
+		at += 4;
 	return len - at >= HDR_LEN + sizeof(TRAILER) &&
 	       len - at < align4(HDR_LEN + sizeof(TRAILER)) && !memcmp(b + at, "07070", 5) &&
 	       all_hex(b + at) && !hex8(b + at + 54, &filesize) && filesize == 0 &&
-	       !memcmp(b + name, TRAILER, sizeof(TRAILER));
+	       !memcmp(b + at + HDR_LEN, TRAILER, sizeof(TRAILER));
 }
 
-/* How far from pos the data is whole newc members one after the other, as
- * the kernel walks them (zeros between them), up to and with a trailer.
- * libarchive is shown no more: it would scan on past a member for the
- * next magic, into bytes the kernel never reads as a header, and it
- * allocates a header's name size, or copies a member's claimed size,
- * before it finds the data too short. *cut is where the header of a
- * member the data cuts short is, SIZE_MAX when the walk met none. -EBADMSG for a name longer than any the
- * kernel takes. */
-static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end, size_t *cut)
+/* How far from pos the data is whole newc members right one after the
+ * other, as the kernel walks them, up to and with a trailer: a run.
+ * libarchive is shown one run at a time and no more. Past a member it
+ * would scan for the next magic when the bytes there are not a header
+ * (zeros, which the kernel skips a word at a time, or anything else),
+ * stepping over an aligned header and on into bytes the kernel never
+ * reads as one; and it allocates a header's name size, or copies a
+ * member's claimed size, before it finds the data too short. *cut is
+ * where the header of a member the data cuts short is, *next where the
+ * next run's header is when zeros end this one; each SIZE_MAX when the
+ * walk met none. -EBADMSG for a name longer than any the kernel takes. */
+static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end, size_t *cut,
+		       size_t *next_run)
 {
 	size_t at = pos;
 
-	*cut = SIZE_MAX;
-
+	*cut = *next_run = SIZE_MAX;
 	for (;;) {
 		size_t hdr = at, next;
 		uint32_t filesize, namesize;
@@ -335,6 +339,10 @@ static int newc_extent(const uint8_t *b, size_t pos, size_t len, size_t *end, si
 		if (len - hdr < HDR_LEN || memcmp(b + hdr, "07070", 5) ||
 		    (b[hdr + 5] != '1' && b[hdr + 5] != '2') || !all_hex(b + hdr))
 			break;
+		if (hdr != at) {
+			*next_run = hdr;
+			break;
+		}
 		hex8(b + hdr + 54, &filesize);
 		hex8(b + hdr + 94, &namesize);
 		if (namesize == 0 || namesize > NAME_MAX_LEN)
@@ -362,10 +370,9 @@ static int cut_short(size_t hdr)
 int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *consumed)
 {
 	const uint8_t *b = buf;
-	size_t pos = 0, prev_end, shown = 0;
+	size_t pos = 0, prev_end, run, base = 0, shown = 0, cut, next_run;
 	struct archive *ar = NULL;
 	struct archive_entry *ae;
-	size_t cut;
 	int r;
 
 	cpio_archive_init(a);
@@ -384,37 +391,52 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 	if (len - pos < HDR_LEN || memcmp(b + pos, "07070", 5) ||
 	    (b[pos + 5] != '1' && b[pos + 5] != '2'))
 		return ferr(-EBADMSG, "cpio: bad magic at offset %zu", pos);
-	r = newc_extent(b, pos, len, &shown, &cut);
-	if (r)
-		return r;
-	if (shown == pos && cut != SIZE_MAX)
-		return cut_short(cut);
-	ar = archive_read_new();
-	if (!ar)
-		return ferr(-ENOMEM, "cpio: out of memory");
-	if (archive_read_support_format_cpio(ar) != ARCHIVE_OK ||
-	    archive_read_open_memory(ar, b + pos, shown - pos) != ARCHIVE_OK) {
-		r = ferr(-EBADMSG, "cpio: %s", archive_error_string(ar) ? archive_error_string(ar)
-								       : "not a cpio archive");
-		goto out_release;
-	}
 	prev_end = pos;
-	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		size_t hdr = pos + (size_t)archive_read_header_position(ar);
-		const struct cpio_entry *e;
-
-		if (hdr > len - HDR_LEN) {
-			r = ferr(-EBADMSG, "cpio: truncated header at offset %zu", hdr);
+	/* Run after run (newc_extent), each read by a libarchive reader of its
+	 * own; base is where the present one's data starts. */
+	for (run = pos;; run = next_run) {
+		r = newc_extent(b, run, len, &shown, &cut, &next_run);
+		if (r)
+			goto out_release;
+		if (shown == run && cut != SIZE_MAX) {
+			if (run == pos)
+				return cut_short(cut);
+			r = ARCHIVE_FATAL; /* after zeros: said below */
+			break;
+		}
+		if (ar)
+			archive_read_free(ar);
+		base = run;
+		ar = archive_read_new();
+		if (!ar) {
+			r = ferr(-ENOMEM, "cpio: out of memory");
 			goto out_release;
 		}
-		r = take_member(ar, ae, b, b + len, hdr, a);
-		if (r)
+		if (archive_read_support_format_cpio(ar) != ARCHIVE_OK ||
+		    archive_read_open_memory(ar, b + run, shown - run) != ARCHIVE_OK) {
+			r = ferr(-EBADMSG, "cpio: %s", archive_error_string(ar)
+					? archive_error_string(ar) : "not a cpio archive");
 			goto out_release;
-		e = &a->v[a->n - 1];
-		r = kernel_checks(b, prev_end, hdr, e);
-		if (r)
-			goto out_release;
-		prev_end = align4(align4(hdr + HDR_LEN + strlen(e->name) + 1) + e->size);
+		}
+		while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+			size_t hdr = run + (size_t)archive_read_header_position(ar);
+			const struct cpio_entry *e;
+
+			if (hdr > len - HDR_LEN) {
+				r = ferr(-EBADMSG, "cpio: truncated header at offset %zu", hdr);
+				goto out_release;
+			}
+			r = take_member(ar, ae, b, b + len, hdr, a);
+			if (r)
+				goto out_release;
+			e = &a->v[a->n - 1];
+			r = kernel_checks(b, prev_end, hdr, e);
+			if (r)
+				goto out_release;
+			prev_end = align4(align4(hdr + HDR_LEN + strlen(e->name) + 1) + e->size);
+		}
+		if (r == ARCHIVE_EOF || next_run == SIZE_MAX || prev_end != shown)
+			break;
 	}
 	if (r != ARCHIVE_EOF && trailer_cut(b, len, prev_end)) {
 		/* The trailer's own padding may be cut off at the very end, which
@@ -422,19 +444,19 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 		r = ARCHIVE_EOF;
 		*consumed = len;
 	} else if (r == ARCHIVE_EOF) {
-		*consumed = pos + (size_t)archive_filter_bytes(ar, 0);
+		*consumed = base + (size_t)archive_filter_bytes(ar, 0);
 	}
 	if (r != ARCHIVE_EOF) {
 		/* libarchive stops where the data ends: cleanly after a whole
 		 * member (no trailer, which the kernel accepts: the archive may go
 		 * on in the next segment), or inside one. */
-		size_t end = pos + (size_t)archive_filter_bytes(ar, 0);
+		size_t end = base + (size_t)archive_filter_bytes(ar, 0);
 
 		*consumed = end;
 		if (end >= len && prev_end >= len && a->n)
 			r = ferr(-ENODATA, "cpio: the data ends after %s without " TRAILER,
 				 a->v[a->n - 1].name);
-		else if (cut != SIZE_MAX && prev_end >= shown)
+		else if (cut != SIZE_MAX && zeros(b, prev_end, shown))
 			r = cut_short(cut);
 		else
 			r = ferr(-EBADMSG, "cpio: truncated or corrupt member at offset %zu%s%s",
