@@ -230,9 +230,9 @@ static size_t put_member(uint8_t *buf, size_t at, const char *name, unsigned mod
 {
 	size_t nlen = strlen(name) + 1, dlen = strlen(data);
 
-	at += (size_t)sprintf((char *)buf + at,
-			      "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", 1u,
-			      mode, 0u, 0u, 1u, 0u, dlen, 0u, 0u, 0u, 0u, nlen, 0u);
+	at += (size_t)snprintf((char *)buf + at, 111,
+			       "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", 1u,
+			       mode, 0u, 0u, 1u, 0u, dlen, 0u, 0u, 0u, 0u, nlen, 0u);
 	memcpy(buf + at, name, nlen);
 	at = (at + nlen + 3) & ~(size_t)3;
 	memcpy(buf + at, data, dlen);
@@ -246,14 +246,12 @@ static size_t put_member(uint8_t *buf, size_t at, const char *name, unsigned mod
 static void zeros_between(void)
 {
 	uint8_t buf[1024] = { 0 };
-	char fake[256] = "n";
+	char fake[] = "n070701" "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+		      "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
 	struct cpio_archive a;
 	size_t at = 0, used;
 	int err;
 
-	strcat(fake, "070701");
-	for (int i = 0; i < 104; i++)
-		strcat(fake, "C");
 	at = put_member(buf, at, "dir", S_IFDIR | 0755, "");
 	at = put_member(buf, at + 4, fake, S_IFREG | 0644, "hi");
 	at = put_member(buf, at + 8, "last", S_IFREG | 0600, "x");
