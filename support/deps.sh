@@ -9,7 +9,7 @@ libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev
 nettle-dev libssl-dev libicu-dev libnewt-dev"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
 cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core openssl iproute2
-python3-jsonschema mtools gdisk shellcheck lvm2 xfsprogs partclone time tmux"
+python3-jsonschema mtools gdisk dosfstools shellcheck lvm2 xfsprogs partclone time tmux"
 # tests/fuzz: clang builds the library and the libFuzzer targets (its
 # runtime comes with Debian's clang); the seeds are made with check's tools.
 fuzz="$check clang"

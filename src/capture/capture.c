@@ -286,6 +286,18 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	if (err)
 		return err;
 	r->have_plan = true;
+	if (r->table.gpt.valid) {
+		/* The image is a GPT disk of its own size, with its backup GPT at
+		 * its end, in the overlay even without fixes. */
+		uint64_t tail = gpt_tail_bytes(&r->table);
+
+		r->src.cow = &r->cow;
+		err = gpt_fit_image(&r->src, &r->table, r->plan.vsize);
+		if (err > 0)
+			err = plan_add_range(&r->plan, r->plan.vsize - tail, tail);
+		if (err)
+			return err;
+	}
 	r->plan_s = now_seconds() - t0;
 	if (o->image.compress != IMAGE_COMPRESS_NONE) {
 		/* The first pass compresses everything once to learn the sizes. */

@@ -176,7 +176,7 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 	const struct cloud_profile *p = r->profile;
 	const struct probe_disk *d = &s->pr.disks[0];
 	/* what the image's virtual size will be */
-	uint64_t virt = d->nparts ? plan_image_size(&d->table) : s->src->size, actual = 0;
+	uint64_t virt = d->nparts ? plan_image_size(&d->table, s->src->size) : s->src->size, actual = 0;
 	char b1[16], b2[16], b3[16];
 	int err = 0;
 

@@ -514,14 +514,20 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct t
 	return err;
 }
 
-uint64_t plan_image_size(const struct table *t)
+uint64_t plan_image_size(const struct table *t, uint64_t disk_size)
 {
-	uint64_t end = 0;
+	uint64_t end = 0, tail = gpt_tail_bytes(t), mib = 1u << 20, fit;
 
 	for (size_t i = 0; i < t->nparts; i++)
 		if (t->parts[i].start + t->parts[i].size > end)
 			end = t->parts[i].start + t->parts[i].size;
-	return end;
+	/* A GPT disk ends with its backup GPT, after the last partition:
+	 * rounded up to a MiB as partitioning tools do, and never past the
+	 * disk, where the backup's sectors are read from. */
+	if (!tail || end + tail > disk_size)
+		return end;
+	fit = (end + tail + mib - 1) / mib * mib;
+	return fit < disk_size ? fit : disk_size;
 }
 
 int plan_can_copy(const struct source *src, const struct table *t)
@@ -563,7 +569,7 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		pp->start = t->parts[i].start;
 		pp->size = t->parts[i].size;
 	}
-	p->vsize = plan_image_size(t);
+	p->vsize = plan_image_size(t, src->size);
 	if (p->nparts > 1)
 		qsort(p->parts, p->nparts, sizeof(*p->parts), cmp_part);
 	if (t->nebrs)

@@ -71,8 +71,9 @@ int plan_add_range(struct plan *p, uint64_t off, uint64_t len);
  * whole to find their non-zero blocks, with their progress shown to view (may be NULL). */
 int plan_build(struct plan *p, const struct source *src, const struct table *t,
 	       const struct progress_view *view);
-/* The image's virtual size: the disk up to the end of its last partition. */
-uint64_t plan_image_size(const struct table *t);
+/* The image's virtual size: the disk up to the end of its last partition,
+ * and on a GPT disk its backup GPT after that (gpt_fit_image). */
+uint64_t plan_image_size(const struct table *t, uint64_t disk_size);
 /* 0, or the error plan_build gives a disk it cannot copy (no partitions). */
 int plan_can_copy(const struct source *src, const struct table *t);
 

@@ -180,6 +180,8 @@ static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)
 		if (disk_id)
 			snprintf(pp->partuuid, sizeof(pp->partuuid), "%08x-%02x", disk_id,
 				 pp->part->num);
+		else if (pp->part->guid[0])
+			snprintf(pp->partuuid, sizeof(pp->partuuid), "%s", pp->part->guid);
 		snprintf(name, sizeof(name), "%s partition %d", d->src.path, pp->part->num);
 		err = blk_window(&pp->dev, &d->src, pp->part->start, pp->part->size, false, name);
 		if (err)
@@ -266,7 +268,10 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 			switch (kind) {
 			case SPEC_UUID: hit = pp->uuid[0] && !strncasecmp(pp->uuid, v, 36); break;
 			case SPEC_LABEL: hit = pp->label[0] && !strcmp(pp->label, v); break;
-			case SPEC_PARTUUID: hit = pp->partuuid[0] && !strncasecmp(pp->partuuid, v, 11); break;
+			case SPEC_PARTUUID:
+				hit = pp->partuuid[0] && !strncasecmp(pp->partuuid, v, strlen(pp->partuuid)) &&
+				      !isxdigit((unsigned char)v[strlen(pp->partuuid)]);
+				break;
 			case SPEC_DEVNAME:
 				hit = (int)d == home_disk && pp->part && pp->part->num == num;
 				break;

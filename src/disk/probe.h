@@ -23,7 +23,7 @@ struct probe_part {
 	enum fs_type fs;
 	char label[20];
 	char uuid[40];
-	char partuuid[40]; /* msdos: disk id and number, as blkid prints it */
+	char partuuid[40]; /* msdos: disk id and number; gpt: the GUID; as blkid prints it */
 	bool have_used;
 	uint64_t used;
 	bool needs_recovery;

@@ -222,6 +222,8 @@ int table_read(const struct source *src, struct table *t)
 	err = gpt_bound(src);
 	if (!err)
 		err = read_with_parted(src, t, have_mbr);
+	if (!err && t->type == TABLE_GPT)
+		err = gpt_read(src, t);
 	if (err)
 		goto out_release;
 	return 0;

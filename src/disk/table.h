@@ -2,6 +2,7 @@
 #ifndef FERRY_TABLE_H
 #define FERRY_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,16 @@ struct part {
 	unsigned type_id; /* msdos system id; 0 for gpt */
 	char name[72];    /* gpt partition name */
 	char flags[128];  /* comma-separated libparted flag names */
+	char guid[40];    /* gpt: the partition's unique GUID (its PARTUUID), or "" */
+};
+
+/* A GPT's primary header, when it and its entry array are whole (CRCs
+ * right): what the image's backup GPT is made from (gpt.c). */
+struct gpt_info {
+	bool valid;
+	uint64_t array_lba;   /* the primary entry array */
+	uint32_t entries, esize;
+	uint64_t array_bytes; /* entries * esize, in whole sectors */
 };
 
 struct table {
@@ -28,6 +39,7 @@ struct table {
 	size_t nparts;
 	uint64_t *ebrs; /* byte offsets of msdos EBR sectors, in chain order */
 	size_t nebrs;
+	struct gpt_info gpt;
 };
 
 const char *table_kind_name(enum part_kind kind);
@@ -43,6 +55,19 @@ uint64_t table_first_start(const struct table *t);
  * larger than any real table, before libparted would allocate and read it
  * (gpt.c). A disk without GPT headers passes. */
 int gpt_bound(const struct source *src);
+/* Reads a GPT's primary header and entry array into t->gpt and each
+ * partition's GUID; a header or array that is not whole leaves
+ * t->gpt.valid false (and a warning), nothing else. */
+int gpt_read(const struct source *src, struct table *t);
+/* The bytes a backup GPT takes at the end of a disk: the entry array and
+ * the header. */
+uint64_t gpt_tail_bytes(const struct table *t);
+/* Makes the copy of src (its overlay) a whole GPT disk of size bytes: the
+ * primary header's backup and last usable LBAs for that size, the backup
+ * entry array and header in its last sectors, the protective MBR covering
+ * it: 1 when done, 0 when size leaves no room for the tail after every
+ * partition (plan_image_size gives the size that does). */
+int gpt_fit_image(struct source *src, const struct table *t, uint64_t size);
 
 /* Ferry's own MBR and EBR chain walk (mbr.c): -ENOENT when sector 0 holds
  * no msdos table; loops, out-of-range links and partitions past the end of

@@ -49,6 +49,13 @@ static inline void put_le32(void *p, uint32_t v)
 	b[3] = (uint8_t)(v >> 24);
 }
 
+static inline void put_le64(void *p, uint64_t v)
+{
+	uint8_t *b = p;
+	put_le32(b, (uint32_t)v);
+	put_le32(b + 4, (uint32_t)(v >> 32));
+}
+
 static inline void put_be16(void *p, uint16_t v)
 {
 	uint8_t *b = p;

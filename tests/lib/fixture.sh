@@ -112,3 +112,45 @@ fx_filled_disk() {
 	(set +o pipefail; yes ferry | head -c $((mib * 1024 * 1024)) |
 		dd of="$img" bs=1M seek=1 conv=notrunc status=none iflag=fullblock)
 }
+
+# fx_gpt_disk IMG: a UEFI server's disk, 200 MiB, GPT made by sgdisk with
+# fixed GUIDs: 1 the EFI system partition (FAT16 by mkfs.vfat, volume ID
+# FX_ESP_ID, EFI/debian/grub.cfg), 2 /boot (ext4), 3 / (ext4), ending at
+# 111 MiB; the rest of the disk is free. /etc/fstab names /boot/efi by
+# UUID=, /boot by PARTUUID= and / by kernel name; grub.cfg says
+# root=/dev/sda3.
+FX_GPT_DISK_GUID=8e0f5a1c-3b7d-4c2e-9f1a-6d5e4c3b2a19
+FX_GPT_P1_GUID=1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a10
+FX_GPT_P2_GUID=2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f802
+FX_GPT_P3_GUID=3c4d5e6f-7a8b-49c0-8d1e-2f3a4b5c6d73
+FX_ESP_ID=5EED1E55
+fx_gpt_disk() {
+	local img=$1 trees esp
+	trees=$(mktemp -d "$T_DIR/gpt.XXXXXX")
+	truncate -s 200M "$img"
+	sgdisk -U "$FX_GPT_DISK_GUID" \
+		-n 1:2048:+20M -t 1:ef00 -u "1:$FX_GPT_P1_GUID" -c 1:EFI \
+		-n 2:0:+30M -t 2:8300 -u "2:$FX_GPT_P2_GUID" -c 2:boot \
+		-n 3:0:+60M -t 3:8300 -u "3:$FX_GPT_P3_GUID" -c 3:root "$img" >/dev/null
+	mkdir -p "$trees/root/etc" "$trees/root/boot/efi" "$trees/boot/grub" "$trees/esp/EFI/debian"
+	cat >"$trees/root/etc/fstab" <<EOT
+UUID=${FX_ESP_ID:0:4}-${FX_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
+PARTUUID=$FX_GPT_P2_GUID /boot ext4 defaults 0 2
+/dev/sda3 / ext4 errors=remount-ro 0 1
+EOT
+	# shellcheck disable=SC2016 # GRUB's variables, for GRUB to expand
+	printf 'search.fs_uuid %s root\nset prefix=($root)/grub\nconfigfile $prefix/grub.cfg\n' \
+		"$FX_UUID_BOOT" >"$trees/esp/EFI/debian/grub.cfg"
+	printf 'menuentry Debian {\n\tlinux /vmlinuz root=/dev/sda3 ro quiet\n\tinitrd /initrd.img\n}\n' \
+		>"$trees/boot/grub/grub.cfg"
+	esp=$trees/esp.img
+	truncate -s 20M "$esp"
+	mkfs.vfat -F 16 -i "$FX_ESP_ID" -n ESP "$esp" >/dev/null
+	mcopy -s -i "$esp" "$trees/esp/EFI" ::/
+	dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+	mke2fs -q -F -t ext4 -U "$FX_UUID_BOOT" -L boot -E offset=$((21 * 1024 * 1024)) \
+		-d "$trees/boot" "$img" 30M
+	mke2fs -q -F -t ext4 -U "$FX_UUID_ROOT" -L root -E offset=$((51 * 1024 * 1024)) \
+		-d "$trees/root" "$img" 60M
+	rm -rf "$trees"
+}
