@@ -155,17 +155,21 @@ static void evidence_fstab(struct evidence *ev, const char *text, size_t len)
 		struct fstab_line fl;
 		int role = 0;
 
-		if (disabled && n && line[0] == '#') {
-			line++;
-			n--;
-		} else if (starts(line, n, FSTAB_DISABLED_MARK)) {
+		/* A mark is never the line a mark before it disabled: the rule
+		 * disables entries, not comments. */
+		if (starts(line, n, FSTAB_DISABLED_MARK)) {
 			disabled = true;
+			was[0] = '\0';
 			continue;
 		} else if (starts(line, n, FSTAB_WAS_MARK)) {
 			size_t k = strlen(FSTAB_WAS_MARK);
 
 			snprintf(was, sizeof(was), "%.*s", (int)(n - k), line + k);
+			disabled = false;
 			continue;
+		} else if (disabled && n && line[0] == '#') {
+			line++;
+			n--;
 		}
 		disabled = false;
 		fstab_line_cut(line, n, &fl);

@@ -223,9 +223,10 @@ static int member_data(struct archive *ar, const uint8_t *b, const uint8_t *end,
 	return ferr(-EBADMSG, "cpio: %s: truncated member", e->name);
 }
 
-/* A member from libarchive, with its header's fields. */
+/* A member from libarchive, with its header's fields; its body (data or
+ * link target) is at b + body. */
 static int take_member(struct archive *ar, struct archive_entry *ae, const uint8_t *b,
-		       const uint8_t *end, size_t hdr, struct cpio_archive *a)
+		       const uint8_t *end, size_t hdr, size_t body, struct cpio_archive *a)
 {
 	const char *name = archive_entry_pathname(ae);
 	la_int64_t size = archive_entry_size(ae);
@@ -252,7 +253,6 @@ static int take_member(struct archive *ar, struct archive_entry *ae, const uint8
 		/* libarchive takes a link's body as its target; the member keeps
 		 * the body where it is in the archive. */
 		const char *target = archive_entry_symlink(ae);
-		size_t body = align4(hdr + HDR_LEN + strlen(name) + 1);
 
 		if (!target || strlen(target) != e->size || body > (size_t)(end - b) ||
 		    e->size > (size_t)(end - b) - body || memcmp(b + body, target, e->size))
@@ -305,6 +305,8 @@ static bool trailer_cut(const uint8_t *b, size_t len, size_t at)
 {
 	uint32_t filesize;
 
+	if (at > len)
+		return false;
 	while (len - at >= 4 && !memcmp(b + at, "\0\0\0\0", 4))
 		at += 4;
 	return len - at >= HDR_LEN + sizeof(TRAILER) &&
@@ -419,21 +421,32 @@ int cpio_parse(const void *buf, size_t len, struct cpio_archive *a, size_t *cons
 			goto out_release;
 		}
 		while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-			size_t hdr = run + (size_t)archive_read_header_position(ar);
+			size_t hdr = run + (size_t)archive_read_header_position(ar), body;
 			const struct cpio_entry *e;
+			uint32_t namesize;
 
-			if (hdr > len - HDR_LEN) {
+			if (hdr > len - HDR_LEN || hex8(b + hdr + 94, &namesize) || !namesize ||
+			    namesize > len - hdr - HDR_LEN) {
 				r = ferr(-EBADMSG, "cpio: truncated header at offset %zu", hdr);
 				goto out_release;
 			}
-			r = take_member(ar, ae, b, b + len, hdr, a);
+			/* The kernel takes the name's namesize bytes, a NUL last; the
+			 * member's body is after them, whatever libarchive made of
+			 * the name. */
+			if (b[hdr + HDR_LEN + namesize - 1]) {
+				r = ferr(-EBADMSG, "cpio: the member name at offset %zu does not end "
+					 "with a NUL", hdr);
+				goto out_release;
+			}
+			body = align4(hdr + HDR_LEN + namesize);
+			r = take_member(ar, ae, b, b + len, hdr, body, a);
 			if (r)
 				goto out_release;
 			e = &a->v[a->n - 1];
 			r = kernel_checks(b, prev_end, hdr, e);
 			if (r)
 				goto out_release;
-			prev_end = align4(align4(hdr + HDR_LEN + strlen(e->name) + 1) + e->size);
+			prev_end = align4(body + e->size);
 		}
 		if (r == ARCHIVE_EOF || next_run == SIZE_MAX || prev_end != shown)
 			break;

@@ -272,6 +272,16 @@ static void zeros_between(void)
 	is_int(cpio_parse(buf, at - 1, &a, &used), 0,
 	       "a trailer after zeros with its padding cut off is whole");
 	cpio_archive_release(&a);
+
+	/* A name whose last byte is not a NUL, which the kernel refuses
+	 * (found by the initrd fuzz target: libarchive's name was one byte
+	 * longer than its namesize, and the member's end was read past). */
+	at = put_member(buf, 0, "dir", S_IFDIR | 0755, "");
+	buf[110 + 3] = 'x'; /* "dir" and its NUL */
+	at = put_member(buf, at, "TRAILER!!!", 0, "");
+	is_int(cpio_parse(buf, at, &a, &used), -EBADMSG, "a name without its NUL is refused");
+	ok(strstr(ferr_msg(), "name at offset 0 does not end with a NUL") != NULL,
+	   "... saying so: %s", ferr_msg());
 }
 
 /* Every prefix shorter than the trailer fails and leaves nothing behind;

@@ -209,6 +209,16 @@ static void shapes(void)
 	       "#/dev/sda3 /srv ext4 defaults 0 2\n",
 	       "... the old name kept above the renamed line");
 
+	/* A "was" mark after a "disabled" mark is a mark, not the line
+	 * disabled (found by the fstab fuzz target: the renamed / line's old
+	 * name was lost, the other disk's / line became the system disk's,
+	 * and the second run disabled /srv). */
+	r = RUN("# ferry: disabled, by hand\n/dev/sda2 / ext4 defaults 0 1\n"
+		"/dev/sdb1 / ext4 noauto 0 0\n/dev/sda3 /srv xfs defaults 0 2\n", v123, 2, 1);
+	ok(r.changes == 2 && r.again == 0 && r.same,
+	   "a rename after a disabled mark: the second run decides as the first (%d, %d)",
+	   r.changes, r.again);
+
 	/* / named by the wrong number: / is root_part whatever the name says;
 	 * tabs stay tabs, a last line without a newline stays so */
 	r = RUN("/dev/sda3\t/\text4\tdefaults\t0 1\n/dev/sda1\t/boot\text4\tdefaults\t0 2", v123, 2, 1);
