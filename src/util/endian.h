@@ -40,6 +40,13 @@ static inline uint64_t get_be64(const void *p)
 	return (uint64_t)get_be32(b) << 32 | get_be32(b + 4);
 }
 
+static inline void put_le16(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+}
+
 static inline void put_le32(void *p, uint32_t v)
 {
 	uint8_t *b = p;
