@@ -65,7 +65,7 @@ const struct check_item check_items[] = {
 	 "convert it to a linear or striped volume before migrating", NULL, NULL, NULL},
 	{"fs.unsupported", CHECK_BLOCKER, "the root filesystem's type is not one the cloud takes",
 	 "move the system to a filesystem the cloud takes (see the profile)", NULL, NULL, "002"},
-	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit here (ext2/3/4 it "
+	{"fs.noedit", CHECK_WARNING, "a system filesystem Ferry cannot edit here (ext2/3/4 and FAT it "
 	 "edits itself, XFS through the kernel's NBD client)",
 	 "capture copies it but fixes nothing in it: for XFS, run Ferry where the nbd driver is "
 	 "(the rescue image has it; ferry check then also tries the fixes on it), otherwise make "

@@ -8,6 +8,7 @@
 #include "disk/lvm.h"
 #include "disk/plan.h"
 #include "fs/extfs.h"
+#include "fs/fat.h"
 #include "fs/swap.h"
 #include "fs/xfs.h"
 #include "util/bytes.h"
@@ -205,6 +206,40 @@ static int add_xfs_used(struct plan *p, const struct blkdev *dev)
 	return err;
 }
 
+/* FAT (an EFI system partition): the boot sector, FATs and root, and the
+ * clusters its FAT marks used, then whatever is not zero past the
+ * filesystem; a FAT Ferry cannot read is copied by its non-zero blocks. */
+static enum copy_method choose_fat(const struct blkdev *dev, char *note, size_t size)
+{
+	struct fat_fs *f;
+
+	if (fatfs_open(&f, dev, false)) {
+		snprintf(note, size, "%s: every non-zero block is copied", ferr_msg());
+		ferry_warn("%s", note);
+		return COPY_NONZERO;
+	}
+	fatfs_free(f);
+	return COPY_USED;
+}
+
+static int add_fat_used(struct plan *p, const struct blkdev *dev)
+{
+	struct used_ctx c = {p, dev};
+	struct fat_info info;
+	struct fat_fs *f;
+	int err;
+
+	err = fatfs_open(&f, dev, false);
+	if (err)
+		return err;
+	fatfs_get_info(f, &info);
+	err = fatfs_used_ranges(f, add_used, &c);
+	fatfs_free(f);
+	if (!err && info.size < dev->size)
+		err = scan_nonzero(p, dev, info.size, dev->size - info.size, NULL);
+	return err;
+}
+
 /* How a volume (a partition, a logical volume) is copied, from what is on
  * it; an ext filesystem whose block bitmap can be trusted is left open in x. */
 static enum copy_method choose(const struct blkdev *dev, enum fs_type *fs, struct extfs *x,
@@ -217,6 +252,8 @@ static enum copy_method choose(const struct blkdev *dev, enum fs_type *fs, struc
 		return COPY_HEADER;
 	if (*fs == FS_XFS)
 		return choose_xfs(dev, note, size);
+	if (*fs == FS_VFAT)
+		return choose_fat(dev, note, size);
 	if (!fs_is_ext(*fs)) {
 		snprintf(note, size, "%s content is not read by Ferry: every non-zero block is "
 			 "copied", fs_type_name(*fs));
@@ -284,6 +321,8 @@ static int volume_ranges(struct plan *p, const struct blkdev *dev, enum fs_type 
 	case COPY_USED: {
 		if (fs == FS_XFS)
 			return add_xfs_used(p, dev);
+		if (fs == FS_VFAT)
+			return add_fat_used(p, dev);
 		struct used_ctx c = {p, dev};
 		uint64_t fs_bytes = ext2fs_blocks_count(x->fs->super) * (uint64_t)x->fs->blocksize;
 		/* Block 0 holds the boot sector, outside the bitmap on 1 KiB filesystems. */

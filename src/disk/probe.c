@@ -12,6 +12,7 @@
 #include "disk/probe.h"
 #include "fs/devname.h"
 #include "fs/extfs.h"
+#include "fs/fat.h"
 #include "fs/fstab.h"
 #include "fs/swap.h"
 #include "fs/xfs.h"
@@ -118,6 +119,25 @@ static void probe_xfs(struct probe_part *pp)
 	xfs_free(x);
 }
 
+/* fstab names an EFI system partition by its volume serial (UUID=5EED-1E55). */
+static void probe_fat(struct probe_part *pp)
+{
+	struct fat_info info;
+	struct fat_fs *f;
+
+	if (fatfs_open(&f, &pp->dev, false)) {
+		ferry_warn("%s", ferr_msg());
+		snprintf(pp->why, sizeof(pp->why), "%s", ferr_msg());
+		return;
+	}
+	fatfs_get_info(f, &info);
+	snprintf(pp->label, sizeof(pp->label), "%s", info.label);
+	snprintf(pp->uuid, sizeof(pp->uuid), "%s", info.uuid);
+	pp->have_used = true;
+	pp->used = info.used;
+	fatfs_free(f);
+}
+
 /* fstab names swap areas by the UUID and label of their header. */
 static void probe_swap(struct probe_part *pp)
 {
@@ -140,6 +160,8 @@ static void probe_content(struct probe_part *pp)
 		probe_swap(pp);
 	else if (pp->fs == FS_XFS)
 		probe_xfs(pp);
+	else if (pp->fs == FS_VFAT)
+		probe_fat(pp);
 }
 
 static int probe_one(struct probe_disk *d, const char *path, struct cow *cow)

@@ -17,8 +17,9 @@
 #include "util/err.h"
 
 /* Separate filesystems the rules read: kernels and boot loader configs in
- * /boot, modules in /usr/lib/modules, and /var for completeness of paths. */
-static const char *const mounts[] = {"/boot", "/usr", "/var"};
+ * /boot, modules in /usr/lib/modules, /var for completeness of paths, and
+ * the EFI system partition's loaders and grubenv (/boot/efi, or /efi). */
+static const char *const mounts[] = {"/boot", "/usr", "/var", "/boot/efi", "/efi"};
 
 /* Opens one filesystem of the system on the copy. A journal that needs
  * recovery is replayed into the overlay first (recorded in rep). With
@@ -207,6 +208,24 @@ static bool kernel_edits(enum fs_type t)
 	return t == FS_XFS;
 }
 
+/* The EFI system partition, edited by Ferry's FAT code on the copy. One
+ * that cannot be read is left as it is, with a warning: the system's own
+ * filesystems are what the rules need. */
+static int open_fat(const struct stage *s, const struct probe_part *pp, const char *at,
+		    struct guest *g)
+{
+	struct blkdev copy;
+	int err = blk_copy_of(&copy, &pp->dev);
+
+	if (!err)
+		err = guest_fat_open(g, &copy);
+	if (err && err != -ENOMEM) {
+		ferry_warn("%s: %s is not edited: %s", s->src->path, at, ferr_msg());
+		return 1;
+	}
+	return err;
+}
+
 /* Opens /boot, /usr and /var where they are filesystems of their own and
  * mounts them in the root's tree. */
 static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
@@ -219,12 +238,20 @@ static int open_mounts(struct stage *s, struct fix_report *rep, bool strict)
 		struct guest *sub;
 
 		if (p < 0 || p == s->pr.root.part ||
-		    !(fs_is_ext(d->parts[p].fs) || kernel_edits(d->parts[p].fs)))
+		    !(fs_is_ext(d->parts[p].fs) || kernel_edits(d->parts[p].fs) ||
+		      d->parts[p].fs == FS_VFAT) || stage_opened(s, &d->parts[p]))
 			continue;
 		sub = calloc(1, sizeof(*sub));
 		if (!sub)
 			return ferr(-ENOMEM, "out of memory");
-		if (kernel_edits(d->parts[p].fs)) {
+		if (d->parts[p].fs == FS_VFAT) {
+			err = open_fat(s, &d->parts[p], mounts[m], sub);
+			if (err > 0) {
+				free(sub);
+				err = 0;
+				continue;
+			}
+		} else if (kernel_edits(d->parts[p].fs)) {
 			err = open_kernel(s, &d->parts[p], sub);
 			if (err && !strict && err != -ENOMEM) {
 				/* To be judged: fs.noedit says what is not edited. */

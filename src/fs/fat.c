@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "fs/fat.h"
 #include "util/endian.h"
@@ -45,6 +44,7 @@ struct fat_fs {
 	bool have_serial;
 	char bpb_label[12];
 	char label[12];              /* the root directory's volume label */
+	uint16_t date, time;         /* what every entry written is stamped with */
 	uint64_t fsinfo_off;         /* FAT32's FSInfo sector, 0 if none */
 	uint32_t hint;               /* where a free cluster is looked for first */
 };
@@ -341,28 +341,38 @@ static int geometry(struct fat_fs *f, const uint8_t *bs)
 static int dir_load(struct fat_fs *f, uint32_t first, struct dir *d);
 static void dir_release(struct dir *d);
 
-/* The label as blkid reads it: the root directory's volume entry. A root
- * that cannot be read is found so by whatever reads it next. */
-static void root_label(struct fat_fs *f)
+/* The label as blkid reads it: the root directory's volume entry; and
+ * the stamp of what Ferry writes: the root's newest entry's, not the
+ * clock, so that two captures of one source are byte-identical (an
+ * upload resumes by comparing a second capture's parts with those
+ * stored). A root that cannot be read is found so by whatever reads it
+ * next. */
+static void root_scan(struct fat_fs *f)
 {
+	uint32_t newest = 0x00210000; /* 1980-01-01 00:00 */
 	struct dir d;
 
 	if (dir_load(f, 0, &d)) {
 		ferr_clear();
-		return;
+		d.len = 0;
 	}
 	for (size_t i = 0; i + DIRENT <= d.len && d.buf[i]; i += DIRENT) {
 		const uint8_t *e = d.buf + i;
+		uint32_t t = (uint32_t)get_le16(e + 24) << 16 | get_le16(e + 22);
 
-		if (e[0] != SLOT_FREE && (e[11] & 0x3f) != ATTR_LFN && (e[11] & ATTR_VOLUME)) {
+		if (e[0] == SLOT_FREE || (e[11] & 0x3f) == ATTR_LFN)
+			continue;
+		if ((e[11] & ATTR_VOLUME) && !f->label[0])
 			trim_label(e, f->label);
-			break;
-		}
+		if (t > newest)
+			newest = t;
 	}
+	f->date = (uint16_t)(newest >> 16);
+	f->time = (uint16_t)newest;
 	dir_release(&d);
 }
 
-int fat_open(struct fat_fs **out, const struct blkdev *d, bool writable)
+int fatfs_open(struct fat_fs **out, const struct blkdev *d, bool writable)
 {
 	struct fat_fs *f;
 	uint8_t bs[512], info[512];
@@ -401,16 +411,16 @@ int fat_open(struct fat_fs **out, const struct blkdev *d, bool writable)
 		else if (in_range(f, get_le32(info + 492)))
 			f->hint = get_le32(info + 492);
 	}
-	root_label(f);
+	root_scan(f);
 	*out = f;
 	return 0;
 
 out_free:
-	fat_free(f);
+	fatfs_free(f);
 	return err;
 }
 
-void fat_free(struct fat_fs *f)
+void fatfs_free(struct fat_fs *f)
 {
 	if (!f)
 		return;
@@ -772,7 +782,7 @@ static int lookup(struct fat_fs *f, const char *path, struct dir *d, struct dent
 
 /* Reading */
 
-int fat_stat(struct fat_fs *f, const char *path, struct fat_stat *st)
+int fatfs_stat(struct fat_fs *f, const char *path, struct fat_stat *st)
 {
 	char *leaf = malloc(NAME_UTF8_MAX);
 	struct dir d;
@@ -817,7 +827,7 @@ static int read_chain(struct fat_fs *f, uint32_t first, uint32_t size, uint8_t *
 	return err;
 }
 
-int fat_read(struct fat_fs *f, const char *path, size_t max, char **data, size_t *len)
+int fatfs_read(struct fat_fs *f, const char *path, size_t max, char **data, size_t *len)
 {
 	char *leaf = malloc(NAME_UTF8_MAX), *buf = NULL;
 	struct dir d;
@@ -864,7 +874,7 @@ static int list_one(const struct dent *de, void *arg)
 	return l->fn(de->name, de->attr & ATTR_DIR, l->arg);
 }
 
-int fat_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg)
+int fatfs_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg)
 {
 	char *leaf = malloc(NAME_UTF8_MAX);
 	struct list l = {fn, arg};
@@ -1048,25 +1058,16 @@ static int make_alias(const struct fat_fs *f, const struct dir *d, const char *n
 	return ferr(-ENOSPC, "%s: no short name left for %s", f->dev.name, name);
 }
 
-static void stamp(uint8_t *e, bool created)
+static void stamp(const struct fat_fs *f, uint8_t *e, bool created)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	uint16_t date, tod;
-
-	gmtime_r(&now, &tm);
-	if (tm.tm_year < 80)
-		tm.tm_year = 80;
-	date = (uint16_t)((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
-	tod = (uint16_t)(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
 	if (created) {
 		e[13] = 0;
-		put_le16(e + 14, tod);
-		put_le16(e + 16, date);
+		put_le16(e + 14, f->time);
+		put_le16(e + 16, f->date);
 	}
-	put_le16(e + 18, date);
-	put_le16(e + 22, tod);
-	put_le16(e + 24, date);
+	put_le16(e + 18, f->date);
+	put_le16(e + 22, f->time);
+	put_le16(e + 24, f->date);
 }
 
 static void set_cluster(const struct fat_fs *f, uint8_t *e, uint32_t c)
@@ -1188,7 +1189,7 @@ static int write_data(struct fat_fs *f, const void *data, size_t len, uint32_t *
 	return err;
 }
 
-int fat_write(struct fat_fs *f, const char *path, const void *data, size_t len)
+int fatfs_write(struct fat_fs *f, const char *path, const void *data, size_t len)
 {
 	char *leaf = malloc(NAME_UTF8_MAX);
 	uint8_t tmpl[DIRENT] = {0};
@@ -1223,7 +1224,7 @@ int fat_write(struct fat_fs *f, const char *path, const void *data, size_t len)
 		set_cluster(f, e, first);
 		put_le32(e + 28, (uint32_t)len);
 		e[11] |= ATTR_ARCHIVE;
-		stamp(e, false);
+		stamp(f, e, false);
 	} else {
 		err = write_data(f, data, len, &first);
 		if (err)
@@ -1231,7 +1232,7 @@ int fat_write(struct fat_fs *f, const char *path, const void *data, size_t len)
 		tmpl[11] = ATTR_ARCHIVE;
 		set_cluster(f, tmpl, first);
 		put_le32(tmpl + 28, (uint32_t)len);
-		stamp(tmpl, true);
+		stamp(f, tmpl, true);
 		err = add_entry(f, &d, leaf, tmpl);
 		if (err) {
 			free_chain(f, first);
@@ -1247,7 +1248,7 @@ out:
 	return err;
 }
 
-int fat_mkdir(struct fat_fs *f, const char *path)
+int fatfs_mkdir(struct fat_fs *f, const char *path)
 {
 	char *leaf = malloc(NAME_UTF8_MAX);
 	uint8_t tmpl[DIRENT] = {0}, *block = NULL;
@@ -1275,7 +1276,7 @@ int fat_mkdir(struct fat_fs *f, const char *path)
 		goto out;
 	/* "." and "..": the parent is 0 when it is the root, FAT32's too */
 	tmpl[11] = ATTR_DIR;
-	stamp(tmpl, true);
+	stamp(f, tmpl, true);
 	memcpy(block, tmpl, DIRENT);
 	memset(block, ' ', 11);
 	block[0] = '.';
@@ -1329,7 +1330,7 @@ static int release_entry(struct fat_fs *f, const struct dent *de, const char *pa
 	return 0;
 }
 
-int fat_remove(struct fat_fs *f, const char *path)
+int fatfs_remove(struct fat_fs *f, const char *path)
 {
 	char *leaf = malloc(NAME_UTF8_MAX);
 	struct dir d;
@@ -1360,7 +1361,7 @@ int fat_remove(struct fat_fs *f, const char *path)
 	return err;
 }
 
-int fat_rename(struct fat_fs *f, const char *from, const char *to)
+int fatfs_rename(struct fat_fs *f, const char *from, const char *to)
 {
 	char *leaf = malloc(NAME_UTF8_MAX), *tleaf = malloc(NAME_UTF8_MAX);
 	struct dir a = {0}, b = {0}, *dst;
@@ -1441,7 +1442,7 @@ out:
 
 /* The filesystem as a whole */
 
-void fat_get_info(const struct fat_fs *f, struct fat_info *info)
+void fatfs_get_info(const struct fat_fs *f, struct fat_info *info)
 {
 	uint32_t used = 0, bad = 0;
 
@@ -1464,7 +1465,7 @@ void fat_get_info(const struct fat_fs *f, struct fat_info *info)
 	snprintf(info->label, sizeof(info->label), "%s", f->label[0] ? f->label : f->bpb_label);
 }
 
-int fat_used_ranges(const struct fat_fs *f, fat_range_fn fn, void *arg)
+int fatfs_used_ranges(const struct fat_fs *f, fat_range_fn fn, void *arg)
 {
 	uint64_t start = 0, end = f->data_off;
 	int err;

@@ -47,16 +47,16 @@ struct fat_fs;
 
 /* Opens the filesystem on d, which must outlive it; writable needs a
  * device of the copy (blk_copy_of). The whole FAT is read and checked. */
-int fat_open(struct fat_fs **f, const struct blkdev *d, bool writable);
-void fat_free(struct fat_fs *f);
-void fat_get_info(const struct fat_fs *f, struct fat_info *info);
+int fatfs_open(struct fat_fs **f, const struct blkdev *d, bool writable);
+void fatfs_free(struct fat_fs *f);
+void fatfs_get_info(const struct fat_fs *f, struct fat_info *info);
 
 /* Calls fn for every run of bytes in use, relative to d, in ascending
  * order, neighbours merged: the boot sector and reserved sectors, every
  * FAT, a FAT12/16 root directory, and each cluster the FAT does not mark
  * free or bad. */
 typedef int (*fat_range_fn)(uint64_t off, uint64_t len, void *arg);
-int fat_used_ranges(const struct fat_fs *f, fat_range_fn fn, void *arg);
+int fatfs_used_ranges(const struct fat_fs *f, fat_range_fn fn, void *arg);
 
 struct fat_stat {
 	bool dir;
@@ -64,19 +64,19 @@ struct fat_stat {
 };
 
 /* Paths are absolute in the filesystem, canonical ("/EFI/debian/grub.cfg"). */
-int fat_stat(struct fat_fs *f, const char *path, struct fat_stat *st);
+int fatfs_stat(struct fat_fs *f, const char *path, struct fat_stat *st);
 /* The whole file, NUL-terminated, freed by the caller. */
-int fat_read(struct fat_fs *f, const char *path, size_t max, char **data, size_t *len);
+int fatfs_read(struct fat_fs *f, const char *path, size_t max, char **data, size_t *len);
 /* Called for each entry but "." and "..", with its name; non-zero stops. */
 typedef int (*fat_list_fn)(const char *name, bool dir, void *arg);
-int fat_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg);
+int fatfs_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg);
 /* Creates or replaces a file's contents; an existing entry keeps its name
  * and attributes. The parent must exist. */
-int fat_write(struct fat_fs *f, const char *path, const void *data, size_t len);
-int fat_mkdir(struct fat_fs *f, const char *path);
+int fatfs_write(struct fat_fs *f, const char *path, const void *data, size_t len);
+int fatfs_mkdir(struct fat_fs *f, const char *path);
 /* Removes a file, or an empty directory. */
-int fat_remove(struct fat_fs *f, const char *path);
+int fatfs_remove(struct fat_fs *f, const char *path);
 /* Moves an entry, replacing a file at to. */
-int fat_rename(struct fat_fs *f, const char *from, const char *to);
+int fatfs_rename(struct fat_fs *f, const char *from, const char *to);
 
 #endif

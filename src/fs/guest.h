@@ -109,4 +109,9 @@ int guest_ext_open(struct guest *g, struct extfs *x);
 struct blkdev;
 int guest_xfs_open(struct guest *g, const struct blkdev *d);
 
+/* The FAT backend (fs/fat.h) on d, written when d is of the copy: an EFI
+ * system partition. FAT has no owners, modes or links: files are root's,
+ * 0644, directories 0755; symlink fails with -EPERM, readlink with -EINVAL. */
+int guest_fat_open(struct guest *g, const struct blkdev *d);
+
 #endif

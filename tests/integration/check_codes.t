@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/physical.sh"
 . "$TESTS_DIR/lib/lvm.sh"
 
-plan 71
+plan 72
 
 base=$T_DIR/base.img
 fx_physical_disk "$base"
@@ -268,12 +268,17 @@ out=$(codes "$novirtio" --cloud tencent)
 raised "a kernel without virtio and no initrd: virtio.missing" virtio.missing:blocker "$out"
 check_eq "... which capture cannot fix: exit 3" 3 "${out%% *}"
 
-# /boot on a filesystem Ferry does not edit (FAT, made by mtools).
+# /boot on a filesystem Ferry does not edit (btrfs: its signature where
+# the ext4 was), and on one it does (FAT, made by mtools).
+btrfs=$(variant btrfs)
+dd if=/dev/zero of="$btrfs" bs=1K seek=$(($(fxp_off 1) / 1024)) count=68 conv=notrunc status=none
+printf '_BHRfS_M' | dd of="$btrfs" bs=1 seek=$(($(fxp_off 1) + 0x10040)) conv=notrunc status=none
+out=$(codes "$btrfs")
+raised "/boot on btrfs: fs.noedit is a blocker (its kernels and boot loader unchecked)" \
+	fs.noedit:blocker "$out"
 fat=$(variant fat)
 mformat -i "$fat@@$(fxp_off 1)" -T "$FXP_P1_SIZE" -h 2 -s 32 ::
-out=$(codes "$fat")
-raised "/boot on FAT: fs.noedit is a blocker (its kernels and boot loader unchecked)" \
-	fs.noedit:blocker "$out"
+not_raised "/boot on FAT: edited, no fs.noedit" fs.noedit "$(codes "$fat")"
 not_raised "ext4 everywhere: no fs.noedit" fs.noedit "$(codes "$base")"
 
 # A filesystem that cannot be opened (a damaged superblock on /srv of the

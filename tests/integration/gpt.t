@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 16
+plan 23
 
 disk=$T_DIR/disk.img
 fx_gpt_disk "$disk"
@@ -80,15 +80,32 @@ check_eq "the protective MBR covers the image" "ee 1 $last" "$pmbr_size"
 guids=$(sgdisk -i 1 "$T_DIR/fixed.raw" | grep -i 'unique guid'; sgdisk -i 3 "$T_DIR/fixed.raw" | grep -i 'unique guid')
 check_match "the partitions keep their GUIDs" "${FX_GPT_P1_GUID^^}.*${FX_GPT_P3_GUID^^}" "$(tr '\n' ' ' <<<"$guids")"
 
+# The EFI system partition, edited through /boot/efi, as mtools and
+# fsck.fat read it in the image.
+mt() { MTOOLS_SKIP_CHECK=1 mtype -i "$@"; }
+dd if="$T_DIR/fixed.raw" of="$T_DIR/esp.img" bs=1M skip=1 count=20 status=none
+check "fsck.fat -n: the edited EFI system partition is clean" fsck.fat -n "$T_DIR/esp.img"
+check_match "EFI/redhat/grubenv (through the link /boot/grub2/grubenv): kernelopts by UUID" \
+	"kernelopts=root=UUID=$FX_UUID_ROOT ro" "$(mt "$T_DIR/esp.img" ::/EFI/redhat/grubenv)"
+check_eq "... a block of 1024 bytes still" 1024 "$(mt "$T_DIR/esp.img" ::/EFI/redhat/grubenv | wc -c)"
+check_match "EFI/redhat/grub.cfg: the menu entry's root= by UUID" \
+	"linux /vmlinuz root=UUID=$FX_UUID_ROOT ro" "$(mt "$T_DIR/esp.img" ::/EFI/redhat/grub.cfg)"
+
 # Every partition's bytes are the disk's (the fixes aside: compared with
 # --no-fix below), and nothing is written between them and the backup.
 "$FERRY" capture --quiet --no-fix --format raw "$disk" "$T_DIR/nofix.raw"
 check "--no-fix: a clean GPT disk too" sgdisk_clean "$T_DIR/nofix.raw"
-check "--no-fix: the partitions are the disk's, byte for byte" \
-	cmp -n $((111 * mib - 2048 * 512)) <(dd if="$disk" bs=1M skip=1 count=110 status=none) \
-	<(dd if="$T_DIR/nofix.raw" bs=1M skip=1 count=110 status=none)
+check "--no-fix: /boot and / are the disk's, byte for byte" \
+	cmp <(dd if="$disk" bs=1M skip=21 count=90 status=none) \
+	<(dd if="$T_DIR/nofix.raw" bs=1M skip=21 count=90 status=none)
 check "--no-fix: zeros between the last partition and the backup GPT" \
 	cmp -n $((mib - 33 * 512)) /dev/zero <(dd if="$T_DIR/nofix.raw" bs=512 skip=$((111 * 2048)) status=none)
+free_text() { dd if="$1" bs=1M skip=1 count=20 status=none | grep -c FERRY-FREE-CLUSTER; }
+check_eq "the ESP's free clusters: a deleted file's text on the disk, none of it in the image" \
+	"yes 0" "$([ "$(free_text "$disk")" -gt 0 ] && echo yes) $(free_text "$T_DIR/nofix.raw")"
+dd if="$T_DIR/nofix.raw" of="$T_DIR/esp-nofix.img" bs=1M skip=1 count=20 status=none
+check "--no-fix: the ESP copied by its used clusters is clean for fsck.fat -n" \
+	fsck.fat -n "$T_DIR/esp-nofix.img"
 
 # qcow2: the same disk.
 "$FERRY" capture --quiet --format qcow2 "$disk" "$T_DIR/fixed.qcow2"
@@ -103,8 +120,11 @@ check_eq "ferry scan: each partition's PARTUUID is its GPT GUID" \
 	"$FX_GPT_P1_GUID $FX_GPT_P2_GUID $FX_GPT_P3_GUID" "$got"
 dd if="$T_DIR/fixed.raw" of="$T_DIR/root.ext4" bs=1M skip=51 count=60 status=none
 fstab=$(debugfs -R 'cat /etc/fstab' "$T_DIR/root.ext4" 2>/dev/null)
-check_match "fstab: /boot by PARTUUID is kept, / by kernel name is by UUID now" \
-	"PARTUUID=$FX_GPT_P2_GUID /boot ext4.*UUID=$FX_UUID_ROOT / ext4" "$(tr '\n' ' ' <<<"$fstab")"
+check_match "fstab: /boot/efi by the FAT serial and /boot by PARTUUID are kept, / is by UUID now" \
+	"^UUID=5EED-1E55 /boot/efi vfat .*PARTUUID=$FX_GPT_P2_GUID /boot ext4.*UUID=$FX_UUID_ROOT / ext4" \
+	"$(tr '\n' ' ' <<<"$fstab")"
+esp=$(python3 -c 'import json,sys; p=json.load(sys.stdin)["disks"][0]["partitions"][0]; print(p["fs"], p["uuid"], p["label"], p["used_bytes"] > 0)' <<<"$json")
+check_eq "ferry scan: the ESP's filesystem, serial, label and used bytes" "vfat 5EED-1E55 ESP True" "$esp"
 
 check_eq "the source disk is unchanged" "$src_sha" "$(sha "$disk")"
 done_testing

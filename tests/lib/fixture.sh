@@ -113,40 +113,63 @@ fx_filled_disk() {
 		dd of="$img" bs=1M seek=1 conv=notrunc status=none iflag=fullblock)
 }
 
-# fx_gpt_disk IMG: a UEFI server's disk, 200 MiB, GPT made by sgdisk with
-# fixed GUIDs: 1 the EFI system partition (FAT16 by mkfs.vfat, volume ID
-# FX_ESP_ID, EFI/debian/grub.cfg), 2 /boot (ext4), 3 / (ext4), ending at
+# fx_gpt_disk IMG: a UEFI server's disk as RHEL 8 lays it out, 200 MiB,
+# GPT made by sgdisk with fixed GUIDs: 1 the EFI system partition (FAT16 by
+# mkfs.vfat, volume ID FX_ESP_ID; EFI/redhat/grub.cfg with a menu entry
+# whose root= is /dev/sda3, EFI/redhat/grubenv whose kernelopts say
+# root=/dev/sda3; its free clusters hold the text FERRY-FREE-CLUSTER, a
+# deleted file's), 2 /boot (ext4: a BLS entry taking $kernelopts,
+# grub2/grubenv a link to ../efi/EFI/redhat/grubenv), 3 / (ext4), ending at
 # 111 MiB; the rest of the disk is free. /etc/fstab names /boot/efi by
-# UUID=, /boot by PARTUUID= and / by kernel name; grub.cfg says
-# root=/dev/sda3.
+# UUID=, /boot by PARTUUID= and / by kernel name.
 FX_GPT_DISK_GUID=8e0f5a1c-3b7d-4c2e-9f1a-6d5e4c3b2a19
 FX_GPT_P1_GUID=1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a10
 FX_GPT_P2_GUID=2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f802
 FX_GPT_P3_GUID=3c4d5e6f-7a8b-49c0-8d1e-2f3a4b5c6d73
 FX_ESP_ID=5EED1E55
 fx_gpt_disk() {
-	local img=$1 trees esp
+	local img=$1 trees esp env
 	trees=$(mktemp -d "$T_DIR/gpt.XXXXXX")
 	truncate -s 200M "$img"
 	sgdisk -U "$FX_GPT_DISK_GUID" \
 		-n 1:2048:+20M -t 1:ef00 -u "1:$FX_GPT_P1_GUID" -c 1:EFI \
 		-n 2:0:+30M -t 2:8300 -u "2:$FX_GPT_P2_GUID" -c 2:boot \
 		-n 3:0:+60M -t 3:8300 -u "3:$FX_GPT_P3_GUID" -c 3:root "$img" >/dev/null
-	mkdir -p "$trees/root/etc" "$trees/root/boot/efi" "$trees/boot/grub" "$trees/esp/EFI/debian"
+	mkdir -p "$trees/root/etc" "$trees/root/boot/efi" "$trees/boot/grub2" \
+		"$trees/boot/loader/entries" "$trees/esp/EFI/redhat"
 	cat >"$trees/root/etc/fstab" <<EOT
 UUID=${FX_ESP_ID:0:4}-${FX_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
 PARTUUID=$FX_GPT_P2_GUID /boot ext4 defaults 0 2
 /dev/sda3 / ext4 errors=remount-ro 0 1
 EOT
-	# shellcheck disable=SC2016 # GRUB's variables, for GRUB to expand
-	printf 'search.fs_uuid %s root\nset prefix=($root)/grub\nconfigfile $prefix/grub.cfg\n' \
-		"$FX_UUID_BOOT" >"$trees/esp/EFI/debian/grub.cfg"
-	printf 'menuentry Debian {\n\tlinux /vmlinuz root=/dev/sda3 ro quiet\n\tinitrd /initrd.img\n}\n' \
-		>"$trees/boot/grub/grub.cfg"
+	cat >"$trees/esp/EFI/redhat/grub.cfg" <<EOT
+search --no-floppy --fs-uuid --set=root $FX_UUID_BOOT
+insmod blscfg
+blscfg
+menuentry 'Rescue' {
+	linux /vmlinuz root=/dev/sda3 ro
+	initrd /initramfs.img
+}
+EOT
+	env="# GRUB Environment Block
+saved_entry=rocky-5.14
+kernelopts=root=/dev/sda3 ro crashkernel=auto
+"
+	{
+		printf '%s' "$env"
+		head -c $((1024 - ${#env})) /dev/zero | tr '\0' '#'
+	} >"$trees/esp/EFI/redhat/grubenv"
+	# shellcheck disable=SC2016 # GRUB's variable, for GRUB to expand
+	printf 'title Rocky Linux\nlinux /vmlinuz\ninitrd /initramfs.img\noptions $kernelopts\n' \
+		>"$trees/boot/loader/entries/rocky-5.14.conf"
+	ln -s ../efi/EFI/redhat/grubenv "$trees/boot/grub2/grubenv"
 	esp=$trees/esp.img
 	truncate -s 20M "$esp"
 	mkfs.vfat -F 16 -i "$FX_ESP_ID" -n ESP "$esp" >/dev/null
+	(set +o pipefail; yes FERRY-FREE-CLUSTER | head -c 4M >"$trees/junk")
 	mcopy -s -i "$esp" "$trees/esp/EFI" ::/
+	mcopy -i "$esp" "$trees/junk" ::/junk
+	mdel -i "$esp" ::/junk
 	dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
 	mke2fs -q -F -t ext4 -U "$FX_UUID_BOOT" -L boot -E offset=$((21 * 1024 * 1024)) \
 		-d "$trees/boot" "$img" 30M

@@ -68,41 +68,41 @@ static void reads(struct fat_fs *f, const char *label, unsigned bits, const char
 	size_t len, blen;
 	uint8_t *big;
 
-	fat_get_info(f, &info);
+	fatfs_get_info(f, &info);
 	ok(info.bits == bits && !strcmp(info.uuid, "5EED-1E55") && !strcmp(info.label, "ESP"),
 	   "%s: FAT%u, serial 5EED-1E55, label ESP (got FAT%u %s '%s')", label, bits, info.bits,
 	   info.uuid, info.label);
 	snprintf(expect, sizeof(expect), "%u/%u", info.used_clusters, info.clusters);
 	is_str(sh_out("fsck.fat -n -v %s 2>&1 | sed -n 's/.* files, \\([0-9]*\\/[0-9]*\\) clusters$/\\1/p'",
 		      img), expect, "%s: used/total clusters as fsck.fat -v counts them", label);
-	is_int(fat_used_ranges(f, sum_range, sums), 0, "%s: used ranges", label);
+	is_int(fatfs_used_ranges(f, sum_range, sums), 0, "%s: used ranges", label);
 	ok(sums[0] == info.used && sums[1] >= 1, "%s: the ranges add up to the used bytes (%llu in %llu)",
 	   label, (unsigned long long)sums[0], (unsigned long long)sums[1]);
 
-	is_int(fat_read(f, "/EFI/debian/grub.cfg", 4096, &data, &len), 0, "%s: read grub.cfg", label);
+	is_int(fatfs_read(f, "/EFI/debian/grub.cfg", 4096, &data, &len), 0, "%s: read grub.cfg", label);
 	ok(data && !strcmp(data, "search.fs_uuid 0b7c root\nconfigfile $prefix/grub.cfg\n"),
 	   "%s: ... its contents", label);
 	free(data);
 	big = get_file("t/EFI/BOOT/BOOTX64.EFI", &blen);
-	is_int(fat_read(f, "/efi/boot/bootx64.efi", 1 << 20, &data, &len), 0,
+	is_int(fatfs_read(f, "/efi/boot/bootx64.efi", 1 << 20, &data, &len), 0,
 	       "%s: read a 100003-byte file by another case", label);
 	ok(data && big && len == blen && !memcmp(data, big, len), "%s: ... byte for byte", label);
 	free(data);
 	free(big);
-	is_int(fat_read(f, "/EFI/BOOT/BOOTX64.EFI", 1000, &data, &len), -EFBIG,
+	is_int(fatfs_read(f, "/EFI/BOOT/BOOTX64.EFI", 1000, &data, &len), -EFBIG,
 	       "%s: larger than asked for: -EFBIG", label);
-	is_int(fat_read(f, "/EFI/a long file name.txt", 100, &data, &len), 0,
+	is_int(fatfs_read(f, "/EFI/a long file name.txt", 100, &data, &len), 0,
 	       "%s: a long name", label);
 	free(data);
-	is_int(fat_read(f, "/EFI/nothere", 100, &data, &len), -ENOENT, "%s: missing: -ENOENT", label);
-	is_int(fat_read(f, "/EFI", 100, &data, &len), -EISDIR, "%s: a directory: -EISDIR", label);
-	is_int(fat_stat(f, "/many/entry number 40.txt", &st), 0, "%s: stat past a cluster of entries",
+	is_int(fatfs_read(f, "/EFI/nothere", 100, &data, &len), -ENOENT, "%s: missing: -ENOENT", label);
+	is_int(fatfs_read(f, "/EFI", 100, &data, &len), -EISDIR, "%s: a directory: -EISDIR", label);
+	is_int(fatfs_stat(f, "/many/entry number 40.txt", &st), 0, "%s: stat past a cluster of entries",
 	       label);
 	ok(!st.dir && st.size == 3, "%s: ... a file of 3 bytes", label);
-	is_int(fat_list(f, "/", add_name, &n), 0, "%s: list /", label);
+	is_int(fatfs_list(f, "/", add_name, &n), 0, "%s: list /", label);
 	is_str(n.buf, "EFI/;many/;MixedCase.Conf;", "%s: ... names as mtools wrote them", label);
 	n.buf[0] = '\0';
-	is_int(fat_list(f, "/many", add_name, &n), 0, "%s: list a directory of 40", label);
+	is_int(fatfs_list(f, "/many", add_name, &n), 0, "%s: list a directory of 40", label);
 	ok(strstr(n.buf, "entry number 1.txt;") && strstr(n.buf, "entry number 40.txt;") &&
 	   !strstr(n.buf, "~"), "%s: ... every long name", label);
 }
@@ -114,33 +114,33 @@ static void writes(struct fat_fs *f, const char *label)
 	size_t len;
 
 	memset(big, 'g', 70000);
-	is_int(fat_write(f, "/EFI/debian/grub.cfg", cfg, sizeof(cfg) - 1), 0,
+	is_int(fatfs_write(f, "/EFI/debian/grub.cfg", cfg, sizeof(cfg) - 1), 0,
 	       "%s: replace grub.cfg", label);
-	is_int(fat_write(f, "/EFI/debian/grubenv", big, 70000), 0,
+	is_int(fatfs_write(f, "/EFI/debian/grubenv", big, 70000), 0,
 	       "%s: a new 70000-byte file with a lower-case 8.3 name", label);
-	is_int(fat_write(f, "/EFI/debian/Ferry Notes.txt", "n\n", 2), 0,
+	is_int(fatfs_write(f, "/EFI/debian/Ferry Notes.txt", "n\n", 2), 0,
 	       "%s: a new file with a long name", label);
-	is_int(fat_write(f, "/EFI/BOOT/BOOTX64.EFI", "", 0), 0, "%s: a file emptied", label);
-	is_int(fat_mkdir(f, "/EFI/ferry"), 0, "%s: mkdir", label);
-	is_int(fat_mkdir(f, "/EFI/ferry"), -EEXIST, "%s: mkdir again: -EEXIST", label);
+	is_int(fatfs_write(f, "/EFI/BOOT/BOOTX64.EFI", "", 0), 0, "%s: a file emptied", label);
+	is_int(fatfs_mkdir(f, "/EFI/ferry"), 0, "%s: mkdir", label);
+	is_int(fatfs_mkdir(f, "/EFI/ferry"), -EEXIST, "%s: mkdir again: -EEXIST", label);
 	for (int i = 0; i < 50; i++) {
 		snprintf(name, sizeof(name), "/EFI/ferry/a file called number %d", i);
-		if (fat_write(f, name, name, strlen(name)))
+		if (fatfs_write(f, name, name, strlen(name)))
 			break;
 	}
-	is_int(fat_read(f, "/EFI/ferry/a file called number 49", 100, &data, &len), 0,
+	is_int(fatfs_read(f, "/EFI/ferry/a file called number 49", 100, &data, &len), 0,
 	       "%s: 50 files in a new directory", label);
 	free(data);
-	is_int(fat_rename(f, "/MixedCase.Conf", "/EFI/ferry/moved.conf"), 0,
+	is_int(fatfs_rename(f, "/MixedCase.Conf", "/EFI/ferry/moved.conf"), 0,
 	       "%s: move a file to another directory", label);
-	is_int(fat_rename(f, "/EFI/debian/Ferry Notes.txt", "/EFI/debian/grub.cfg"), -0,
+	is_int(fatfs_rename(f, "/EFI/debian/Ferry Notes.txt", "/EFI/debian/grub.cfg"), -0,
 	       "%s: rename over a file", label);
-	is_int(fat_rename(f, "/many", "/EFI/many"), 0, "%s: move a directory", label);
-	is_int(fat_remove(f, "/EFI/a long file name.txt"), 0, "%s: remove a file", label);
-	is_int(fat_remove(f, "/EFI/many"), -ENOTEMPTY, "%s: a directory with files: -ENOTEMPTY",
+	is_int(fatfs_rename(f, "/many", "/EFI/many"), 0, "%s: move a directory", label);
+	is_int(fatfs_remove(f, "/EFI/a long file name.txt"), 0, "%s: remove a file", label);
+	is_int(fatfs_remove(f, "/EFI/many"), -ENOTEMPTY, "%s: a directory with files: -ENOTEMPTY",
 	       label);
-	is_int(fat_write(f, "/nodir/x", "x", 1), -ENOENT, "%s: no parent: -ENOENT", label);
-	is_int(fat_write(f, "/EFI/bad:name", "x", 1), -EINVAL, "%s: a ':' in a name: -EINVAL",
+	is_int(fatfs_write(f, "/nodir/x", "x", 1), -ENOENT, "%s: no parent: -ENOENT", label);
+	is_int(fatfs_write(f, "/EFI/bad:name", "x", 1), -EINVAL, "%s: a ':' in a name: -EINVAL",
 	       label);
 	free(big);
 }
@@ -188,18 +188,18 @@ static void one(const char *label, unsigned bits, const char *mkfs, int kib)
 	sh_path(img, out, sizeof(out));
 	is_int(source_open(&src, out), 0, "%s: open the source", label);
 	snprintf(out, sizeof(out), "fat%u.out", bits);
-	is_int(blk_window(&dev, &src, 0, src.size, false, label) || fat_open(&f, &dev, false), 0,
+	is_int(blk_window(&dev, &src, 0, src.size, false, label) || fatfs_open(&f, &dev, false), 0,
 	       "%s: open read-only", label);
 	reads(f, label, bits, img);
-	is_int(fat_write(f, "/x", "x", 1), -EROFS, "%s: read-only: -EROFS", label);
-	fat_free(f);
+	is_int(fatfs_write(f, "/x", "x", 1), -EROFS, "%s: read-only: -EROFS", label);
+	fatfs_free(f);
 
 	cow_init(&cow);
 	src.cow = &cow;
-	is_int(blk_window(&copy, &src, 0, src.size, true, label) || fat_open(&f, &copy, true), 0,
+	is_int(blk_window(&copy, &src, 0, src.size, true, label) || fatfs_open(&f, &copy, true), 0,
 	       "%s: open on the copy", label);
 	writes(f, label);
-	fat_free(f);
+	fatfs_free(f);
 	buf = malloc(src.size);
 	ok(buf && source_pread(&src, buf, src.size, 0) == 0 && !put_file(out, buf, src.size),
 	   "%s: write out the copy", label);
@@ -241,12 +241,12 @@ static void damaged(void)
 	sh_path("loop.img", path, sizeof(path));
 	is_int(source_open(&src, path), 0, "open the damaged image");
 	blk_window(&dev, &src, 0, src.size, false, "loop.img");
-	is_int(fat_open(&f, &dev, false), 0, "a FAT with a loop opens");
+	is_int(fatfs_open(&f, &dev, false), 0, "a FAT with a loop opens");
 	if (f) {
-		is_int(fat_list(f, "/many", add_name, &n), -EINVAL, "listing the looping directory: -EINVAL");
+		is_int(fatfs_list(f, "/many", add_name, &n), -EINVAL, "listing the looping directory: -EINVAL");
 		ok(strstr(ferr_msg(), "longer than any FAT directory") != NULL, "... saying so: %s",
 		   ferr_msg());
-		fat_free(f);
+		fatfs_free(f);
 	}
 	source_release(&src);
 
@@ -254,7 +254,7 @@ static void damaged(void)
 	sh_path("zero.img", path, sizeof(path));
 	is_int(source_open(&src, path), 0, "open a disk of zeros");
 	blk_window(&dev, &src, 0, src.size, false, "zero.img");
-	is_int(fat_open(&f, &dev, false), -EINVAL, "zeros are not FAT: -EINVAL");
+	is_int(fatfs_open(&f, &dev, false), -EINVAL, "zeros are not FAT: -EINVAL");
 	ok(strstr(ferr_msg(), "zero.img: not a FAT boot sector") != NULL, "... saying so: %s",
 	   ferr_msg());
 	source_release(&src);
