@@ -285,9 +285,12 @@ static int geometry(struct fat_fs *f, const uint8_t *bs)
 	if (data_sec >= tot)
 		return ferr(-EINVAL, "%s: the FAT boot sector leaves no data area", name);
 	n = (tot - data_sec) / spc;
-	f->bits = n < 4085 ? 12 : n < 65525 ? 16 : 32;
-	if (!n || n > 0x0ffffff5)
-		return ferr(-EINVAL, "%s: %llu clusters", name, (unsigned long long)n);
+	/* As Linux and fsck.fat decide: FAT32 by its boot sector (no 16-bit
+	 * FAT size), else by the cluster count. */
+	f->bits = !get_le16(bs + 22) ? 32 : n < 4085 ? 12 : 16;
+	if (!n || n > (f->bits == 32 ? 0x0ffffff5u : 0xfff4u))
+		return ferr(-EINVAL, "%s: %llu clusters in a FAT%u", name, (unsigned long long)n,
+			    f->bits);
 	f->nclusters = (uint32_t)n;
 	f->fat_off = (uint64_t)rsv * bps;
 	f->fat_bytes = fatsz * bps;
@@ -1076,25 +1079,31 @@ static void set_cluster(const struct fat_fs *f, uint8_t *e, uint32_t c)
 	put_le16(e + 20, f->bits == 32 ? (uint16_t)(c >> 16) : 0);
 }
 
-/* n free slots in a row in d, the directory grown if it has none. */
+/* n free slots in a row in d: deleted ones before the end mark (the first
+ * slot starting with 0, past which nothing is read), else at the end mark,
+ * which then moves past them; the directory grown if it has no room. */
 static int free_slots(struct fat_fs *f, struct dir *d, size_t n, size_t *at)
 {
 	for (;;) {
-		size_t run = 0;
+		size_t total = d->len / DIRENT, end = 0, run = 0;
+		int err;
 
-		for (size_t i = 0; i + DIRENT <= d->len; i += DIRENT) {
-			uint8_t c = d->buf[i];
-
-			if (c == SLOT_FREE || !c) {
-				if (++run == n) {
-					*at = i / DIRENT + 1 - n;
-					return 0;
-				}
-			} else {
-				run = 0;
+		while (end < total && d->buf[end * DIRENT])
+			end++;
+		for (size_t i = 0; i < end; i++) {
+			run = d->buf[i * DIRENT] == SLOT_FREE ? run + 1 : 0;
+			if (run == n) {
+				*at = i + 1 - n;
+				return 0;
 			}
 		}
-		int err = dir_grow(f, d);
+		if (end + n <= total) {
+			*at = end;
+			if (end + n < total)
+				memset(d->buf + (end + n) * DIRENT, 0, DIRENT);
+			return 0;
+		}
+		err = dir_grow(f, d);
 		if (err)
 			return err;
 	}

@@ -114,9 +114,31 @@ journal_seed() {
 	head -c 8192 "$tmp/$name.journal" >"$seeds/journal/$name"
 }
 
+# seeds_fat: FAT12, FAT16 and FAT32 made by mkfs.vfat; an ESP's files and
+# long names copied in by mtools, but on the FAT32 (1 MiB, fewer clusters
+# than mtools takes for FAT32; Linux and fsck.fat go by the boot sector).
+seeds_fat() {
+	local bits size opts
+	mkdir -p "$tmp/esp/EFI/debian" "$tmp/esp/EFI/BOOT"
+	printf 'linux /vmlinuz root=/dev/sda2 ro\n' >"$tmp/esp/EFI/debian/grub.cfg"
+	printf 'MZ boot loader\n' >"$tmp/esp/EFI/BOOT/BOOTX64.EFI"
+	printf 'long\n' >"$tmp/esp/EFI/a long name.txt"
+	for spec in 12:256:"-F 12" 16:2200:"-F 16 -s 1" 32:1024:"-F 32 -s 1"; do
+		bits=${spec%%:*}
+		size=${spec#*:}
+		opts=${size#*:}
+		size=${size%%:*}
+		# shellcheck disable=SC2086 # the options are words
+		mkfs.vfat -C $opts -i 5EED1E55 -n ESP "$tmp/fat$bits.img" "$size" >/dev/null 2>&1
+		[ "$bits" = 32 ] || MTOOLS_SKIP_CHECK=1 mcopy -s -i "$tmp/fat$bits.img" "$tmp/esp/EFI" ::/
+		cp --sparse=always "$tmp/fat$bits.img" "$seeds/fat/fat$bits.img"
+	done
+}
+
 rm -rf "$seeds"
-mkdir -p "$seeds/disk" "$seeds/initrd" "$seeds/kmod" "$seeds/journal"
+mkdir -p "$seeds/disk" "$seeds/initrd" "$seeds/kmod" "$seeds/journal" "$seeds/fat"
 seeds_disk
+seeds_fat
 seeds_initrd
 seeds_kmod
 seeds_journal
