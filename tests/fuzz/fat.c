@@ -1,5 +1,6 @@
-/* FAT12/16/32 (fs/fat.h) on the input as a whole filesystem, read through
- * the source's I/O table as from a disk: the geometry, the used ranges,
+/* FAT12/16/32 (fs/fat.h) on the input as the start of a 4 MiB disk (zeros
+ * after it, so that a FAT16, 2 MiB at least, fits libFuzzer's 1 MiB
+ * inputs), read through the source's I/O table as from a disk: the geometry, the used ranges,
  * every directory listed and every file read to a depth of four; then on a
  * copy (an overlay) a file replaced, one created, a directory made, a name
  * moved and one removed, and what was written read back. */
@@ -11,6 +12,8 @@
 #include "fs/fat.h"
 #include "lib/fuzz.h"
 
+#define DISK (4u << 20)
+
 struct mem {
 	const uint8_t *data;
 	size_t size;
@@ -21,13 +24,14 @@ static long mem_pread(void *ctx, const struct source *src, void *buf, size_t len
 {
 	const struct mem *m = ctx;
 
-	(void)src;
 	(void)careful;
-	if (off >= m->size)
+	if (off >= src->size)
 		return 0;
-	if (len > m->size - off)
-		len = m->size - (size_t)off;
-	memcpy(buf, m->data + off, len);
+	if (len > src->size - off)
+		len = (size_t)(src->size - off);
+	memset(buf, 0, len);
+	if (off < m->size)
+		memcpy(buf, m->data + off, len < m->size - off ? len : m->size - (size_t)off);
 	return (long)len;
 }
 
@@ -100,16 +104,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mem m = {data, size};
 	const struct source_io io = {.pread = mem_pread, .ctx = &m};
-	struct source src = {.path = "fuzz", .fd = -1, .dfd = -1, .size = size, .lsec = 512,
-			     .psec = 512, .io = &io};
+	struct source src = {.path = "fuzz", .fd = -1, .dfd = -1, .lsec = 512, .psec = 512,
+			     .io = &io};
 	struct blkdev dev;
 	struct fat_fs *f;
 	struct fat_info info;
 	struct cow cow;
 	uint64_t used = 0;
 
+	src.size = size > DISK ? size : DISK;
 	ferr_clear();
-	if (blk_window(&dev, &src, 0, size, false, "fuzz") || fatfs_open(&f, &dev, false))
+	if (blk_window(&dev, &src, 0, src.size, false, "fuzz") || fatfs_open(&f, &dev, false))
 		return 0;
 	fatfs_get_info(f, &info);
 	fatfs_used_ranges(f, count, &used);
@@ -127,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cow_init(&cow);
 	src.cow = &cow;
-	if (!blk_window(&dev, &src, 0, size, true, "fuzz") && !fatfs_open(&f, &dev, true)) {
+	if (!blk_window(&dev, &src, 0, src.size, true, "fuzz") && !fatfs_open(&f, &dev, true)) {
 		edit(f);
 		fatfs_free(f);
 	}

@@ -131,7 +131,9 @@ seeds_fat() {
 		# shellcheck disable=SC2086 # the options are words
 		mkfs.vfat -C $opts -i 5EED1E55 -n ESP "$tmp/fat$bits.img" "$size" >/dev/null 2>&1
 		[ "$bits" = 32 ] || MTOOLS_SKIP_CHECK=1 mcopy -s -i "$tmp/fat$bits.img" "$tmp/esp/EFI" ::/
+		# the target reads an input as the start of a 4 MiB disk of zeros
 		cp --sparse=always "$tmp/fat$bits.img" "$seeds/fat/fat$bits.img"
+		truncate -s 512K "$seeds/fat/fat$bits.img"
 	done
 }
 
