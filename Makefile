@@ -62,6 +62,8 @@ LIB_OBJS := $(patsubst src/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(OBJDIR)/main.o
 FERRY := $(O)/bin/ferry
 LIBFERRY := $(OBJDIR)/libferry.a
+GRUB_BIOS := $(O)/share/grub-bios
+export FERRY_GRUB_BIOS := $(abspath $(GRUB_BIOS))
 
 UNIT_SRCS := $(sort $(wildcard $(TOPDIR)/tests/unit/*.c))
 UNIT_BINS := $(patsubst $(TOPDIR)/tests/unit/%.c,$(O)/tests/unit/%.t,$(UNIT_SRCS))
@@ -144,7 +146,7 @@ all rescue check check-quick check-build check-lint check-unit check-integration
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
-all: $(FERRY)
+all: $(FERRY) $(GRUB_BIOS)/core-root.img
 
 
 $(AUTOCONF): $(CONFIG) $(TOPDIR)/Kconfig
@@ -168,6 +170,13 @@ $(FERRY): $(MAIN_OBJ) $(LIBFERRY)
 	@echo "  LD      $@"
 	@$(CC) $(FERRY_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBFERRY) $(FERRY_LIBS)
 
+# GRUB for BIOS, which a conversion to BIOS boot installs (support/grub-bios.sh):
+# ferry finds it through FERRY_GRUB_BIOS, the rescue image at /usr/share/ferry.
+$(GRUB_BIOS)/core-root.img: $(TOPDIR)/support/grub-bios.sh
+	@$(TOPDIR)/support/deps.sh build
+	@echo "  GRUB    $(GRUB_BIOS)"
+	@$(TOPDIR)/support/grub-bios.sh $(GRUB_BIOS)
+
 # The rescue images (docs/rescue.md): the board/ scripts put the static
 # ferry into a busybox initramfs around a Debian kernel, then make the
 # ISO/USB image and the PXE tree. Debian packages are downloaded once into
@@ -177,7 +186,8 @@ FERRY_DL_DIR ?= $(O)/dl
 IMAGES := $(O)/images
 RESCUE_BUILD := $(O)/build/rescue
 RESCUE_ENV := FERRY_CONFIG=$(CONFIG) FERRY_BUILD_DIR=$(RESCUE_BUILD) \
-	FERRY_DL_DIR=$(abspath $(FERRY_DL_DIR)) FERRY_BIN=$(FERRY) FERRY_VERSION=$(VERSION)
+	FERRY_DL_DIR=$(abspath $(FERRY_DL_DIR)) FERRY_BIN=$(FERRY) FERRY_VERSION=$(VERSION) \
+	FERRY_GRUB_BIOS=$(abspath $(GRUB_BIOS))
 RESCUE_LIB := $(TOPDIR)/board/rescue/lib.sh
 INITRAMFS_SRCS := $(shell find $(TOPDIR)/initramfs -type f)
 
@@ -191,7 +201,7 @@ $(RESCUE_BUILD)/packages.txt: $(CONFIG) $(TOPDIR)/board/rescue/fetch.sh $(RESCUE
 	@mkdir -p $(RESCUE_BUILD)
 	@$(RESCUE_ENV) $(TOPDIR)/board/rescue/fetch.sh
 
-$(RESCUE_BUILD)/initrd.img: $(RESCUE_BUILD)/packages.txt $(FERRY) $(CONFIG) \
+$(RESCUE_BUILD)/initrd.img: $(RESCUE_BUILD)/packages.txt $(FERRY) $(GRUB_BIOS)/core-root.img $(CONFIG) \
 		$(TOPDIR)/board/rescue/mkinitramfs.sh $(RESCUE_LIB) $(INITRAMFS_SRCS) | rescue-deps
 	@$(RESCUE_ENV) $(TOPDIR)/board/rescue/mkinitramfs.sh
 
@@ -292,7 +302,7 @@ check-unit: $(UNIT_BINS)
 	@$(TOPDIR)/support/deps.sh check
 	$(PROVE) --exec '' $(UNIT_BINS)
 
-check-integration: $(FERRY)
+check-integration: $(FERRY) $(GRUB_BIOS)/core-root.img
 	@$(TOPDIR)/support/deps.sh check
 	FERRY=$(FERRY) FERRY_CONFIG=$(CONFIG) FERRY_TMP=$(O)/tmp $(PROVE) $(TOPDIR)/tests/integration/*.t
 
@@ -311,13 +321,13 @@ check-s3: $(FERRY)
 BOOT_RESULTS := $(O)/tmp/boot-results
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Nothing boots here: initrd.t's eight captures are the longest.
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t tui.t kmount.t rhel.t badsect.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t tui.t kmount.t rhel.t badsect.t grubbios.t)
 check-boot: BOOT_ENV := FERRY_BOOT_COMPARE=$(or $(FERRY_BOOT_COMPARE),$(BOOT_RESULTS))
 else
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t initrd.t rescue.t unattended.t tui.t badsect.t kmount.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t initrd.t rescue.t unattended.t tui.t badsect.t kmount.t grubbios.t)
 check-boot: BOOT_ENV := FERRY_BOOT_RESULTS=$(BOOT_RESULTS)
 endif
-check-boot: $(FERRY)
+check-boot: $(FERRY) $(GRUB_BIOS)/core-root.img
 	@$(TOPDIR)/support/deps.sh boot
 	@$(TOPDIR)/support/deps.sh s3
 	$(if $(filter y,$(CONFIG_FERRY_SANITIZE)),,rm -rf $(BOOT_RESULTS) && mkdir -p $(BOOT_RESULTS))

@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 : "${FERRY_BIN:?FERRY_BIN must name the static ferry}"
+: "${FERRY_GRUB_BIOS:?FERRY_GRUB_BIOS must name GRUB for BIOS (support/grub-bios.sh)}"
 src=$(cd "$here/../../initramfs" && pwd)
 root=$FERRY_BUILD_DIR/rootfs
 kroot=$RESCUE_PKGS/kernel
@@ -75,6 +76,10 @@ stage_dynamic() {
 
 stage_programs() {
 	strip --strip-all -o "$root/usr/bin/ferry" "$FERRY_BIN"
+	# GRUB for BIOS, for a conversion to BIOS boot (support/grub-bios.sh)
+	[ -r "$FERRY_GRUB_BIOS/core-root.img" ] || die "no GRUB for BIOS in $FERRY_GRUB_BIOS"
+	mkdir -p "$root/usr/share/ferry"
+	cp -r "$FERRY_GRUB_BIOS" "$root/usr/share/ferry/grub-bios"
 	stage_dynamic "$RESCUE_PKGS/rdate/usr/sbin/rdate" usr/sbin/rdate
 	# The CA bundle as update-ca-certificates makes it from the Mozilla set.
 	find "$RESCUE_PKGS/ca-certificates/usr/share/ca-certificates/mozilla" -name '*.crt' |

@@ -89,18 +89,19 @@ static int run_checks(struct capture_result *r)
 	phase(r, "check");
 	if (!o->fixes) {
 		/* The image is the disk as it is: one check says both. */
-		err = check_on_copy(&r->src, format, &r->before);
+		err = check_on_copy(&r->src, o->boot_mode, format, &r->before);
 		r->after = &r->before;
 		r->fix_s = now_seconds() - t0;
 		return err;
 	}
 	/* From here on every read of the source sees the edits. */
 	r->src.cow = &r->cow;
-	err = check_and_fix(&r->src, o->fixes, format, &r->fixes, &r->before);
+	err = check_and_fix(&r->src, o->fixes, o->boot_mode, format, &r->fixes, &r->before,
+			    &r->converted);
 	r->fix_s = now_seconds() - t0;
 	t0 = now_seconds();
 	if (!err)
-		err = check_on_copy(&r->src, format, &r->image);
+		err = check_on_copy(&r->src, o->boot_mode, format, &r->image);
 	r->check_s = now_seconds() - t0;
 	return err;
 }
@@ -286,7 +287,7 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	if (err)
 		return err;
 	r->have_plan = true;
-	if (r->table.gpt.valid) {
+	if (r->table.gpt.valid && !r->converted) {
 		/* The image is a GPT disk of its own size, with its backup GPT at
 		 * its end, in the overlay even without fixes. */
 		uint64_t tail = gpt_tail_bytes(&r->table);
@@ -378,6 +379,8 @@ int capture_run(const struct capture_opts *o, const struct capture_hooks *h,
 	err = plan_can_copy(&r->src, &r->table);
 	if (!err)
 		err = run_checks(r);
+	/* what the image boots by, to choose at import */
+	r->boot_mode = !r->converted && biosboot_uefi_only(&r->src, &r->table) ? "uefi" : "bios";
 	if (!err)
 		err = judge(r);
 	if (err)

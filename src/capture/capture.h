@@ -20,6 +20,7 @@
 #include "check/check.h"
 #include "disk/plan.h"
 #include "disk/table.h"
+#include "fix/biosboot.h"
 #include "fix/fix.h"
 #include "image/image.h"
 #include "sink/sink.h"
@@ -35,6 +36,10 @@ struct capture_opts {
 	bool strict;           /* a sector that does not read ends the capture */
 	uint32_t fixes;        /* mask of fix_rules; 0: --no-fix */
 	const struct cloud_profile *cloud;
+	enum boot_mode boot_mode;     /* what capture_opts_done made of the two below */
+	bool boot_mode_given;         /* --boot-mode; else the cloud's: BIOS where it takes no
+				       * UEFI (and the disk's own with --no-fix) */
+	enum boot_mode boot_mode_asked;
 	bool no_fix_given, fix_given; /* for capture_opts_done's check */
 };
 
@@ -97,6 +102,8 @@ struct capture_result {
 	bool stopped; /* ...and stopped the capture for them */
 	bool remote;
 	bool written; /* the image is in place (a failure may follow: the manifest) */
+	bool converted;        /* made to boot by BIOS (--boot-mode bios) */
+	const char *boot_mode; /* what the image boots by: "bios" or "uefi" */
 	uint64_t file_size;
 	struct sink_stats stats; /* of an upload */
 	struct capture_bad *bad; /* the sectors given up (capture_opts.strict: none) */

@@ -36,6 +36,9 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 	} else if (!strcmp(name, "fix")) {
 		err = fix_parse_list(value, &o->fixes);
 		o->fix_given = true;
+	} else if (!strcmp(name, "boot-mode")) {
+		err = boot_mode_parse(value, &o->boot_mode_asked);
+		o->boot_mode_given = !err;
 	} else if (!strcmp(name, "cloud")) {
 		const struct cloud_profile *c = cloud_profile(value);
 
@@ -55,6 +58,12 @@ int capture_opts_done(struct capture_opts *o)
 		return ferr(-EINVAL, "--no-fix and --fix exclude each other");
 	if (o->no_fix_given)
 		o->fixes = 0;
+	/* The cloud's: BIOS where it takes no UEFI; the disk's own with --no-fix */
+	o->boot_mode = o->boot_mode_given ? o->boot_mode_asked
+		       : !o->fixes || o->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS;
+	if (o->boot_mode == BOOT_MODE_BIOS && !o->fixes)
+		return ferr(-EINVAL, "--boot-mode bios and --no-fix exclude each other: the image is "
+			    "the disk as it is");
 	if (o->image.compress != IMAGE_COMPRESS_NONE && o->image.format != IMAGE_QCOW2)
 		return ferr(-EINVAL, "--compress %s: only qcow2 images are compressed",
 			    image_compress_name(o->image.compress));

@@ -95,6 +95,11 @@ void capture_report_text(FILE *f, const struct capture_result *r)
 		r->table.type_name, r->table.nparts, r->target, image_format_name(o->image.format),
 		o->image.compress ? ", compressed with " : "",
 		o->image.compress ? image_compress_name(o->image.compress) : "");
+	if (r->boot_mode)
+		fprintf(f, "  boots by %s%s: choose %s as the boot mode when importing\n",
+			!strcmp(r->boot_mode, "uefi") ? "UEFI" : "BIOS",
+			r->converted ? " (converted from UEFI: its table is an MBR now)" : "",
+			!strcmp(r->boot_mode, "uefi") ? "UEFI" : "BIOS (legacy)");
 	fprintf(f, "  %-14s %10s  %-16s %s\n", "region", "size", "method", "copied");
 	fprintf(f, "  %-14s %10s  %-16s %s\n", "boot gap", fmt_bytes(b1, sizeof(b1), p->gap_bytes),
 		"exact", fmt_bytes(b2, sizeof(b2), p->gap_bytes));
@@ -142,6 +147,8 @@ void capture_report_details(void *ctx, struct json *j)
 
 	json_u64(j, "source_size", r->src.size);
 	json_str(j, "table", r->table.type_name);
+	json_str(j, "image_table", r->converted ? "msdos" : r->table.type_name);
+	json_str(j, "boot_mode", r->boot_mode);
 	json_str(j, "compress", image_compress_name(r->o->image.compress));
 	json_u64(j, "data_bytes", p->data_bytes);
 	json_u64(j, "boot_gap_bytes", p->gap_bytes);

@@ -31,11 +31,16 @@ const struct check_item check_items[] = {
 	 "/boot must be on the same disk as /; move it there before migrating", NULL,
 	 "Tencent PartitionNotPresent", "001,004"},
 	{"table.gpt", CHECK_INFO, "the system disk has a GPT partition table",
-	 "the cloud takes MBR (msdos) system disks only: convert the table (gdisk) or reinstall",
-	 NULL, NULL, "000"},
+	 "where the cloud takes MBR (msdos) system disks only, capture with --boot-mode bios (the "
+	 "default for tencent and huawei) makes the image's table an MBR", NULL, NULL, "000"},
 	{"boot.efi", CHECK_INFO, "the system boots by UEFI",
-	 "the cloud boots by BIOS: install GRUB for BIOS (grub-pc) beside the EFI loader", NULL,
-	 "Alibaba GUESTOS.BootMode", "000,001"},
+	 "where the cloud boots by BIOS only, capture with --boot-mode bios (the default for "
+	 "tencent and huawei) installs GRUB for BIOS in the image; elsewhere choose UEFI at "
+	 "import", NULL, "Alibaba GUESTOS.BootMode", "000,001"},
+	{"boot.convert", CHECK_BLOCKER, "the image cannot boot in the mode asked for (--boot-mode)",
+	 "BIOS boot needs partitions an MBR holds (numbers 1 to 4, below 2 TiB) and a /boot "
+	 "GRUB reads; where the cloud takes UEFI, capture with --boot-mode keep", NULL, NULL,
+	 "000,001"},
 	{"disk.luks", CHECK_BLOCKER, "an encrypted (LUKS) partition",
 	 "Ferry copies and fixes only what it can read: decrypt the system disk first", NULL,
 	 NULL, "001"},

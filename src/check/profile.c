@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check/profile.h"
+#include "util/text.h"
 
 const struct cloud_profile cloud_profiles[] = {
 	{
@@ -96,17 +97,5 @@ const char *cloud_profile_names(void)
 
 bool cloud_list_has(const char *list, const char *word)
 {
-	size_t n = strlen(word);
-
-	if (!list)
-		return true;
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && !strncmp(p, word, n))
-			return true;
-		p += len + (end != NULL);
-	}
-	return false;
+	return !list || text_list_has(list, word);
 }

@@ -6,6 +6,7 @@
 
 #include "check/trial.h"
 #include "check/system.h"
+#include "fix/biosboot.h"
 #include "fix/stage.h"
 #include "blk/cow.h"
 #include "util/err.h"
@@ -23,7 +24,8 @@ static int mark_answered(struct stage *s, const char *format, struct check_repor
 	err = check_system(s, format, &again);
 	for (size_t i = first; !err && i < r->n; i++) {
 		struct check_finding *f = &r->f[i];
-		bool left = false;
+		/* the boot mode is judged apart (plan_boot_mode), not again */
+		bool left = !strcmp(f->item->code, "boot.convert");
 
 		for (size_t k = 0; k < again.n && !left; k++)
 			left = again.f[k].item == f->item &&
@@ -36,19 +38,63 @@ static int mark_answered(struct stage *s, const char *format, struct check_repor
 	return err;
 }
 
-int check_and_fix(struct source *src, uint32_t mask, const char *format, struct fix_report *rep,
-		  struct check_report *r)
+/* Whether the copy is to be converted to boot by BIOS; a mode that cannot
+ * be had is a blocker (boot.convert). */
+static int plan_boot_mode(struct stage *s, enum boot_mode mode, struct check_report *r,
+			  bool *convert)
+{
+	char why[512];
+
+	*convert = false;
+	if (mode == BOOT_MODE_UEFI && s->have_root && !biosboot_uefi(s))
+		return check_raise(r, "boot.convert", s->src->path, "--boot-mode uefi: the system "
+				   "boots by BIOS, and Ferry converts only UEFI systems to BIOS boot");
+	if (mode != BOOT_MODE_BIOS || !s->have_root || !biosboot_needed(s))
+		return 0;
+	if (!biosboot_possible(s, why, sizeof(why)))
+		return check_raise(r, "boot.convert", s->src->path, "--boot-mode bios: %s", why);
+	*convert = true;
+	s->new_table = s->pr.disks[0].table.type == TABLE_GPT;
+	return 0;
+}
+
+/* The findings a conversion to BIOS boot answers. */
+static int mark_converted(struct check_report *r, size_t first)
+{
+	for (size_t i = first; i < r->n; i++) {
+		struct check_finding *f = &r->f[i];
+
+		if ((!strcmp(f->item->code, "table.gpt") || !strcmp(f->item->code, "boot.efi")) &&
+		    !f->fix && !(f->fix = strdup("the conversion to BIOS boot (--boot-mode bios) "
+						 "removes it")))
+			return ferr(-ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int check_and_fix(struct source *src, uint32_t mask, enum boot_mode mode, const char *format,
+		  struct fix_report *rep, struct check_report *r, bool *converted)
 {
 	size_t first = r->n;
 	struct stage s;
+	bool convert = false;
 	/* strict: a filesystem marked with errors is not edited */
 	int err = stage_open(&s, src, rep, true);
 
+	*converted = false;
 	if (err)
 		return err;
 	err = check_system(&s, format, r);
 	if (!err)
+		err = plan_boot_mode(&s, mode, r, &convert);
+	if (!err)
 		err = stage_fix(&s, mask, r->profile->name, rep);
+	if (!err && convert) {
+		err = biosboot_convert(&s, rep);
+		*converted = !err;
+	}
+	if (!err && convert)
+		err = mark_converted(r, first);
 	if (!err && s.have_root)
 		err = mark_answered(&s, format, r, first);
 	if (err == -ENOSPC) {
@@ -63,7 +109,8 @@ int check_and_fix(struct source *src, uint32_t mask, const char *format, struct 
 	return stage_close(&s, err);
 }
 
-int check_on_copy(struct source *src, const char *format, struct check_report *r)
+int check_on_copy(struct source *src, enum boot_mode mode, const char *format,
+		  struct check_report *r)
 {
 	struct cow *kept = src->cow, copy;
 	struct fix_report rules;
@@ -83,10 +130,23 @@ int check_on_copy(struct source *src, const char *format, struct check_report *r
 	err = stage_open(&s, src, &rules, false);
 	if (!err) {
 		size_t first = r->n;
+		bool convert = false;
 
 		err = check_system(&s, format, r);
+		if (!err)
+			err = plan_boot_mode(&s, mode, r, &convert);
 		if (!err && s.have_root)
 			err = stage_fix(&s, (1u << fix_nrules) - 1, r->profile->name, &rules);
+		if (!err && convert) {
+			/* a tree opened read-only here (XFS without NBD) cannot
+			 * take GRUB's files: a finding, as fs.noedit is */
+			err = biosboot_convert(&s, &rules);
+			if (err && err != -ENOMEM)
+				err = check_raise(r, "boot.convert", src->path, "--boot-mode bios: %s",
+						  ferr_msg());
+			else if (!err)
+				err = mark_converted(r, first);
+		}
 		if (!err && s.have_root)
 			err = mark_answered(&s, format, r, first);
 		/* The fixes ran out of room: a finding, not a failed check. */

@@ -8,17 +8,19 @@
 
 #include "check/check.h"
 #include "blk/source.h"
+#include "fix/biosboot.h"
 #include "fix/fix.h"
 
 /* Opens the system on src, checks it, and runs the rules in mask (mask
  * must not be 0) into src->cow, which keeps their edits; the changes go
  * into rep and, as findings, into r. format: the image format, or NULL. */
-int check_and_fix(struct source *src, uint32_t mask, const char *format, struct fix_report *rep,
-		  struct check_report *r);
+int check_and_fix(struct source *src, uint32_t mask, enum boot_mode mode, const char *format,
+		  struct fix_report *rep, struct check_report *r, bool *converted);
 
 /* Judges the system as a copy of src would hold it (src->cow: the fixes
  * made so far, or NULL), every rule run on a copy of the overlay that is
  * dropped: what a rule would still change is a finding. Nothing is kept. */
-int check_on_copy(struct source *src, const char *format, struct check_report *r);
+int check_on_copy(struct source *src, enum boot_mode mode, const char *format,
+		  struct check_report *r);
 
 #endif

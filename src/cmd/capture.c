@@ -32,6 +32,10 @@ static void usage(void)
 		printf("                      %-11s%s\n", fix_rules[i].name, fix_rules[i].what);
 	fputs("     --cloud NAME   the target cloud whose import rules are checked: kvm\n"
 	      "                    (default), tencent, alibaba, huawei\n"
+	      "     --boot-mode M  how the image boots: bios (a UEFI system's GPT made an MBR,\n"
+	      "                    GRUB for BIOS installed), uefi, or keep (as the disk does);\n"
+	      "                    default: bios for a cloud that takes no UEFI (tencent,\n"
+	      "                    huawei), else keep\n"
 	      "     --force        capture even when the checks find a blocker the fixes do\n"
 	      "                    not remove\n"
 	      "     --overwrite    replace an existing TARGET file\n"
@@ -60,6 +64,7 @@ int cmd_capture(int argc, char **argv)
 		{"no-fix", no_argument, NULL, 'N'},
 		{"fix", required_argument, NULL, 'X'},
 		{"cloud", required_argument, NULL, 'C'},
+		{"boot-mode", required_argument, NULL, 'B'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -92,6 +97,7 @@ int cmd_capture(int argc, char **argv)
 		case 'N': name = "no-fix"; break;
 		case 'X': name = "fix"; break;
 		case 'C': name = "cloud"; break;
+		case 'B': name = "boot-mode"; break;
 		case 'q': quiet = true; break;
 		case 'j': json = true; break;
 		case 'h': usage(); return EXIT_DONE;

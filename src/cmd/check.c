@@ -19,6 +19,8 @@ static void usage(void)
 	       "whether ferry capture fixes it. Nothing is written to SOURCE.\n\n"
 	       "Options:\n"
 	       "     --cloud NAME   the rules of: %s (default kvm)\n"
+	       "     --boot-mode M  bios, uefi or keep, as ferry capture will be told (default:\n"
+	       "                    bios for a cloud that takes no UEFI, else keep)\n"
 	       " -f, --format FMT   the image format the capture will write (checked too)\n"
 	       " -j, --json         print JSON (schema: docs/check-codes.md)\n"
 	       "     --codes        print the table of check codes (Markdown) and exit\n"
@@ -104,14 +106,15 @@ static void print_json(const char *source, const struct check_report *r, size_t 
 
 /* The checks, then the capture rules as findings, on an overlay dropped
  * afterwards. */
-static int check(const char *source, const char *format, struct check_report *r)
+static int check(const char *source, enum boot_mode mode, const char *format,
+		 struct check_report *r)
 {
 	struct source src;
 	int err = source_open(&src, source);
 
 	if (err)
 		return err;
-	err = check_on_copy(&src, format, r);
+	err = check_on_copy(&src, mode, format, r);
 	source_release(&src);
 	return err;
 }
@@ -124,13 +127,15 @@ int cmd_check(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"codes", no_argument, NULL, 'L'},
 		{"clouds", no_argument, NULL, 'P'},
+		{"boot-mode", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const struct cloud_profile *p = cloud_profile("kvm");
 	const char *format = NULL;
 	struct check_report r;
-	bool json = false;
+	bool json = false, mode_given = false;
+	enum boot_mode mode = BOOT_MODE_KEEP;
 	size_t left;
 	int c, err;
 
@@ -149,6 +154,11 @@ int cmd_check(int argc, char **argv)
 			format = optarg;
 			break;
 		case 'j': json = true; break;
+		case 'B':
+			if (boot_mode_parse(optarg, &mode))
+				return usage_error("check", "--boot-mode: %s", ferr_msg());
+			mode_given = true;
+			break;
 		case 'L': print_codes(); return EXIT_DONE;
 		case 'P': print_clouds(); return EXIT_DONE;
 		case 'h': usage(); return EXIT_DONE;
@@ -160,8 +170,10 @@ int cmd_check(int argc, char **argv)
 		return usage_error("check", "a SOURCE is needed");
 	if (optind != argc - 1)
 		return usage_error("check", "unexpected argument '%s'", argv[optind + 1]);
+	if (!mode_given)
+		mode = p->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS;
 	check_report_init(&r, p);
-	err = check(argv[optind], format, &r);
+	err = check(argv[optind], mode, format, &r);
 	if (err) {
 		check_report_release(&r);
 		return fail();

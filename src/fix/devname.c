@@ -22,6 +22,13 @@ static void unquote(const char *v, char *out, size_t len)
 		out[strlen(out) - 1] = '\0';
 }
 
+bool fix_partuuid_goes(const struct fix_ctx *c, const char *spec)
+{
+	const char *v;
+
+	return c->new_table && fstab_spec_parse(spec, &v) == SPEC_PARTUUID;
+}
+
 /* The volume a UUID=/LABEL=/PARTUUID= spec names, or NULL; false if spec is
  * not one of those. */
 bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct fix_volume **vol)
@@ -377,6 +384,13 @@ enum map_result sysdisk_map(const struct sysdisk *sd, const char *name, const ch
 {
 	struct devref d;
 
+	*vol = NULL;
+	if (fix_partuuid_goes(sd->c, name) && fix_volume_by_spec(sd->c, name, vol) && *vol) {
+		/* the image's table is new: its PARTUUIDs are not these */
+		if (!fs_fits(fstype, (*vol)->fs))
+			return MAP_WRONG_TYPE;
+		return (*vol)->uuid[0] ? MAP_OK : MAP_NO_UUID;
+	}
 	*vol = NULL;
 	devref_parse(name, &d);
 	if (d.scheme == DEV_NONE)

@@ -73,6 +73,10 @@ struct fix_ctx {
 	int root_part, boot_part;        /* partnum of / and /boot (0 if not separate) */
 	const char *cloud;               /* profile name: "kvm", "tencent", ... */
 	struct fix_report *rep;
+	/* The image gets a partition table of its own (a GPT made an MBR to
+	 * boot by BIOS): PARTUUIDs change, so names by PARTUUID= are renamed
+	 * to UUID= like kernel names. */
+	bool new_table;
 	/* Some of the tree is read-only (a judged system's XFS the kernel
 	 * could not mount): a rule that fails with -EROFS is left out of rep
 	 * with a note, and the next one runs. */

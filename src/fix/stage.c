@@ -406,6 +406,7 @@ int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_repo
 	c.nvols = s->nvols;
 	c.root_part = s->root_part;
 	c.boot_part = s->boot_part;
+	c.new_table = s->new_table;
 	c.cloud = cloud;
 	c.rep = rep;
 	return fix_run(&c, mask);

@@ -40,6 +40,7 @@ struct stage {
 	struct guest root;          /* the tree, the others mounted in it */
 	bool have_root;
 	int root_part, boot_part;   /* partition numbers (boot_part 0: not separate) */
+	bool new_table;             /* set before stage_fix: the image's table is made anew */
 	char why[320];              /* !have_root: why the tree cannot be read */
 };
 

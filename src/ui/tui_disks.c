@@ -358,7 +358,8 @@ static int run_check(struct tui *t)
 	check_report_init(&t->rep, t->cloud);
 	err = source_open(&src, t->pr.disks[t->disk].src.path);
 	if (!err) {
-		err = check_on_copy(&src, t->job.val[JOB_FORMAT], &t->rep);
+		err = check_on_copy(&src, t->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS,
+				    t->job.val[JOB_FORMAT], &t->rep);
 		source_release(&src);
 	}
 	newtFormDestroy(form);

@@ -88,3 +88,18 @@ char *text_printable(char *s)
 			*p = '?';
 	return s;
 }
+
+bool text_list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && !strncmp(p, word, n))
+			return true;
+		p += len + (end != NULL);
+	}
+	return false;
+}

@@ -28,5 +28,7 @@ char *text_printable(char *s);
 
 /* Whether [s, s + n) is one or more decimal digits. */
 bool text_all_digits(const char *s, size_t n);
+/* Whether word is one of the comma-separated list's items. */
+bool text_list_has(const char *list, const char *word);
 
 #endif
