@@ -321,10 +321,10 @@ check-s3: $(FERRY)
 BOOT_RESULTS := $(O)/tmp/boot-results
 ifeq ($(CONFIG_FERRY_SANITIZE),y)
 # Nothing boots here: initrd.t's eight captures are the longest.
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t tui.t kmount.t rhel.t badsect.t grubbios.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,initrd.t server.t server-ci.t rescue.t unattended.t tui.t kmount.t rhel.t badsect.t)
 check-boot: BOOT_ENV := FERRY_BOOT_COMPARE=$(or $(FERRY_BOOT_COMPARE),$(BOOT_RESULTS))
 else
-BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t initrd.t rescue.t unattended.t tui.t badsect.t kmount.t grubbios.t)
+BOOT_TESTS := $(addprefix $(TOPDIR)/tests/boot/,rhel.t server.t server-ci.t uefi.t initrd.t rescue.t unattended.t tui.t badsect.t kmount.t grubbios.t)
 check-boot: BOOT_ENV := FERRY_BOOT_RESULTS=$(BOOT_RESULTS)
 endif
 check-boot: $(FERRY) $(GRUB_BIOS)/core-root.img
