@@ -31,12 +31,14 @@ cfg_cloud() {
 	sed -n 's/^CONFIG_FERRY_RESCUE_CLOUD_\([A-Z]*\)=y$/\1/p' "$FERRY_CONFIG" | tr '[:upper:]' '[:lower:]'
 }
 
-# kernel_args: the kernel command line of the default boot entries.
+# kernel_args: the kernel command line of the default boot entries. The
+# default cloud is not on it (it would override a job file's): ferry run
+# reads it from /etc/ferry/rescue.conf (stage_config).
 kernel_args() {
 	local serial args="console=tty0"
 	serial=$(cfg FERRY_RESCUE_CONSOLE)
 	[ -z "$serial" ] || args="$args console=$serial"
-	printf '%s ferry.cloud=%s' "$args" "$(cfg_cloud)"
+	printf '%s' "$args"
 }
 
 # serial_unit / serial_speed: ttyS1,57600 -> 1 / 57600 (empty without one).

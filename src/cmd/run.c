@@ -180,6 +180,8 @@ static int resolve_job(struct job *j, const char *cmdline, const struct job_vars
 		strbuf_release(&ref);
 		strbuf_release(&text);
 	}
+	if (!err)
+		err = job_default_cloud(j, JOB_RESCUE_CONF);
 	for (int k = 0; !err && k < JOB_NKEYS; k++) {
 		struct strbuf v;
 

@@ -549,3 +549,28 @@ int job_capture_command(const struct job *j, struct strbuf *out)
 		err = show_word(out, j->val[JOB_TARGET], true);
 	return err;
 }
+
+int job_default_cloud(struct job *j, const char *conf)
+{
+	char line[256], *v, *end;
+	FILE *f;
+
+	if (j->val[JOB_CLOUD] || !(f = fopen(conf, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "FERRY_CLOUD=", 12))
+			continue;
+		/* shq's quoting: 'NAME' (a profile name has no quote of its own) */
+		v = line + 12 + (line[12] == '\'');
+		end = v + strcspn(v, "'\n");
+		*end = '\0';
+		if (*v && !(j->val[JOB_CLOUD] = strdup(v))) {
+			fclose(f);
+			return ferr(-ENOMEM, "out of memory");
+		}
+		j->from[JOB_CLOUD] = "the rescue image's default";
+		break;
+	}
+	fclose(f);
+	return 0;
+}

@@ -61,6 +61,12 @@ void job_vars_read(struct job_vars *v, const char *sysfs);
 /* Checks every value against its key's accepted words and the keys that
  * need each other; messages name the key. */
 int job_validate(const struct job *j);
+/* The rescue image's default cloud (FERRY_CLOUD= in conf, the file
+ * board/rescue/mkinitramfs.sh writes), when neither the command line nor
+ * the job file names one: a boot entry does not override a job file's
+ * cloud. A missing file or line sets nothing. */
+#define JOB_RESCUE_CONF "/etc/ferry/rescue.conf"
+int job_default_cloud(struct job *j, const char *conf);
 /* s with the userinfo and the query of any URL in it replaced by "..."
  * (presigned signatures and tokens never reach a screen or a log). */
 void job_redact(const char *s, struct strbuf *out);

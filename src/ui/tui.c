@@ -91,6 +91,8 @@ static int prefill(struct tui *t, const char *cmdline)
 	int err = job_parse_cmdline(&t->job, cmdline);
 
 	if (!err)
+		err = job_default_cloud(&t->job, JOB_RESCUE_CONF);
+	if (!err)
 		err = job_validate(&t->job);
 	if (err)
 		return err;

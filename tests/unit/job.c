@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "run/job.h"
@@ -73,6 +74,36 @@ static void config_cases(void)
 	ok(strstr(ferr_msg(), "job line 1: expected key=value") != NULL, "names the line: %s",
 	   ferr_msg());
 	job_release(&j);
+}
+
+/* The rescue image's default cloud fills only what nothing named (a boot
+ * entry's ferry.cloud=kvm used to override a job file's cloud=tencent). */
+static void default_cloud_cases(void)
+{
+	char conf[] = "/tmp/ferry-job-conf-XXXXXX";
+	int fd = mkstemp(conf);
+	struct job j;
+
+	if (fd < 0 || write(fd, "FERRY_VERSION='1'\nFERRY_CLOUD='huawei'\n", 39) != 39) {
+		ok(0, "a rescue.conf to read");
+		return;
+	}
+	close(fd);
+	job_init(&j);
+	job_parse_config(&j, "cloud=tencent\n", 14, "job");
+	is_int(job_default_cloud(&j, conf), 0, "a job file's cloud ...");
+	is_str(val(&j, JOB_CLOUD), "tencent", "... is kept over the image's default");
+	job_release(&j);
+	job_init(&j);
+	is_int(job_default_cloud(&j, conf), 0, "no cloud named ...");
+	ok(!strcmp(val(&j, JOB_CLOUD), "huawei") && !strcmp(j.from[JOB_CLOUD], "the rescue image's default"),
+	   "... the image's default, said so");
+	job_release(&j);
+	job_init(&j);
+	is_int(job_default_cloud(&j, "/nonexistent/rescue.conf"), 0, "no rescue.conf ...");
+	is_str(val(&j, JOB_CLOUD), "(unset)", "... nothing set");
+	job_release(&j);
+	unlink(conf);
 }
 
 static void expand_cases(void)
@@ -187,9 +218,10 @@ static void argv_cases(void)
 
 int main(void)
 {
-	tap_plan(46);
+	tap_plan(52);
 	cmdline_cases();
 	config_cases();
+	default_cloud_cases();
 	expand_cases();
 	check_cases();
 	redact_cases();
