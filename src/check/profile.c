@@ -23,7 +23,8 @@ const struct cloud_profile cloud_profiles[] = {
 			  "2. CVM console: Images > Custom Image > Import Image.\n"
 			  "3. Image file URL: the object's COS URL (a signed URL is read only once).\n"
 			  "4. OS and version as the check found them; then Import. The result comes "
-			  "as an internal message.",
+			  "as an internal message. CVM boots the image by BIOS: a UEFI server's image "
+			  "was made to boot by BIOS (--boot-mode bios, docs/boot-mode.md).",
 	},
 	{
 		.name = "alibaba",
@@ -39,7 +40,8 @@ const struct cloud_profile cloud_profiles[] = {
 			  "2. Let ECS read OSS: authorize the ECS service role in the RAM console "
 			  "(once per account).\n"
 			  "3. ECS console: Images > Import Image; the OSS object address of the image, "
-			  "its format, the OS and the system disk size.\n"
+			  "its format, the OS, the system disk size, and the boot mode the capture "
+			  "report names (BIOS or UEFI).\n"
 			  "4. The import runs its own image check; docs/check-codes.md gives ferry check's code for each of its findings.",
 	},
 	{
@@ -59,7 +61,10 @@ const struct cloud_profile cloud_profiles[] = {
 			  "3. OS as the check found it (Other Linux for a system IMS does not list; "
 			  "the image has its virtio drivers), the system disk at least the image's "
 			  "virtual size.\n"
-			  "4. Images over 128 GB: raw and the fast import.",
+			  "4. Images over 128 GB: raw and the fast import.\n"
+			  "5. The boot mode the capture report names: BIOS (a UEFI server's image was "
+			  "made to boot by BIOS), or UEFI for a system IMS lists as booting by UEFI, "
+			  "captured with --boot-mode keep.",
 	},
 	{
 		.name = "kvm",
@@ -70,7 +75,9 @@ const struct cloud_profile cloud_profiles[] = {
 		.import = "1. Download the object, or have the cloud read it from the bucket.\n"
 			  "2. qemu-img info shows its format and virtual size; import it as the "
 			  "system disk of a VM with virtio disk and network (virsh, OpenStack "
-			  "'openstack image create --disk-format qcow2 --file IMAGE NAME').",
+			  "'openstack image create --disk-format qcow2 --file IMAGE NAME'), booting "
+			  "by the mode the capture report names (UEFI: OVMF firmware, libvirt's "
+			  "<os firmware='efi'>, OpenStack's hw_firmware_type=uefi).",
 	},
 };
 
