@@ -759,17 +759,26 @@ static int leaf_name(const struct fat_fs *f, const char *leaf, char *out)
 	return 0;
 }
 
-/* Loads the parent of path and finds path in it; *leaf is its name. For
- * "/" the root itself: *is_root. -ENOENT with d->buf set: the parent is
+static int need_writable(const struct fat_fs *f, const char *path)
+{
+	return f->writable ? 0 : ferr(-EROFS, "%s: cannot change %s: opened read-only",
+				      f->dev.name, path);
+}
+
+/* Loads the parent of path and finds path in it (for a change, on a
+ * filesystem opened writable); *leaf is its name. For "/" the root
+ * itself: *is_root. -ENOENT with d->buf set: the parent is
  * there and the leaf is not; with d->buf NULL: the parent is missing. */
-static int lookup(struct fat_fs *f, const char *path, struct dir *d, struct dent *de,
-		  char *leaf, bool *is_root)
+static int lookup(struct fat_fs *f, const char *path, bool change, struct dir *d,
+		  struct dent *de, char *leaf, bool *is_root)
 {
 	const char *l;
 	int err;
 
 	*is_root = false;
 	memset(d, 0, sizeof(*d));
+	if (change && (err = need_writable(f, path)))
+		return err;
 	err = load_parent(f, path, d, &l);
 	if (err)
 		return err;
@@ -787,21 +796,18 @@ static int lookup(struct fat_fs *f, const char *path, struct dir *d, struct dent
 
 int fatfs_stat(struct fat_fs *f, const char *path, struct fat_stat *st)
 {
-	char *leaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX];
 	struct dir d;
 	struct dent de;
 	bool root;
 	int err;
 
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = lookup(f, path, &d, &de, leaf, &root);
+	err = lookup(f, path, false, &d, &de, leaf, &root);
 	if (!err) {
 		st->dir = root || (de.attr & ATTR_DIR);
 		st->size = root || (de.attr & ATTR_DIR) ? 0 : de.size;
 	}
 	dir_release(&d);
-	free(leaf);
 	return err;
 }
 
@@ -832,7 +838,7 @@ static int read_chain(struct fat_fs *f, uint32_t first, uint32_t size, uint8_t *
 
 int fatfs_read(struct fat_fs *f, const char *path, size_t max, char **data, size_t *len)
 {
-	char *leaf = malloc(NAME_UTF8_MAX), *buf = NULL;
+	char leaf[NAME_UTF8_MAX], *buf = NULL;
 	struct dir d;
 	struct dent de;
 	bool root;
@@ -840,9 +846,7 @@ int fatfs_read(struct fat_fs *f, const char *path, size_t max, char **data, size
 
 	*data = NULL;
 	*len = 0;
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = lookup(f, path, &d, &de, leaf, &root);
+	err = lookup(f, path, false, &d, &de, leaf, &root);
 	dir_release(&d);
 	if (!err && (root || (de.attr & ATTR_DIR)))
 		err = ferr(-EISDIR, "%s: %s is a directory", f->dev.name, path);
@@ -852,7 +856,6 @@ int fatfs_read(struct fat_fs *f, const char *path, size_t max, char **data, size
 		err = ferr(-ENOMEM, "out of memory");
 	if (!err)
 		err = read_chain(f, de.cluster, de.size, (uint8_t *)buf);
-	free(leaf);
 	if (err) {
 		free(buf);
 		return err;
@@ -879,16 +882,14 @@ static int list_one(const struct dent *de, void *arg)
 
 int fatfs_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg)
 {
-	char *leaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX];
 	struct list l = {fn, arg};
 	struct dir d, sub;
 	struct dent de;
 	bool root;
 	int err;
 
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = lookup(f, path, &d, &de, leaf, &root);
+	err = lookup(f, path, false, &d, &de, leaf, &root);
 	if (!err && root) {
 		err = dir_walk(f, &d, list_one, &l);
 	} else if (!err && !(de.attr & ATTR_DIR)) {
@@ -900,7 +901,6 @@ int fatfs_list(struct fat_fs *f, const char *path, fat_list_fn fn, void *arg)
 		dir_release(&sub);
 	}
 	dir_release(&d);
-	free(leaf);
 	return err;
 }
 
@@ -1161,12 +1161,6 @@ static void drop_entry(struct dir *d, const struct dent *de)
 		d->buf[s * DIRENT] = SLOT_FREE;
 }
 
-static int need_writable(const struct fat_fs *f, const char *path)
-{
-	return f->writable ? 0 : ferr(-EROFS, "%s: cannot change %s: opened read-only",
-				      f->dev.name, path);
-}
-
 /* Writing: files and directories */
 
 static int write_data(struct fat_fs *f, const void *data, size_t len, uint32_t *first)
@@ -1200,7 +1194,7 @@ static int write_data(struct fat_fs *f, const void *data, size_t len, uint32_t *
 
 int fatfs_write(struct fat_fs *f, const char *path, const void *data, size_t len)
 {
-	char *leaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX];
 	uint8_t tmpl[DIRENT] = {0};
 	struct dir d;
 	struct dent de;
@@ -1208,16 +1202,9 @@ int fatfs_write(struct fat_fs *f, const char *path, const void *data, size_t len
 	bool root;
 	int err;
 
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = need_writable(f, path);
-	if (!err && len > UINT32_MAX)
-		err = ferr(-EFBIG, "%s: %s: FAT holds files up to 4 GiB", f->dev.name, path);
-	if (err) {
-		free(leaf);
-		return err;
-	}
-	err = lookup(f, path, &d, &de, leaf, &root);
+	if (len > UINT32_MAX)
+		return ferr(-EFBIG, "%s: %s: FAT holds files up to 4 GiB", f->dev.name, path);
+	err = lookup(f, path, true, &d, &de, leaf, &root);
 	if (!err && (root || (de.attr & ATTR_DIR)))
 		err = ferr(-EISDIR, "%s: %s is a directory", f->dev.name, path);
 	if (err && (err != -ENOENT || !d.buf))
@@ -1253,13 +1240,12 @@ int fatfs_write(struct fat_fs *f, const char *path, const void *data, size_t len
 		err = dir_store(f, &d);
 out:
 	dir_release(&d);
-	free(leaf);
 	return err;
 }
 
 int fatfs_mkdir(struct fat_fs *f, const char *path)
 {
-	char *leaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX];
 	uint8_t tmpl[DIRENT] = {0}, *block = NULL;
 	struct dir d;
 	struct dent de;
@@ -1267,14 +1253,7 @@ int fatfs_mkdir(struct fat_fs *f, const char *path)
 	bool root;
 	int err;
 
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = need_writable(f, path);
-	if (err) {
-		free(leaf);
-		return err;
-	}
-	err = lookup(f, path, &d, &de, leaf, &root);
+	err = lookup(f, path, true, &d, &de, leaf, &root);
 	if (!err)
 		err = ferr(-EEXIST, "%s: %s exists", f->dev.name, path);
 	if (err != -ENOENT || !d.buf)
@@ -1308,7 +1287,6 @@ int fatfs_mkdir(struct fat_fs *f, const char *path)
 out:
 	free(block);
 	dir_release(&d);
-	free(leaf);
 	return err;
 }
 
@@ -1341,20 +1319,13 @@ static int release_entry(struct fat_fs *f, const struct dent *de, const char *pa
 
 int fatfs_remove(struct fat_fs *f, const char *path)
 {
-	char *leaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX];
 	struct dir d;
 	struct dent de;
 	bool root;
 	int err;
 
-	if (!leaf)
-		return ferr(-ENOMEM, "out of memory");
-	err = need_writable(f, path);
-	if (err) {
-		free(leaf);
-		return err;
-	}
-	err = lookup(f, path, &d, &de, leaf, &root);
+	err = lookup(f, path, true, &d, &de, leaf, &root);
 	if (!err && root)
 		err = ferr(-EBUSY, "%s: the root cannot be removed", f->dev.name);
 	if (!err)
@@ -1366,13 +1337,12 @@ int fatfs_remove(struct fat_fs *f, const char *path)
 	if (!err)
 		err = dir_store(f, &d);
 	dir_release(&d);
-	free(leaf);
 	return err;
 }
 
 int fatfs_rename(struct fat_fs *f, const char *from, const char *to)
 {
-	char *leaf = malloc(NAME_UTF8_MAX), *tleaf = malloc(NAME_UTF8_MAX);
+	char leaf[NAME_UTF8_MAX], tleaf[NAME_UTF8_MAX];
 	struct dir a = {0}, b = {0}, *dst;
 	struct dent de, old;
 	uint8_t tmpl[DIRENT];
@@ -1380,21 +1350,14 @@ int fatfs_rename(struct fat_fs *f, const char *from, const char *to)
 	bool root;
 	int err;
 
-	if (!leaf || !tleaf) {
-		err = ferr(-ENOMEM, "out of memory");
-		goto out;
-	}
-	err = need_writable(f, from);
-	if (err)
-		goto out;
-	err = lookup(f, from, &a, &de, leaf, &root);
+	err = lookup(f, from, true, &a, &de, leaf, &root);
 	if (!err && root)
 		err = ferr(-EBUSY, "%s: the root cannot be moved", f->dev.name);
 	if (!err && (de.attr & ATTR_DIR) && !strncmp(to, from, fl) && to[fl] == '/')
 		err = ferr(-EINVAL, "%s: %s cannot move into itself", f->dev.name, from);
 	if (err)
 		goto out;
-	err = lookup(f, to, &b, &old, tleaf, &root);
+	err = lookup(f, to, false, &b, &old, tleaf, &root);
 	if (!err && root)
 		err = ferr(-EBUSY, "%s: the root cannot be replaced", f->dev.name);
 	if (err && (err != -ENOENT || !b.buf))
@@ -1444,8 +1407,6 @@ int fatfs_rename(struct fat_fs *f, const char *from, const char *to)
 out:
 	dir_release(&a);
 	dir_release(&b);
-	free(leaf);
-	free(tleaf);
 	return err;
 }
 

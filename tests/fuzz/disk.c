@@ -8,32 +8,13 @@
 
 #include "disk/table.h"
 #include "lib/fuzz.h"
-
-struct mem {
-	const uint8_t *data;
-	size_t size;
-};
-
-static long mem_pread(void *ctx, const struct source *src, void *buf, size_t len, uint64_t off,
-		      bool careful)
-{
-	const struct mem *m = ctx;
-
-	(void)src;
-	(void)careful;
-	if (off >= m->size)
-		return 0;
-	if (len > m->size - off)
-		len = m->size - (size_t)off;
-	memcpy(buf, m->data + off, len);
-	return (long)len;
-}
+#include "lib/memdisk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned sectors[] = {512, 4096};
-	struct mem m = {data, size};
-	const struct source_io io = {.pread = mem_pread, .ctx = &m};
+	struct memdisk m = {data, size};
+	const struct source_io io = {.pread = memdisk_pread, .ctx = &m};
 
 	for (size_t i = 0; i < sizeof(sectors) / sizeof(sectors[0]); i++) {
 		struct source src = {.path = "fuzz", .fd = -1, .dfd = -1, .size = size,

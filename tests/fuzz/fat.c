@@ -11,29 +11,9 @@
 #include "blk/cow.h"
 #include "fs/fat.h"
 #include "lib/fuzz.h"
+#include "lib/memdisk.h"
 
 #define DISK (4u << 20)
-
-struct mem {
-	const uint8_t *data;
-	size_t size;
-};
-
-static long mem_pread(void *ctx, const struct source *src, void *buf, size_t len, uint64_t off,
-		      bool careful)
-{
-	const struct mem *m = ctx;
-
-	(void)careful;
-	if (off >= src->size)
-		return 0;
-	if (len > src->size - off)
-		len = (size_t)(src->size - off);
-	memset(buf, 0, len);
-	if (off < m->size)
-		memcpy(buf, m->data + off, len < m->size - off ? len : m->size - (size_t)off);
-	return (long)len;
-}
 
 static int count(uint64_t off, uint64_t len, void *arg)
 {
@@ -102,8 +82,8 @@ static void edit(struct fat_fs *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mem m = {data, size};
-	const struct source_io io = {.pread = mem_pread, .ctx = &m};
+	struct memdisk m = {data, size};
+	const struct source_io io = {.pread = memdisk_pread, .ctx = &m};
 	struct source src = {.path = "fuzz", .fd = -1, .dfd = -1, .lsec = 512, .psec = 512,
 			     .io = &io};
 	struct blkdev dev;
