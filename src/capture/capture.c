@@ -282,7 +282,15 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	struct sink out = {.fd = -1};
 	struct image_writer iw;
 	double t0 = now_seconds();
-	int err = plan_build(&r->plan, &r->src, &r->table, view);
+	int err = 0;
+
+	if (r->converted) {
+		/* the plan copies the image's table: its EBRs, not the GPT's arrays */
+		err = table_read(&r->src, &r->image_table);
+		r->have_image_table = !err;
+	}
+	if (!err)
+		err = plan_build(&r->plan, &r->src, r->converted ? &r->image_table : &r->table, view);
 
 	if (err)
 		return err;
@@ -398,6 +406,8 @@ void capture_result_release(struct capture_result *r)
 		plan_release(&r->plan);
 	if (r->have_table)
 		table_release(&r->table);
+	if (r->have_image_table)
+		table_release(&r->image_table);
 	if (r->have_src)
 		source_release(&r->src);
 	cow_release(&r->cow);

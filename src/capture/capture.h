@@ -110,7 +110,8 @@ struct capture_result {
 	size_t nbad;
 	uint64_t bad_sectors;
 	/* private */
-	bool have_src, have_table, have_plan;
+	bool have_src, have_table, have_plan, have_image_table;
+	struct table image_table; /* converted: the copy's own table (an MBR) */
 	struct cow cow;
 	struct salvage salvage;
 	const struct capture_hooks *hooks;

@@ -38,7 +38,8 @@ const struct check_item check_items[] = {
 	 "tencent and huawei) installs GRUB for BIOS in the image; elsewhere choose UEFI at "
 	 "import", NULL, "Alibaba GUESTOS.BootMode", "000,001"},
 	{"boot.convert", CHECK_BLOCKER, "the image cannot boot in the mode asked for (--boot-mode)",
-	 "BIOS boot needs partitions an MBR holds (numbers 1 to 4, below 2 TiB) and a /boot "
+	 "BIOS boot needs partitions an MBR holds (four, or three and logical partitions with "
+	 "a free sector before each; below 2 TiB) and a /boot "
 	 "GRUB reads; where the cloud takes UEFI, capture with --boot-mode keep", NULL, NULL,
 	 "000,001"},
 	{"disk.luks", CHECK_BLOCKER, "an encrypted (LUKS) partition",

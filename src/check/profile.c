@@ -15,6 +15,7 @@ const struct cloud_profile cloud_profiles[] = {
 		.max_actual = 50 * GB, .actual_as = "qcow2",
 		.max_virtual = 500 * GB,
 		.gpt = false, .efi = false, .ipv6 = false, .multi_nic = false, .encrypted = true,
+		.boot_flag = "none: BIOS only",
 		.os = "centos,ubuntu,debian,coreos,opensuse,opensuse-leap,sles",
 		.arch = "x86_64,i386,i686",
 		.seeds = "000,004",
@@ -32,6 +33,7 @@ const struct cloud_profile cloud_profiles[] = {
 		.formats = "raw,vhd",
 		.max_virtual = 500 * GB,
 		.gpt = true, .efi = true, .ipv6 = false, .multi_nic = false, .encrypted = true,
+		.boot_flag = "Boot Mode: BIOS or UEFI",
 		.os = "rhel,centos,ubuntu,debian,opensuse,opensuse-leap,sles,coreos",
 		.arch = "x86_64",
 		.filesystems = "ext3,ext4",
@@ -52,6 +54,7 @@ const struct cloud_profile cloud_profiles[] = {
 		.max_actual_fast = 1000 * GB, .fast_formats = "raw",
 		.min_virtual = 1 * GB, .max_virtual = 1000 * GB,
 		.gpt = true, .efi = false, .ipv6 = true, .multi_nic = true, .encrypted = false,
+		.boot_flag = "Boot Mode: BIOS, or UEFI for the systems IMS lists",
 		.os = "sles,ol,rhel,ubuntu,opensuse,opensuse-leap,centos,debian,fedora,euleros,neokylin",
 		.arch = "x86_64,i386,i686",
 		.seeds = "001",
@@ -71,6 +74,7 @@ const struct cloud_profile cloud_profiles[] = {
 		.title = "any KVM cloud (no import limits)",
 		.formats = "qcow2,raw",
 		.gpt = true, .efi = true, .ipv6 = true, .multi_nic = true, .encrypted = true,
+		.boot_flag = "the VM's firmware: SeaBIOS, or OVMF for UEFI",
 		.seeds = "",
 		.import = "1. Download the object, or have the cloud read it from the bucket.\n"
 			  "2. qemu-img info shows its format and virtual size; import it as the "

@@ -19,6 +19,7 @@ struct cloud_profile {
 	uint64_t min_virtual, max_virtual; /* the disk's size (0: no limit) */
 	bool gpt;                 /* a GPT system disk is accepted */
 	bool efi;                 /* UEFI boot is accepted */
+	const char *boot_flag;    /* how the import is told the boot mode */
 	bool ipv6;                /* IPv6 configuration works there */
 	bool multi_nic;           /* more than one NIC works there */
 	bool encrypted;           /* an encrypted system disk is accepted */

@@ -47,9 +47,9 @@ static void print_codes(void)
 
 static void print_clouds(void)
 {
-	printf("| cloud | formats | image data | disk size | GPT | UEFI | IPv6 | NICs | encrypted "
-	       "| systems | arch | root fs | seeds |\n"
-	       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+	printf("| cloud | formats | image data | disk size | GPT | UEFI | boot mode at import | IPv6 "
+	       "| NICs | encrypted | systems | arch | root fs | seeds |\n"
+	       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
 	for (unsigned i = 0; i < cloud_nprofiles; i++) {
 		const struct cloud_profile *p = &cloud_profiles[i];
 		char data[96] = "any", disk[48] = "any";
@@ -64,9 +64,9 @@ static void print_clouds(void)
 		if (p->max_virtual)
 			snprintf(disk, sizeof(disk), "%llu GB – %llu GB", p->min_virtual / GB,
 				 p->max_virtual / GB);
-		printf("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		printf("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 		       p->name, p->formats, data, disk, p->gpt ? "yes" : "no", p->efi ? "yes" : "no",
-		       p->ipv6 ? "yes" : "no", p->multi_nic ? "several" : "one",
+		       p->boot_flag, p->ipv6 ? "yes" : "no", p->multi_nic ? "several" : "one",
 		       p->encrypted ? "yes" : "no", p->os ? p->os : "any", p->arch ? p->arch : "any",
 		       p->filesystems ? p->filesystems : "any", p->seeds[0] ? p->seeds : "-");
 	}

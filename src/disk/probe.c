@@ -294,6 +294,9 @@ static bool resolve(const struct probe *pr, const char *spec, int home_disk, int
 				hit = pp->partuuid[0] && !strncasecmp(pp->partuuid, v, strlen(pp->partuuid)) &&
 				      !isxdigit((unsigned char)v[strlen(pp->partuuid)]);
 				break;
+			case SPEC_PARTLABEL:
+				hit = pp->part && pp->part->name[0] && !strcmp(pp->part->name, v);
+				break;
 			case SPEC_DEVNAME:
 				hit = (int)d == home_disk && pp->part && pp->part->num == num;
 				break;

@@ -200,6 +200,17 @@ static int in_use_no_mbr(const struct source *src, struct table *t)
 	return 0;
 }
 
+/* Whether the copy's sector 0 is not the disk's: a table Ferry made (a GPT
+ * made an MBR), which only Ferry's own walk reads through the overlay. */
+static bool table_made_anew(const struct source *src)
+{
+	uint8_t disk[512], copy[512];
+
+	return src->cow && src->lsec <= sizeof(disk) &&
+	       source_io_pread(src, disk, src->lsec, 0, false) == (long)src->lsec &&
+	       !source_pread(src, copy, src->lsec, 0) && memcmp(disk, copy, src->lsec) != 0;
+}
+
 int table_read(const struct source *src, struct table *t)
 {
 	bool have_mbr;
@@ -219,6 +230,8 @@ int table_read(const struct source *src, struct table *t)
 		return 0;
 	}
 	have_mbr = err == 0;
+	if (have_mbr && table_made_anew(src))
+		return 0; /* libparted would read the disk's table, not the copy's */
 	err = gpt_bound(src);
 	if (!err)
 		err = read_with_parted(src, t, have_mbr);

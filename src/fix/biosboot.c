@@ -13,6 +13,7 @@
 #include "disk/probe.h"
 #include "fix/biosboot.h"
 #include "fix/stage.h"
+#include "fs/fstab.h"
 #include "fs/guest.h"
 #include "util/bytes.h"
 #include "util/endian.h"
@@ -426,14 +427,131 @@ static int first_lba(const struct stage *s, uint64_t *lba)
 	return *lba == UINT64_MAX ? -ENOENT : 0;
 }
 
-bool biosboot_possible(struct stage *s, char *why, size_t n)
+/* A GPT's partitions as an MBR holds them: four primary, or up to three
+ * and an extended partition whose logical partitions (numbered from 5) are
+ * neighbours on the disk, each with a free sector before it for its EBR,
+ * as gdisk converts. */
+#define LAYOUT_MAX 128
+struct mbr_layout {
+	const struct probe_part *pp[LAYOUT_MAX]; /* in disk order */
+	int num[LAYOUT_MAX];                     /* its number in the MBR */
+	uint64_t ebr[LAYOUT_MAX];                /* a logical one's EBR (LBA) */
+	size_t n, first, end;                    /* [first, end) are logical */
+	int ext_num;                             /* the extended partition's entry */
+};
+
+static uint64_t lba_start(const struct probe_part *pp)
+{
+	return pp->part->start / SECTOR;
+}
+
+static uint64_t lba_end(const struct probe_part *pp)
+{
+	return (pp->part->start + pp->part->size) / SECTOR;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	uint64_t x = lba_start(*(const struct probe_part *const *)a);
+	uint64_t y = lba_start(*(const struct probe_part *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether the run [i, i + m) can be made logical: a free sector before
+ * each, past what lies before it (from LBA free on for the first). */
+static bool run_fits(struct mbr_layout *l, size_t i, size_t m, uint64_t free)
+{
+	for (size_t k = i; k < i + m; k++) {
+		uint64_t after = k ? lba_end(l->pp[k - 1]) : free;
+
+		if (after < free)
+			after = free;
+		if (after >= lba_start(l->pp[k]))
+			return false;
+		l->ebr[k] = after;
+	}
+	return true;
+}
+
+/* free: the first LBA after core.img. */
+static bool mbr_layout(const struct stage *s, const struct probe_part *bf, uint64_t free,
+		       struct mbr_layout *l, char *why, size_t n)
+{
+	const struct probe_disk *d = &s->pr.disks[0];
+	bool used[5] = {false};
+	size_t m;
+
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < d->nparts && d->parts[i].part; i++) {
+		if (l->n == LAYOUT_MAX) {
+			snprintf(why, n, "the disk has more than %d partitions", LAYOUT_MAX);
+			return false;
+		}
+		l->pp[l->n++] = &d->parts[i];
+	}
+	qsort(l->pp, l->n, sizeof(l->pp[0]), cmp_start);
+	m = l->n > 4 ? l->n - 3 : 0;
+	l->first = l->end = l->n;
+	if (m) {
+		/* the last partitions logical if they can be, /boot kept primary */
+		bool found = false;
+
+		for (int pass = 0; pass < 2 && !found; pass++)
+			for (size_t i = l->n - m + 1; i-- > 0 && !found;) {
+				bool has_boot = false;
+
+				for (size_t k = i; k < i + m; k++)
+					has_boot |= l->pp[k] == bf;
+				if ((pass == 0 && has_boot) || !run_fits(l, i, m, free))
+					continue;
+				l->first = i;
+				l->end = i + m;
+				found = true;
+			}
+		if (!found) {
+			snprintf(why, n, "%zu partitions: an MBR holds 4, or 3 and logical partitions "
+				 "in an extended one, which need a free sector before each (for its "
+				 "EBR), and %zu neighbouring partitions of this disk have none",
+				 l->n, m);
+			return false;
+		}
+	}
+	/* primaries keep their numbers where they can, then take free slots */
+	for (size_t k = 0; k < l->n; k++) {
+		int num = l->pp[k]->part->num;
+
+		if ((k < l->first || k >= l->end) && num >= 1 && num <= 4 && !used[num]) {
+			l->num[k] = num;
+			used[num] = true;
+		}
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		if (k >= l->first && k < l->end) {
+			l->num[k] = 5 + (int)(k - l->first);
+			continue;
+		}
+		for (int slot = 1; !l->num[k] && slot <= 4; slot++)
+			if (!used[slot]) {
+				l->num[k] = slot;
+				used[slot] = true;
+			}
+	}
+	for (int slot = 1; m && !l->ext_num && slot <= 4; slot++)
+		if (!used[slot])
+			l->ext_num = slot;
+	return true;
+}
+
+/* Whether the conversion can be made, and the MBR's layout if so. */
+static bool possible(struct stage *s, struct mbr_layout *layout, char *why, size_t n)
 {
 	const struct table *t = &s->pr.disks[0].table;
 	const struct probe_part *bf;
 	struct grub_files gf;
 	struct strbuf menu;
 	char from[320];
-	uint64_t first;
+	uint64_t first, core_end;
 	bool separate;
 	int err;
 
@@ -449,11 +567,6 @@ bool biosboot_possible(struct stage *s, char *why, size_t n)
 	for (size_t i = 0; t->type == TABLE_GPT && i < t->nparts; i++) {
 		const struct part *p = &t->parts[i];
 
-		if (p->num > 4) {
-			snprintf(why, n, "partition %d: an MBR holds partitions 1 to 4, and Ferry does "
-				 "not make logical partitions of a GPT's", p->num);
-			return false;
-		}
 		if ((p->start + p->size) / SECTOR > MBR_LBA_MAX + 1) {
 			snprintf(why, n, "partition %d ends past 2 TiB, which an MBR cannot address",
 				 p->num);
@@ -475,14 +588,17 @@ bool biosboot_possible(struct stage *s, char *why, size_t n)
 		snprintf(why, n, "%s", ferr_msg());
 		return false;
 	}
-	if (first_lba(s, &first) || first < (gf.core_len + SECTOR - 1) / SECTOR + 1) {
+	core_end = (gf.core_len + SECTOR - 1) / SECTOR + 1;
+	grub_files_release(&gf);
+	if (first_lba(s, &first) || first < core_end) {
 		snprintf(why, n, "the first partition starts at sector %llu: GRUB for BIOS needs "
-			 "%zu sectors before it", (unsigned long long)first,
-			 (gf.core_len + SECTOR - 1) / SECTOR + 1);
-		grub_files_release(&gf);
+			 "%llu sectors before it", (unsigned long long)first,
+			 (unsigned long long)core_end);
 		return false;
 	}
-	grub_files_release(&gf);
+	memset(layout, 0, sizeof(*layout));
+	if (t->type == TABLE_GPT && !mbr_layout(s, bf, core_end, layout, why, n))
+		return false;
 	strbuf_init(&menu);
 	err = bios_menu(s, bf, separate, &menu, from, sizeof(from));
 	strbuf_release(&menu);
@@ -491,6 +607,13 @@ bool biosboot_possible(struct stage *s, char *why, size_t n)
 		return false;
 	}
 	return true;
+}
+
+bool biosboot_possible(struct stage *s, char *why, size_t n)
+{
+	struct mbr_layout layout;
+
+	return possible(s, &layout, why, n);
 }
 
 /* The conversion */
@@ -533,30 +656,83 @@ static void put_chs(uint8_t *p, uint64_t lba)
 	p[2] = (uint8_t)c;
 }
 
-/* A GPT's partitions as MBR entries (their numbers kept), the one that
- * holds /boot active; the disk id from the GPT's disk GUID. */
-static void mbr_table(const struct stage *s, const struct probe_part *bf, const uint8_t *gpt,
+static void put_entry(uint8_t *e, bool active, uint8_t type, uint64_t lba, uint64_t count,
+		      uint64_t base)
+{
+	e[0] = active ? 0x80 : 0;
+	put_chs(e + 1, lba);
+	e[4] = type;
+	put_chs(e + 5, lba + count - 1);
+	put_le32(e + 8, (uint32_t)(lba - base));
+	put_le32(e + 12, (uint32_t)count);
+}
+
+/* A GPT's partitions as MBR entries (mbr_layout), the one that holds /boot
+ * active (or the extended partition that holds it); the disk id from the
+ * GPT's disk GUID. */
+static void mbr_table(const struct mbr_layout *l, const struct probe_part *bf, const uint8_t *gpt,
 		      uint8_t *mbr)
 {
-	const struct probe_disk *d = &s->pr.disks[0];
 	uint32_t id = get_le32(gpt + 56) ^ get_le32(gpt + 60) ^ get_le32(gpt + 64) ^
 		      get_le32(gpt + 68);
 
 	put_le32(mbr + MBR_DISK_ID, id ? id : 0x46455252);
 	mbr[MBR_DISK_ID + 4] = mbr[MBR_DISK_ID + 5] = 0;
 	memset(mbr + MBR_TABLE, 0, 64);
-	for (size_t i = 0; i < d->nparts; i++) {
-		const struct probe_part *pp = &d->parts[i];
-		uint64_t start = pp->part->start / SECTOR, count = pp->part->size / SECTOR;
-		uint8_t *e = mbr + MBR_TABLE + 16 * (pp->part->num - 1);
+	for (size_t k = 0; k < l->n; k++)
+		if (k < l->first || k >= l->end)
+			put_entry(mbr + MBR_TABLE + 16 * (l->num[k] - 1), l->pp[k] == bf,
+				  mbr_type(l->pp[k]), lba_start(l->pp[k]),
+				  lba_end(l->pp[k]) - lba_start(l->pp[k]), 0);
+	if (l->first < l->end) {
+		bool boot = false;
 
-		e[0] = pp == bf ? 0x80 : 0;
-		put_chs(e + 1, start);
-		e[4] = mbr_type(pp);
-		put_chs(e + 5, start + count - 1);
-		put_le32(e + 8, (uint32_t)start);
-		put_le32(e + 12, (uint32_t)count);
+		for (size_t k = l->first; k < l->end; k++)
+			boot |= l->pp[k] == bf;
+		put_entry(mbr + MBR_TABLE + 16 * (l->ext_num - 1), boot, 0x05, l->ebr[l->first],
+			  lba_end(l->pp[l->end - 1]) - l->ebr[l->first], 0);
 	}
+}
+
+/* The EBR chain of the logical partitions: each EBR's first entry the
+ * partition (from the EBR), its second the next EBR (from the extended
+ * partition's start). */
+static int write_ebrs(struct source *src, const struct mbr_layout *l)
+{
+	uint64_t ext = l->ebr[l->first];
+	int err = 0;
+
+	for (size_t k = l->first; !err && k < l->end; k++) {
+		uint8_t ebr[SECTOR] = {0};
+
+		put_entry(ebr + MBR_TABLE, false, mbr_type(l->pp[k]), lba_start(l->pp[k]),
+			  lba_end(l->pp[k]) - lba_start(l->pp[k]), l->ebr[k]);
+		if (k + 1 < l->end)
+			put_entry(ebr + MBR_TABLE + 16, false, 0x05, l->ebr[k + 1],
+				  lba_end(l->pp[k + 1]) - l->ebr[k + 1], ext);
+		ebr[510] = 0x55;
+		ebr[511] = 0xaa;
+		err = source_write_copy(src, ebr, SECTOR, l->ebr[k] * SECTOR);
+	}
+	return err;
+}
+
+/* What the operator finds renamed: partitions whose numbers change. */
+static int report_numbers(struct fix_report *rep, const char *path, const struct mbr_layout *l)
+{
+	struct strbuf what;
+	int err = 0;
+
+	strbuf_init(&what);
+	for (size_t k = 0; !err && k < l->n; k++)
+		if (l->num[k] != l->pp[k]->part->num)
+			err = strbuf_addf(&what, "%spartition %d is %d%s", what.len ? ", " : "",
+					  l->pp[k]->part->num, l->num[k],
+					  k >= l->first && k < l->end ? " (logical)" : "");
+	if (!err && what.len)
+		err = fix_change(rep, RULE, path, what.s, NULL, NULL);
+	strbuf_release(&what);
+	return err;
 }
 
 /* GRUB's modules into the system's /boot/grub/i386-pc. */
@@ -597,12 +773,162 @@ static int ensure_dir(struct guest *g, const char *path)
 	return err;
 }
 
+/* The ESP after the conversion: nothing boots from it. It stays mounted
+ * when the system needs it: a link in /boot into it (RHEL 8's grubenv,
+ * which every kernel update writes), or a Debian boot loader package whose
+ * upgrade installs into it (grub-install and bootctl fail without it).
+ * Otherwise fstab mounts it noauto: there for "mount /boot/efi", and the
+ * boot neither mounts it nor waits for it. */
+static const char *const esp_packages[] = {"grub-efi-amd64", "grub-efi-amd64-signed",
+					   "grub-efi-ia32", "shim-signed", "systemd-boot"};
+static const char *const link_dirs[] = {"/boot", "/boot/grub", "/boot/grub2"};
+
+/* A link's target as an absolute path, "." and ".." taken. */
+static void link_path(const char *dir, const char *target, char *out, size_t n)
+{
+	char buf[640], *parts[64], *save = NULL;
+	size_t np = 0, used = 0;
+
+	snprintf(buf, sizeof(buf), "%s/%s", target[0] == '/' ? "" : dir, target);
+	for (char *tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, ".."))
+			np -= np > 0;
+		else if (strcmp(tok, ".") && np < sizeof(parts) / sizeof(parts[0]))
+			parts[np++] = tok;
+	}
+	snprintf(out, n, "%s", np ? "" : "/");
+	for (size_t i = 0; i < np && used < n; i++)
+		used += (size_t)snprintf(out + used, n - used, "/%s", parts[i]);
+}
+
+struct link_scan {
+	struct guest *g;
+	const char *dir, *mp;
+	char *found;
+	size_t n;
+};
+
+static int scan_link(const char *name, uint32_t mode, void *arg)
+{
+	struct link_scan *ls = arg;
+	char path[300], target[300], abs[640];
+	size_t mplen = strlen(ls->mp);
+
+	if (!GUEST_ISLNK(mode))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", ls->dir, name);
+	if (guest_readlink(ls->g, path, target, sizeof(target)))
+		return 0;
+	link_path(ls->dir, target, abs, sizeof(abs));
+	if (!strncmp(abs, ls->mp, mplen) && (abs[mplen] == '/' || !abs[mplen])) {
+		snprintf(ls->found, ls->n, "%s links into it", path);
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the system needs its ESP mounted at mp, and why. */
+static bool esp_needed(struct stage *s, const char *mp, char *why, size_t n)
+{
+	for (size_t i = 0; i < sizeof(link_dirs) / sizeof(link_dirs[0]); i++) {
+		struct link_scan ls = {&s->root, link_dirs[i], mp, why, n};
+
+		if (guest_list(&s->root, link_dirs[i], scan_link, &ls) == 1)
+			return true;
+	}
+	for (size_t i = 0; i < sizeof(esp_packages) / sizeof(esp_packages[0]); i++) {
+		char list[128];
+
+		snprintf(list, sizeof(list), "/var/lib/dpkg/info/%s.list", esp_packages[i]);
+		if (guest_exists(&s->root, list)) {
+			snprintf(why, n, "%s installs into it", esp_packages[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* fstab's line for the ESP at mp mounted noauto, with a note above it. */
+static int esp_noauto(struct stage *s, const char *mp, struct fix_report *rep)
+{
+	char *text = NULL, *before = NULL, opts[256], field[256];
+	const char *line;
+	size_t len, pos = 0, n, at = 0;
+	struct strbuf out;
+	bool done = false;
+	int err = guest_read(&s->root, "/etc/fstab", 1u << 20, &text, &len);
+
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	strbuf_init(&out);
+	while (!err && text_next_line(text, len, &pos, &line, &n)) {
+		struct fstab_line fl;
+		bool nl = line + n < text + len;
+
+		fstab_line_cut(line, n, &fl);
+		fstab_field(&fl, 1, field, sizeof(field));
+		fstab_field(&fl, 3, opts, sizeof(opts));
+		if (done || fl.nf < 4 || !fstab_same_mountpoint(field, mp) ||
+		    text_list_has(opts, "noauto")) {
+			err = strbuf_add(&out, line, n + nl);
+			continue;
+		}
+		done = true;
+		if (!(before = strndup(line, n)))
+			err = ferr(-ENOMEM, "out of memory");
+		if (!err)
+			err = strbuf_addf(&out, "# ferry: boots by BIOS now; nothing needs the EFI "
+				       "partition at boot (mount %s by hand)\n", mp);
+		at = out.len;
+		if (!err)
+			err = strbuf_add(&out, line, (size_t)(fl.f[3] + fl.n[3] - line));
+		if (!err)
+			err = strbuf_add(&out, ",noauto", 7);
+		if (!err)
+			err = strbuf_add(&out, fl.f[3] + fl.n[3],
+					 (size_t)(line + n - (fl.f[3] + fl.n[3])) + nl);
+	}
+	if (!err && done)
+		err = guest_write(&s->root, "/etc/fstab", out.s, out.len, 0644);
+	if (!err && done) {
+		char *after = strndup(out.s + at, strcspn(out.s + at, "\n"));
+
+		err = after ? fix_change(rep, RULE, "/etc/fstab", "the EFI partition mounted "
+					 "noauto: nothing needs it to boot by BIOS", before, after)
+			    : ferr(-ENOMEM, "out of memory");
+		free(after);
+	}
+	strbuf_release(&out);
+	free(before);
+	free(text);
+	return err;
+}
+
+static int esp_after(struct stage *s, struct fix_report *rep)
+{
+	static const char *const mps[] = {"/boot/efi", "/efi"};
+	char why[400];
+
+	for (size_t i = 0; i < sizeof(mps) / sizeof(mps[0]); i++) {
+		int p = probe_mount_part(&s->pr, mps[i]);
+
+		if (p < 0 || !is_esp(&s->pr.disks[s->pr.root.disk].parts[p]))
+			continue;
+		if (esp_needed(s, mps[i], why, sizeof(why)))
+			return fix_note(rep, RULE, "/etc/fstab", "the EFI partition stays mounted at "
+					"%s: %s", mps[i], why);
+		return esp_noauto(s, mps[i], rep);
+	}
+	return 0;
+}
+
 int biosboot_convert(struct stage *s, struct fix_report *rep)
 {
 	const struct table *t = &s->pr.disks[0].table;
 	uint8_t *mbr = NULL, *gpt = NULL, *gap = NULL, *last = NULL;
 	const struct probe_part *bf;
 	struct copy_ctx cc = {0};
+	struct mbr_layout layout;
 	struct grub_files gf;
 	struct strbuf menu;
 	char why[512], from[320], what[600];
@@ -611,7 +937,7 @@ int biosboot_convert(struct stage *s, struct fix_report *rep)
 	bool separate;
 	int err;
 
-	if (!biosboot_possible(s, why, sizeof(why)))
+	if (!possible(s, &layout, why, sizeof(why)))
 		return ferr(-ENOTSUP, "%s: cannot make the image boot by BIOS: %s", s->src->path, why);
 	bf = boot_fs(s, &separate);
 	err = grub_files_load(&gf, separate);
@@ -646,6 +972,8 @@ int biosboot_convert(struct stage *s, struct fix_report *rep)
 		 cc.n, menu.len ? "a menu made from " : "the menu: ");
 	snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s", from);
 	err = fix_change(rep, RULE, GRUB_DIR, what, NULL, NULL);
+	if (!err)
+		err = esp_after(s, rep);
 	if (err)
 		goto out;
 
@@ -662,7 +990,7 @@ int biosboot_convert(struct stage *s, struct fix_report *rep)
 	mbr[BOOT_DRIVE] = 0xff;
 	mbr[BOOT_DRIVE_CHECK] = mbr[BOOT_DRIVE_CHECK + 1] = 0x90;
 	if (t->type == TABLE_GPT)
-		mbr_table(s, bf, gpt, mbr);
+		mbr_table(&layout, bf, gpt, mbr);
 	else
 		memcpy(mbr + MBR_DISK_ID, gap + MBR_DISK_ID, 510 - MBR_DISK_ID);
 	mbr[510] = 0x55;
@@ -679,6 +1007,8 @@ int biosboot_convert(struct stage *s, struct fix_report *rep)
 		for (uint64_t lba = from_lba; !err && lba < end; lba++)
 			err = source_write_copy(s->src, zero, SECTOR, lba * SECTOR);
 	}
+	if (!err && t->type == TABLE_GPT && layout.first < layout.end)
+		err = write_ebrs(s->src, &layout);
 	/* the backup GPT header at the disk's end, which an MBR disk has not */
 	if (!err && t->type == TABLE_GPT && s->src->size >= 2 * SECTOR &&
 	    !source_pread(s->src, last, SECTOR, s->src->size - SECTOR) &&
@@ -688,13 +1018,20 @@ int biosboot_convert(struct stage *s, struct fix_report *rep)
 	}
 	if (!err)
 		err = source_write_copy(s->src, mbr, SECTOR, 0);
+	if (t->type != TABLE_GPT)
+		snprintf(what, sizeof(what), "boots by BIOS: GRUB for BIOS in the MBR and the "
+			 "sectors after it");
+	else if (layout.first == layout.end)
+		snprintf(what, sizeof(what), "boots by BIOS: the GPT made an MBR (the same partitions "
+			 "and numbers), GRUB for BIOS in the MBR and the sectors after it");
+	else
+		snprintf(what, sizeof(what), "boots by BIOS: the GPT made an MBR (the same partitions, "
+			 "%zu of them logical in extended partition %d), GRUB for BIOS in the MBR and "
+			 "the sectors after it", layout.end - layout.first, layout.ext_num);
 	if (!err)
-		err = fix_change(rep, RULE, s->src->path,
-				 t->type == TABLE_GPT
-					 ? "boots by BIOS: the GPT made an MBR (the same partitions and "
-					   "numbers), GRUB for BIOS in the MBR and the sectors after it"
-					 : "boots by BIOS: GRUB for BIOS in the MBR and the sectors after it",
-				 NULL, NULL);
+		err = fix_change(rep, RULE, s->src->path, what, NULL, NULL);
+	if (!err && t->type == TABLE_GPT)
+		err = report_numbers(rep, s->src->path, &layout);
 out:
 	free(mbr);
 	free(gpt);

@@ -22,15 +22,16 @@ static void unquote(const char *v, char *out, size_t len)
 		out[strlen(out) - 1] = '\0';
 }
 
-bool fix_partuuid_goes(const struct fix_ctx *c, const char *spec)
+bool fix_partname_goes(const struct fix_ctx *c, const char *spec)
 {
 	const char *v;
+	enum spec_kind k = fstab_spec_parse(spec, &v);
 
-	return c->new_table && fstab_spec_parse(spec, &v) == SPEC_PARTUUID;
+	return c->new_table && (k == SPEC_PARTUUID || k == SPEC_PARTLABEL);
 }
 
-/* The volume a UUID=/LABEL=/PARTUUID= spec names, or NULL; false if spec is
- * not one of those. */
+/* The volume a UUID=/LABEL=/PARTUUID=/PARTLABEL= spec names, or NULL; false
+ * if spec is not one of those. */
 bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct fix_volume **vol)
 {
 	const char *v;
@@ -38,7 +39,7 @@ bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct 
 	enum spec_kind k = fstab_spec_parse(spec, &v);
 
 	*vol = NULL;
-	if (k != SPEC_UUID && k != SPEC_LABEL && k != SPEC_PARTUUID)
+	if (k != SPEC_UUID && k != SPEC_LABEL && k != SPEC_PARTUUID && k != SPEC_PARTLABEL)
 		return false;
 	unquote(v, val, sizeof(val));
 	for (size_t i = 0; i < c->nvols && !*vol; i++) {
@@ -46,7 +47,8 @@ bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct 
 
 		if ((k == SPEC_UUID && x->uuid[0] && !strcasecmp(x->uuid, val)) ||
 		    (k == SPEC_LABEL && x->label[0] && !strcmp(x->label, val)) ||
-		    (k == SPEC_PARTUUID && x->partuuid[0] && !strcasecmp(x->partuuid, val)))
+		    (k == SPEC_PARTUUID && x->partuuid[0] && !strcasecmp(x->partuuid, val)) ||
+		    (k == SPEC_PARTLABEL && x->partlabel[0] && !strcmp(x->partlabel, val)))
 			*vol = x;
 	}
 	return true;
@@ -385,7 +387,7 @@ enum map_result sysdisk_map(const struct sysdisk *sd, const char *name, const ch
 	struct devref d;
 
 	*vol = NULL;
-	if (fix_partuuid_goes(sd->c, name) && fix_volume_by_spec(sd->c, name, vol) && *vol) {
+	if (fix_partname_goes(sd->c, name) && fix_volume_by_spec(sd->c, name, vol) && *vol) {
 		/* the image's table is new: its PARTUUIDs are not these */
 		if (!fs_fits(fstype, (*vol)->fs))
 			return MAP_WRONG_TYPE;

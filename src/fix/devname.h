@@ -56,8 +56,9 @@ enum disk_verdict sysdisk_verdict(const struct sysdisk *sd, const char *base);
  * partition the name must mean whatever its number says (/ is root_part). */
 enum map_result sysdisk_map(const struct sysdisk *sd, const char *name, const char *fstype,
 			    int part, const struct fix_volume **vol);
-/* Whether spec is a PARTUUID= that the image's new table does not keep. */
-bool fix_partuuid_goes(const struct fix_ctx *c, const char *spec);
+/* Whether spec is a PARTUUID= or PARTLABEL= that the image's new table
+ * does not keep. */
+bool fix_partname_goes(const struct fix_ctx *c, const char *spec);
 /* The volume a UUID=/LABEL=/PARTUUID= spec names (*vol, NULL if none);
  * false if spec is not one of those. */
 bool fix_volume_by_spec(const struct fix_ctx *c, const char *spec, const struct fix_volume **vol);

@@ -61,6 +61,7 @@ struct fix_volume {
 	char uuid[40];    /* as blkid prints it; empty if the volume has none */
 	char label[20];
 	char partuuid[40];
+	char partlabel[72]; /* a GPT partition's name */
 	/* A logical volume: its device-mapper path ("/dev/mapper/rl-root")
 	 * and its LVM path ("/dev/rl/root"), names that stay stable. */
 	char mapper[280], lvpath[272];
@@ -74,8 +75,8 @@ struct fix_ctx {
 	const char *cloud;               /* profile name: "kvm", "tencent", ... */
 	struct fix_report *rep;
 	/* The image gets a partition table of its own (a GPT made an MBR to
-	 * boot by BIOS): PARTUUIDs change, so names by PARTUUID= are renamed
-	 * to UUID= like kernel names. */
+	 * boot by BIOS): PARTUUIDs change and partition names go, so names by
+	 * PARTUUID= and PARTLABEL= are renamed to UUID= like kernel names. */
 	bool new_table;
 	/* Some of the tree is read-only (a judged system's XFS the kernel
 	 * could not mount): a rule that fails with -EROFS is left out of rep

@@ -140,7 +140,7 @@ static int edit_line(struct fstab_edit *e, const char *line, size_t n, bool nl)
 		part = c->root_part;
 	else if (fstab_same_mountpoint(mp, "/boot"))
 		part = c->boot_part;
-	if (fix_volume_by_spec(c, spec, &v) && !(v && fix_partuuid_goes(c, spec))) {
+	if (fix_volume_by_spec(c, spec, &v) && !(v && fix_partname_goes(c, spec))) {
 		if (v)
 			goto keep;
 		snprintf(why, sizeof(why), "no filesystem with %s is in the image", spec);

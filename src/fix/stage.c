@@ -111,6 +111,7 @@ static void add_volume(struct fix_volume *v, const struct probe_part *pp)
 	snprintf(v->uuid, sizeof(v->uuid), "%s", pp->uuid);
 	snprintf(v->label, sizeof(v->label), "%s", pp->label);
 	snprintf(v->partuuid, sizeof(v->partuuid), "%s", pp->partuuid);
+	snprintf(v->partlabel, sizeof(v->partlabel), "%s", pp->part ? pp->part->name : "");
 	if (pp->lv) {
 		char dm[sizeof(v->mapper) - 12];
 		lvm_dm_name(dm, sizeof(dm), pp->vg->name, pp->lv->name);

@@ -132,7 +132,8 @@ bool fstab_not_a_disk(const char *spec, const char *type, const char *opts)
 		o += n + (o[n] == ',');
 	}
 	return !has_prefix(spec, "/dev/") && !has_prefix(spec, "UUID=") &&
-	       !has_prefix(spec, "LABEL=") && !has_prefix(spec, "PARTUUID=");
+	       !has_prefix(spec, "LABEL=") && !has_prefix(spec, "PARTUUID=") &&
+	       !has_prefix(spec, "PARTLABEL=");
 }
 
 bool fstab_same_mountpoint(const char *mp, const char *want)
@@ -153,9 +154,11 @@ enum spec_kind fstab_spec_parse(const char *spec, const char **value)
 		{"UUID=", SPEC_UUID},
 		{"LABEL=", SPEC_LABEL},
 		{"PARTUUID=", SPEC_PARTUUID},
+		{"PARTLABEL=", SPEC_PARTLABEL},
 		{"/dev/disk/by-uuid/", SPEC_UUID},
 		{"/dev/disk/by-label/", SPEC_LABEL},
 		{"/dev/disk/by-partuuid/", SPEC_PARTUUID},
+		{"/dev/disk/by-partlabel/", SPEC_PARTLABEL},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

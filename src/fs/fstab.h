@@ -34,7 +34,7 @@ bool fstab_same_mountpoint(const char *mp, const char *want);
  * Returns 0, or -ENOENT when there is none. */
 int fstab_find(const char *text, const char *mountpoint, char *spec, size_t len);
 
-enum spec_kind { SPEC_UUID, SPEC_LABEL, SPEC_PARTUUID, SPEC_DEVNAME, SPEC_OTHER };
+enum spec_kind { SPEC_UUID, SPEC_LABEL, SPEC_PARTUUID, SPEC_PARTLABEL, SPEC_DEVNAME, SPEC_OTHER };
 
 /* Classifies an fstab first field or a root= value: UUID=, LABEL=,
  * PARTUUID=, /dev/disk/by-uuid/..., or a kernel device name; *value points

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 27
+plan 39
 
 grub=${FERRY_GRUB_BIOS:?FERRY_GRUB_BIOS names GRUB for BIOS (make builds it)}
 disk=$T_DIR/disk.img
@@ -71,7 +71,8 @@ check_match "... and boots the BLS entry with grubenv's kernelopts (root by UUID
 fstab=$(debugfs -R 'cat /etc/fstab' "$T_DIR/root.ext4" 2>/dev/null)
 check_match "fstab: /boot by UUID, since the MBR's PARTUUIDs are not the GPT's" \
 	"# ferry: was PARTUUID=$FX_GPT_P2_GUID UUID=$FX_UUID_BOOT /boot ext4" "$(tr '\n' ' ' <<<"$fstab")"
-check_match "... /boot/efi keeps its FAT serial" "^UUID=5EED-1E55 /boot/efi vfat" "$fstab"
+check_match "... /boot/efi keeps its FAT serial, mounted at boot: /boot/grub2/grubenv links into it" \
+	"^UUID=5EED-1E55 /boot/efi vfat umask=0077 0 1$" "$fstab"
 dd if="$T_DIR/bios.raw" of="$T_DIR/esp.img" bs=1M skip=1 count=20 status=none
 check "fsck.fat -n: the ESP is kept, clean" fsck.fat -n "$T_DIR/esp.img"
 
@@ -97,17 +98,80 @@ check_eq "... with --boot-mode keep: exit 3, both blockers left" "3 blocker bloc
 	"$(verdict --cloud tencent --boot-mode keep "$disk")"
 check_eq "--cloud kvm keeps UEFI: info only" "0 info info -" "$(verdict "$disk")"
 
-# A fifth partition: an MBR cannot hold it, and ferry check says so first.
-five=$T_DIR/five.img
-cp --sparse=always "$disk" "$five"
-sgdisk -n 5:115M:+4M "$five" >/dev/null
-check_eq "five partitions: boot.convert is a blocker" "3 blocker blocker blocker" \
-	"$(verdict --cloud tencent "$five")"
-check_match "... naming the partition and why" "partition 5: an MBR holds partitions 1 to 4" \
-	"$("$FERRY" check --cloud tencent "$five" 2>&1)"
+# grubenv on /boot itself (RHEL 9): nothing needs the ESP any more, and
+# fstab mounts it noauto.
+own=$T_DIR/own-env.img
+FX_GPT_ENV_ON_BOOT=1 fx_gpt_disk "$own"
+"$FERRY" capture --quiet --boot-mode bios --format raw "$own" "$T_DIR/own.raw"
+dd if="$T_DIR/own.raw" of="$T_DIR/own-root.ext4" bs=1M skip=51 count=60 status=none
+check_match "fstab: /boot/efi mounted noauto, with a note" \
+	"# ferry: boots by BIOS now; nothing needs the EFI partition at boot \(mount /boot/efi by hand\)\^UUID=5EED-1E55 /boot/efi vfat umask=0077,noauto 0 1\^" \
+	"$(debugfs -R 'cat /etc/fstab' "$T_DIR/own-root.ext4" 2>/dev/null | tr '\n' '^')"
+dd if="$T_DIR/own.raw" of="$T_DIR/own-boot.ext4" bs=1M skip=21 count=30 status=none
+check_match "... the menu's options from /boot/grub2/grubenv" \
+	"linux /vmlinuz root=UUID=$FX_UUID_ROOT ro crashkernel=auto" \
+	"$(debugfs -R 'cat /grub/grub.cfg' "$T_DIR/own-boot.ext4" 2>/dev/null)"
+
+# Six partitions: the last three become logical partitions 5 to 7 in an
+# extended partition 4, each EBR in the free sector before its partition
+# (as gdisk converts); names of them by number and by PARTLABEL (which an
+# MBR has not) go to UUID.
+six=$T_DIR/six.img
+swap_uuid=5a5a5a5a-1111-4222-8333-944444444444
+srv_uuid=5a5a5a5a-1111-4222-8333-955555555555
+data_uuid=5a5a5a5a-1111-4222-8333-966666666666
+FX_GPT_FSTAB_EXTRA="/dev/sda4 none swap sw 0 0
+/dev/sda5 /srv ext4 defaults 0 2
+PARTLABEL=data /data ext4 defaults 0 2" fx_gpt_disk "$six"
+sgdisk -n 4:112M:+4M -t 4:8200 -n 5:117M:+8M -n 6:126M:+8M -c 6:data "$six" >/dev/null
+head -c 4M /dev/zero >"$T_DIR/swap.img"
+chmod 600 "$T_DIR/swap.img"
+mkswap -U "$swap_uuid" "$T_DIR/swap.img" >/dev/null
+dd if="$T_DIR/swap.img" of="$six" bs=1M seek=112 conv=notrunc status=none
+mke2fs -q -F -t ext4 -U "$srv_uuid" -E offset=$((117 * 1024 * 1024)) "$six" 8M
+mke2fs -q -F -t ext4 -U "$data_uuid" -E offset=$((126 * 1024 * 1024)) "$six" 8M
+six_sha=$(sha "$six")
+"$FERRY" capture --quiet --json --boot-mode bios --format raw "$six" "$T_DIR/six.raw" \
+	>"$T_DIR/six.json"
+table=$(sfdisk -d "$T_DIR/six.raw" | grep -E 'start=' | tr '\n' ' ')
+check_match "sfdisk: 1 to 3 primary where they were, extended 4 from the first free sector" \
+	"raw1 : start= *2048, size= *40960, type=ef.*raw2 : start= *43008, size= *61440, type=83, bootable.*raw3 : start= *104448, size= *122880, type=83.*raw4 : start= *227328, size= *47104, type=5 " \
+	"$table"
+check_match "... logical 5 to 7 at the GPT's 4 to 6, swap typed 82" \
+	"raw5 : start= *229376, size= *8192, type=82.*raw6 : start= *239616, size= *16384, type=83.*raw7 : start= *258048, size= *16384, type=83" \
+	"$table"
+check_eq "sfdisk --verify finds nothing wrong" "No errors detected." \
+	"$(sfdisk --verify "$T_DIR/six.raw" 2>&1 | grep -Ev '^$|^/|^Remaining [0-9]+ unallocated')"
+check_match "parted reads the same layout" \
+	"4:227328s:274431s:47104s:::;;5:229376s:237567s:8192s:linux-swap.*;;6:239616s:255999s:16384s:ext4::;;7:258048s:274431s:16384s:ext4::;;$" \
+	"$(parted -sm "$T_DIR/six.raw" unit s print 2>&1 | tr '\n' ';')"
+check "fdisk -l reads it without a warning" \
+	bash -c "! LC_ALL=C fdisk -l '$T_DIR/six.raw' 2>&1 | grep -Eqi 'warn|mismatch|corrupt|gpt'"
+check_match "the report names the partitions numbered anew" \
+	"partition 4 is 5 \(logical\), partition 5 is 6 \(logical\), partition 6 is 7 \(logical\)" \
+	"$(cat "$T_DIR/six.json")"
+check_eq "the image's plan: partitions 1 2 3 4 5 6 7, 4 extended" "1 2 3 4 5 6 7 extended" \
+	"$(python3 -c 'import json,sys; d=json.load(sys.stdin); p=d["partitions"]; print(*[x["number"] for x in p], [x["kind"] for x in p if x["number"]==4][0])' <"$T_DIR/six.json")"
+dd if="$T_DIR/six.raw" of="$T_DIR/six-root.ext4" bs=1M skip=51 count=60 status=none
+fstab=$(debugfs -R 'cat /etc/fstab' "$T_DIR/six-root.ext4" 2>/dev/null)
+check_match "fstab: swap, /srv and /data by UUID, not by the numbers that moved" \
+	"\^UUID=$swap_uuid none swap [^^]*\^# ferry: was /dev/sda5\^UUID=$srv_uuid /srv ext4 [^^]*\^# ferry: was PARTLABEL=data\^UUID=$data_uuid /data ext4" \
+	"$(tr '\n' '^' <<<"$fstab")"
+dd if="$T_DIR/six.raw" of="$T_DIR/srv.ext4" bs=512 skip=239616 count=16384 status=none
+check "e2fsck -fn: /srv, logical partition 6, is whole" e2fsck -fn "$T_DIR/srv.ext4"
+check_eq "the source disk is unchanged" "$six_sha" "$(sha "$six")"
+
+# Neighbours without a free sector between them leave no room for EBRs.
+tight=$T_DIR/tight.img
+fx_gpt_disk "$tight"
+sgdisk -n 4:111M:+4M -n 5:0:+4M -n 6:0:+4M "$tight" >/dev/null
+check_eq "six partitions side by side: boot.convert is a blocker" "3 blocker blocker blocker" \
+	"$(verdict --cloud tencent "$tight")"
+check_match "... saying why" "6 partitions: an MBR holds 4, or 3 and logical partitions in an extended one, which need a free sector before each" \
+	"$("$FERRY" check --cloud tencent "$tight" 2>&1)"
 check_fails "ferry capture --cloud tencent stops before a byte is copied" 3 "boot.convert" \
-	"$FERRY" capture --cloud tencent --format raw "$five" "$T_DIR/five.raw"
-check "... and writes nothing" test ! -e "$T_DIR/five.raw"
+	"$FERRY" capture --cloud tencent --format raw "$tight" "$T_DIR/tight.raw"
+check "... and writes nothing" test ! -e "$T_DIR/tight.raw"
 
 check_fails "--boot-mode bios with --no-fix is a usage error" 2 "exclude each other" \
 	"$FERRY" capture --boot-mode bios --no-fix "$disk" "$T_DIR/x.raw"

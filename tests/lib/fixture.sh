@@ -121,7 +121,9 @@ fx_filled_disk() {
 # deleted file's), 2 /boot (ext4: a BLS entry taking $kernelopts,
 # grub2/grubenv a link to ../efi/EFI/redhat/grubenv), 3 / (ext4), ending at
 # 111 MiB; the rest of the disk is free. /etc/fstab names /boot/efi by
-# UUID=, /boot by PARTUUID= and / by kernel name.
+# UUID=, /boot by PARTUUID= and / by kernel name, then has the lines of
+# $FX_GPT_FSTAB_EXTRA if set. With FX_GPT_ENV_ON_BOOT set, grub2/grubenv is
+# a file of its own on /boot (as RHEL 9 has it), a copy of the ESP's.
 FX_GPT_DISK_GUID=8e0f5a1c-3b7d-4c2e-9f1a-6d5e4c3b2a19
 FX_GPT_P1_GUID=1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a10
 FX_GPT_P2_GUID=2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f802
@@ -142,6 +144,7 @@ UUID=${FX_ESP_ID:0:4}-${FX_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
 PARTUUID=$FX_GPT_P2_GUID /boot ext4 defaults 0 2
 /dev/sda3 / ext4 errors=remount-ro 0 1
 EOT
+	[ -z "${FX_GPT_FSTAB_EXTRA:-}" ] || printf '%s\n' "$FX_GPT_FSTAB_EXTRA" >>"$trees/root/etc/fstab"
 	cat >"$trees/esp/EFI/redhat/grub.cfg" <<EOT
 search --no-floppy --fs-uuid --set=root $FX_UUID_BOOT
 insmod blscfg
@@ -162,7 +165,11 @@ kernelopts=root=/dev/sda3 ro crashkernel=auto
 	# shellcheck disable=SC2016 # GRUB's variable, for GRUB to expand
 	printf 'title Rocky Linux\nlinux /vmlinuz\ninitrd /initramfs.img\noptions $kernelopts\n' \
 		>"$trees/boot/loader/entries/rocky-5.14.conf"
-	ln -s ../efi/EFI/redhat/grubenv "$trees/boot/grub2/grubenv"
+	if [ -n "${FX_GPT_ENV_ON_BOOT:-}" ]; then
+		cp "$trees/esp/EFI/redhat/grubenv" "$trees/boot/grub2/grubenv"
+	else
+		ln -s ../efi/EFI/redhat/grubenv "$trees/boot/grub2/grubenv"
+	fi
 	esp=$trees/esp.img
 	truncate -s 20M "$esp"
 	mkfs.vfat -F 16 -i "$FX_ESP_ID" -n ESP "$esp" >/dev/null

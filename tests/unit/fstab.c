@@ -23,7 +23,7 @@ int main(void)
 	char spec[128];
 	const char *v;
 
-	tap_plan(31);
+	tap_plan(34);
 
 	is_int(fstab_find(fstab, "/", spec, sizeof(spec)), 0, "/ is found");
 	is_str(spec, "UUID=11111111-2222-3333-4444-555555555555", "/ spec (commented duplicate ignored)");
@@ -42,6 +42,10 @@ int main(void)
 	is_int(fstab_spec_parse("LABEL=root", &v), SPEC_LABEL, "LABEL=");
 	is_int(fstab_spec_parse("PARTUUID=5eed1e55-02", &v), SPEC_PARTUUID, "PARTUUID=");
 	is_str(v, "5eed1e55-02", "PARTUUID value");
+	is_int(fstab_spec_parse("PARTLABEL=data", &v), SPEC_PARTLABEL, "PARTLABEL=");
+	is_str(v, "data", "... its value");
+	is_int(fstab_spec_parse("/dev/disk/by-partlabel/data", &v), SPEC_PARTLABEL,
+	       "/dev/disk/by-partlabel/");
 	is_int(fstab_spec_parse("/dev/sda2", &v), SPEC_DEVNAME, "a kernel partition name");
 	is_int(fstab_spec_parse("/dev/mapper/vg-root", &v), SPEC_OTHER, "a device-mapper name");
 
