@@ -5,7 +5,8 @@
 # image keeps UEFI and boots under OVMF with its disk on virtio only; with
 # cloud=tencent (whose default boot mode is bios, docs/boot-mode.md) its
 # table is made an MBR and GRUB for BIOS installed, and it boots under
-# SeaBIOS with its disk on virtio only. First, the fixture boots under OVMF
+# SeaBIOS with its disk on virtio only, /data mounted from logical
+# partition 6 (the GPT's partition 5). First, the fixture boots under OVMF
 # on IDE as the physical machine it is. Each boot must reach the server's
 # marker: multi-user reached, / on the expected device. The source's
 # SHA-256 is unchanged by each migration.
@@ -38,7 +39,7 @@ if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need"
 	exit 0
 fi
-plan 16
+plan 17
 
 dir=$(uf_disk) || { not_ok "the UEFI fixture builds"; done_testing; exit 1; }
 ok "the UEFI fixture is built ($dir)"
@@ -70,7 +71,7 @@ booted() {
 log=$T_DIR/physical.log
 ovmf "$log" -drive "file=$disk,if=none,id=sys,format=raw,snapshot=on" \
 	-device ide-hd,drive=sys,bus=ide.0,unit=0
-booted "$log" "root=/dev/sda2 .*multi-user=active" \
+booted "$log" "root=/dev/sda2 data=/dev/sda5 multi-user=active" \
 	"the fixture boots under OVMF with its disk on IDE"
 
 # The migration, as server.t's (lib/migrate.sh): the rescue ISO boots on the
@@ -114,7 +115,7 @@ check "keep: sgdisk -v: a whole GPT disk" bash -c "sgdisk -v '$T_DIR/keep.raw' |
 log=$T_DIR/keep.log
 QM_MEM=1024 ovmf "$log" -drive "file=$T_DIR/keep.qcow2,if=virtio,format=qcow2,snapshot=on" \
 	-netdev user,id=n0 -device virtio-net-pci,netdev=n0
-booted "$log" "root=/dev/vda2 .*multi-user=active" \
+booted "$log" "root=/dev/vda2 data=/dev/vda5 multi-user=active" \
 	"keep: ... it boots under OVMF with its disk on virtio only"
 rm -f "$T_DIR/keep.raw" "$T_DIR/keep.qcow2"
 
@@ -122,14 +123,17 @@ rm -f "$T_DIR/keep.raw" "$T_DIR/keep.qcow2"
 migrate bios cloud=tencent
 check_eq "bios: the manifest: boots by BIOS, its table an MBR; the download has its SHA-256" \
 	"bios msdos $(sha "$T_DIR/bios.qcow2" 2>/dev/null)" "$(manifest "$T_DIR/bios.json")"
-check_match "bios: sfdisk: the ESP (ef) and / (83) at their places" \
-	"start= *2048, size= *131072, type=ef.*start= *133120,.*type=83" \
+check_match "bios: sfdisk: the ESP (ef), / (83) and swap (82) at their places, /srv and /data logical in extended 4" \
+	"start= *2048, size= *131072, type=ef.*start= *133120, size= *5939200, type=83.*start= *6074368, size= *65536, type=82.*start= *6139904, size= *135168, type=5.*start= *6141952, size= *65536, type=83.*start= *6209536, size= *65536, type=83" \
 	"$(sfdisk -d "$T_DIR/bios.raw" | tr '\n' ' ')"
+check_match "bios: fstab: the ESP mounted noauto (nothing needs it), /data by UUID" \
+	"/boot/efi[[:space:]]+vfat[[:space:]]+umask=0077,noauto.*# ferry: was PARTLABEL=data" \
+	"$(debugfs -R 'cat /etc/fstab' "$T_DIR/bios.raw?offset=$((65 * UF_MIB))" 2>/dev/null | tr '\n' ' ')"
 check_eq "bios: GRUB for BIOS in the MBR" "GRUB" "$(head -c 440 "$T_DIR/bios.raw" | grep -a -o GRUB | head -n 1)"
 log=$T_DIR/bios.log
 QM_MEM=1024 qm_start_args "$log" -drive "file=$T_DIR/bios.qcow2,if=virtio,format=qcow2,snapshot=on" \
 	-netdev user,id=n0 -device virtio-net-pci,netdev=n0
-booted "$log" "root=/dev/vda2 .*multi-user=active" \
+booted "$log" "root=/dev/vda2 data=/dev/vda6 multi-user=active" \
 	"bios: ... it boots under SeaBIOS with its disk on virtio only"
 check_eq "the source disk is unchanged" "$src_sha" "$(sha "$disk")"
 done_testing

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 39
+plan 41
 
 grub=${FERRY_GRUB_BIOS:?FERRY_GRUB_BIOS names GRUB for BIOS (make builds it)}
 disk=$T_DIR/disk.img
@@ -111,6 +111,16 @@ dd if="$T_DIR/own.raw" of="$T_DIR/own-boot.ext4" bs=1M skip=21 count=30 status=n
 check_match "... the menu's options from /boot/grub2/grubenv" \
 	"linux /vmlinuz root=UUID=$FX_UUID_ROOT ro crashkernel=auto" \
 	"$(debugfs -R 'cat /grub/grub.cfg' "$T_DIR/own-boot.ext4" 2>/dev/null)"
+
+ge=$T_DIR/grub-efi.img
+FX_GPT_ENV_ON_BOOT=1 FX_GPT_DPKG=grub-efi-amd64 fx_gpt_disk "$ge"
+"$FERRY" capture --quiet --json --boot-mode bios --format raw "$ge" "$T_DIR/ge.raw" >"$T_DIR/ge.json"
+dd if="$T_DIR/ge.raw" of="$T_DIR/ge-root.ext4" bs=1M skip=51 count=60 status=none
+check_match "with Debian's grub-efi-amd64 installed (its upgrades run grub-install): /boot/efi mounted at boot" \
+	"^UUID=5EED-1E55 /boot/efi vfat umask=0077 0 1$" \
+	"$(debugfs -R 'cat /etc/fstab' "$T_DIR/ge-root.ext4" 2>/dev/null)"
+check_match "... and the notes say why" "the EFI partition stays mounted at /boot/efi: grub-efi-amd64 installs into it" \
+	"$(cat "$T_DIR/ge.json")"
 
 # Six partitions: the last three become logical partitions 5 to 7 in an
 # extended partition 4, each EBR in the free sector before its partition

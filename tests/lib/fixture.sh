@@ -123,7 +123,8 @@ fx_filled_disk() {
 # 111 MiB; the rest of the disk is free. /etc/fstab names /boot/efi by
 # UUID=, /boot by PARTUUID= and / by kernel name, then has the lines of
 # $FX_GPT_FSTAB_EXTRA if set. With FX_GPT_ENV_ON_BOOT set, grub2/grubenv is
-# a file of its own on /boot (as RHEL 9 has it), a copy of the ESP's.
+# a file of its own on /boot (as RHEL 9 has it), a copy of the ESP's; with
+# FX_GPT_DPKG=PACKAGE, dpkg's file list of PACKAGE is in /var/lib/dpkg/info.
 FX_GPT_DISK_GUID=8e0f5a1c-3b7d-4c2e-9f1a-6d5e4c3b2a19
 FX_GPT_P1_GUID=1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a10
 FX_GPT_P2_GUID=2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f802
@@ -165,6 +166,10 @@ kernelopts=root=/dev/sda3 ro crashkernel=auto
 	# shellcheck disable=SC2016 # GRUB's variable, for GRUB to expand
 	printf 'title Rocky Linux\nlinux /vmlinuz\ninitrd /initramfs.img\noptions $kernelopts\n' \
 		>"$trees/boot/loader/entries/rocky-5.14.conf"
+	if [ -n "${FX_GPT_DPKG:-}" ]; then
+		mkdir -p "$trees/root/var/lib/dpkg/info"
+		echo /. >"$trees/root/var/lib/dpkg/info/$FX_GPT_DPKG.list"
+	fi
 	if [ -n "${FX_GPT_ENV_ON_BOOT:-}" ]; then
 		cp "$trees/esp/EFI/redhat/grubenv" "$trees/boot/grub2/grubenv"
 	else

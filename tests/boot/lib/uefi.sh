@@ -5,9 +5,12 @@
 # GRUB for x86_64-efi at the removable path EFI/BOOT/BOOTX64.EFI (as
 # grub-install --removable puts it; built with this host's grub-mkimage from
 # Debian's grub-efi-amd64-bin, the tree's GRUB version) and Debian's stub
-# EFI/debian/grub.cfg; 2 / (ext4), /boot/grub/grub.cfg and fstab by
-# /dev/sda2, /boot/efi by the FAT serial. No BIOS boot code: the protective
-# MBR is sgdisk's. It boots under OVMF with its disk on IDE, with the
+# EFI/debian/grub.cfg; 2 / (ext4, 2900 MiB), /boot/grub/grub.cfg and
+# fstab by /dev/sda2, /boot/efi by the FAT serial; then, each 1 MiB after
+# the one before, 3 swap (fstab: /dev/sda3), 4 /srv (ext4, /dev/sda4) and
+# 5 /data (ext4, PARTLABEL=data), 32 MiB each: five partitions, which an
+# MBR holds only with logical ones. No BIOS boot code: the protective MBR
+# is sgdisk's. It boots under OVMF with its disk on IDE, with the
 # server's marker (FERRY-BOOTED ... on the console).
 #
 # Source after lib/server.sh. Cached like the others (FERRY_CACHE).
@@ -26,8 +29,11 @@ uf_configure() {
 		echo "# /etc/fstab: static file system information."
 		printf '/dev/sda2\t/\text4\terrors=remount-ro\t0\t1\n'
 		printf 'UUID=%s-%s\t/boot/efi\tvfat\tumask=0077\t0\t1\n' "${UF_ESP_ID:0:4}" "${UF_ESP_ID:4:4}"
+		printf '/dev/sda3\tnone\tswap\tsw\t0\t0\n'
+		printf '/dev/sda4\t/srv\text4\tdefaults\t0\t2\n'
+		printf 'PARTLABEL=data\t/data\text4\tdefaults\t0\t2\n'
 	} | sv_put "$r" etc/fstab
-	mkdir -p "$r/boot/efi"
+	mkdir -p "$r/boot/efi" "$r/srv" "$r/data"
 	rm -rf "$r/boot/grub/i386-pc"
 	mkdir -p "$r/boot/grub/x86_64-efi"
 	cp "$UF_EFI_LIB"/*.mod "$UF_EFI_LIB"/*.lst "$r/boot/grub/x86_64-efi/"
@@ -62,7 +68,9 @@ uf_build_disk() {
 	uf_configure "$stage" "$kver" "$root_uuid"
 	img=$dir/disk.img
 	truncate -s "${UF_DISK_MIB}M" "$img"
-	sgdisk -n 1:2048:+64M -t 1:ef00 -c 1:EFI -n 2:0:0 -t 2:8300 -c 2:root "$img" >/dev/null
+	sgdisk -n 1:2048:+64M -t 1:ef00 -c 1:EFI -n 2:0:+2900M -t 2:8300 -c 2:root \
+		-n 3:2966M:+32M -t 3:8200 -c 3:swap -n 4:2999M:+32M -t 4:8300 -c 4:srv \
+		-n 5:3032M:+32M -t 5:8300 -c 5:data "$img" >/dev/null
 	# The ESP: GRUB for UEFI, finding / by its UUID, then Debian's stub.
 	esp=$dir/esp.img
 	truncate -s 64M "$esp"
@@ -76,11 +84,16 @@ uf_build_disk() {
 		"$root_uuid" >"$dir/efi/EFI/debian/grub.cfg"
 	MTOOLS_SKIP_CHECK=1 mcopy -s -i "$esp" "$dir/efi/EFI" ::/
 	dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc status=none
-	mke2fs -q -F -t ext4 -U "$root_uuid" -E "offset=$((65 * UF_MIB))" -d "$stage" "$img" \
-		"$((UF_DISK_MIB - 65 - 1))M"
+	mke2fs -q -F -t ext4 -U "$root_uuid" -E "offset=$((65 * UF_MIB))" -d "$stage" "$img" 2900M
+	head -c 32M /dev/zero >"$dir/swap"
+	chmod 600 "$dir/swap"
+	mkswap "$dir/swap" >/dev/null
+	dd if="$dir/swap" of="$img" bs=1M seek=2966 conv=notrunc status=none
+	mke2fs -q -F -t ext4 -L srv -E "offset=$((2999 * UF_MIB))" "$img" 32M
+	mke2fs -q -F -t ext4 -L data -E "offset=$((3032 * UF_MIB))" "$img" 32M
 	echo "$root_uuid" >"$dir/root-uuid"
 	echo "$kver" >"$dir/kver"
-	rm -rf "$stage" "$dir/efi" "$esp"
+	rm -rf "$stage" "$dir/efi" "$esp" "$dir/swap"
 }
 
 uf_disk_key() {
