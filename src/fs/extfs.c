@@ -11,6 +11,7 @@
 #include "fs/extfs.h"
 #include "fs/partio.h"
 #include "util/bytes.h"
+#include "util/endian.h"
 #include "util/err.h"
 
 static int ext_err(errcode_t e, const char *what, const char *name)
@@ -214,13 +215,164 @@ void extfs_get_info(const struct extfs *x, struct extfs_info *info)
 	info->has_errors = (sb->s_state & EXT2_ERROR_FS) != 0;
 }
 
+/* Blocks in use that hold nothing the filesystem reads: they read as zeros
+ * in the image.
+ *
+ * Inode table blocks that hold no inode in use. With group descriptor
+ * checksums, bg_itable_unused says how many inodes at the end of a group's
+ * table were never used (only groups whose descriptor checksum is right
+ * are trusted). Beyond that, a block all of whose inodes the inode bitmap
+ * marks free: the kernel reads a free inode only to allocate it, when it
+ * writes it whole, and e2fsck takes an inode of zeros as unused (what
+ * mke2fs and the kernel's lazy init leave there). A group whose inode
+ * bitmap is on sectors that did not read keeps its table. */
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+static void unmark_blocks(ext2_filsys fs, ext2fs_block_bitmap map, blk64_t b, uint64_t n,
+			  uint64_t *skipped)
+{
+	for (uint64_t k = 0; k < n; k++)
+		if (ext2fs_test_block_bitmap2(map, b + k)) {
+			ext2fs_unmark_block_bitmap2(map, b + k);
+			*skipped += fs->blocksize;
+		}
+}
+
+static void unused_itables(struct extfs *x, ext2fs_block_bitmap map, uint64_t *skipped)
+{
+	ext2_filsys fs = x->fs;
+	uint64_t isz = EXT2_INODE_SIZE(fs->super), ipg = fs->super->s_inodes_per_group;
+	uint64_t ipb = fs->blocksize / isz, nblocks = fs->inode_blocks_per_group;
+	bool csum = ext2fs_has_group_desc_csum(fs);
+	bool bitmap = !ext2fs_read_inode_bitmap(fs);
+
+	if (!ipb)
+		return;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		blk64_t table = ext2fs_inode_table_loc(fs, g);
+		uint64_t used = ipg, cur = 0; /* inodes that may be in use; blocks decided */
+		ext2_ino_t first = (ext2_ino_t)((uint64_t)g * ipg + 1), at, s, z;
+
+		if (!table || table + nblocks > ext2fs_blocks_count(fs->super))
+			continue;
+		if (csum && ext2fs_group_desc_csum_verify(fs, g)) {
+			uint64_t unused = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)
+						  ? ipg
+						  : ext2fs_bg_itable_unused(fs, g);
+			if (unused <= ipg)
+				used = ipg - unused;
+		}
+		if (!bitmap || block_unreadable(x, ext2fs_inode_bitmap_loc(fs, g))) {
+			/* the blocks of the inodes that may be in use stay */
+			cur = div_up(used, ipb);
+			unmark_blocks(fs, map, table + cur, nblocks - cur, skipped);
+			continue;
+		}
+		/* the blocks holding an inode the bitmap marks in use stay */
+		for (at = first; used && at < first + used; at = z) {
+			ext2_ino_t last = (ext2_ino_t)(first + used - 1);
+
+			if (ext2fs_find_first_set_inode_bitmap2(fs->inode_map, at, last, &s))
+				break;
+			if (ext2fs_find_first_zero_inode_bitmap2(fs->inode_map, s, last, &z))
+				z = last + 1;
+			if ((s - first) / ipb > cur)
+				unmark_blocks(fs, map, table + cur, (s - first) / ipb - cur, skipped);
+			if ((z - 1 - first) / ipb + 1 > cur)
+				cur = (z - 1 - first) / ipb + 1;
+		}
+		if (cur < nblocks)
+			unmark_blocks(fs, map, table + cur, nblocks - cur, skipped);
+	}
+}
+
+/* The resize inode's reserved GDT blocks after each superblock copy: room
+ * for the descriptors of a grown filesystem, zeros until an online resize
+ * fills some. Those that read as zeros are left to read as zeros. */
+static void zero_reserved_gdt(ext2_filsys fs, ext2fs_block_bitmap map, uint64_t *skipped)
+{
+	unsigned n = fs->super->s_reserved_gdt_blocks;
+	uint8_t *buf;
+
+	if (!ext2fs_has_feature_resize_inode(fs->super) || !n || ext2fs_has_feature_meta_bg(fs->super))
+		return;
+	buf = malloc((size_t)n * fs->blocksize);
+	if (!buf)
+		return;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		blk64_t first = ext2fs_group_first_block2(fs, g) + 1 + fs->desc_blocks;
+
+		if (!ext2fs_bg_has_super(fs, g) || first + n > ext2fs_blocks_count(fs->super) ||
+		    io_channel_read_blk64(fs->io, first, (int)n, buf))
+			continue;
+		for (unsigned b = 0; b < n; b++)
+			if (bytes_zero(buf + (size_t)b * fs->blocksize, fs->blocksize) &&
+			    ext2fs_test_block_bitmap2(map, first + b)) {
+				ext2fs_unmark_block_bitmap2(map, first + b);
+				*skipped += fs->blocksize;
+			}
+	}
+	free(buf);
+}
+
+/* A clean internal journal's body: its superblock says it is empty
+ * (s_start 0), the filesystem needs no recovery, and the kernel reads
+ * nothing of it but that superblock (its logical block 0) before writing.
+ * The journal inode's own tree blocks stay. */
+struct journal_skip {
+	ext2fs_block_bitmap map;
+	uint64_t blocks;
+};
+
+static int skip_journal_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
+			      blk64_t ref_blk, int ref_offset, void *priv)
+{
+	struct journal_skip *js = priv;
+
+	(void)ref_blk, (void)ref_offset;
+	if (blockcnt > 0 && *blocknr < ext2fs_blocks_count(fs->super)) {
+		ext2fs_unmark_block_bitmap2(js->map, *blocknr);
+		js->blocks++;
+	}
+	return 0;
+}
+
+static void clean_journal_body(ext2_filsys fs, ext2fs_block_bitmap map, uint64_t *skipped)
+{
+	struct ext2_super_block *sb = fs->super;
+	struct journal_skip js = {map, 0};
+	struct ext2_inode inode;
+	blk64_t first = 0;
+	uint8_t *jsb;
+
+	if (!ext2fs_has_feature_journal(sb) || ext2fs_has_feature_journal_needs_recovery(sb) ||
+	    !sb->s_journal_inum || sb->s_journal_inum >= EXT2_FIRST_INO(sb) ||
+	    ext2fs_read_inode(fs, sb->s_journal_inum, &inode) ||
+	    ext2fs_bmap2(fs, sb->s_journal_inum, &inode, NULL, 0, 0, NULL, &first) || !first)
+		return;
+	jsb = malloc(fs->blocksize);
+	if (!jsb)
+		return;
+	/* the journal's superblock: big-endian magic, then s_start at 28 */
+	if (!io_channel_read_blk64(fs->io, first, 1, jsb) && get_be32(jsb) == 0xc03b3998u &&
+	    get_be32(jsb + 28) == 0 &&
+	    !ext2fs_block_iterate3(fs, sb->s_journal_inum, BLOCK_FLAG_READ_ONLY, NULL,
+				   skip_journal_block, &js))
+		*skipped += js.blocks * fs->blocksize;
+	free(jsb);
+}
+
 int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
 {
 	ext2_filsys fs = x->fs;
 	uint64_t bs = fs->blocksize;
+	ext2fs_block_bitmap map = NULL;
 	blk64_t start, end;
 	errcode_t e;
-	int err;
+	int err = 0;
 
 	e = ext2fs_read_block_bitmap(fs);
 	if (e == EXT2_ET_BLOCK_BITMAP_CSUM_INVALID && x->dev->src->salvage) {
@@ -235,23 +387,28 @@ int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
 	} else if (!e) {
 		unreadable_bitmaps(x, true);
 	}
+	if (!e)
+		e = ext2fs_copy_bitmap(fs->block_map, &map);
 	if (e)
 		return ext_err(e, "cannot read the block bitmap", x->name);
+	x->unused_bytes = 0;
+	unused_itables(x, map, &x->unused_bytes);
+	zero_reserved_gdt(fs, map, &x->unused_bytes);
+	clean_journal_body(fs, map, &x->unused_bytes);
 	start = fs->super->s_first_data_block;
 	end = ext2fs_blocks_count(fs->super) - 1;
-	while (start <= end) {
+	while (start <= end && !err) {
 		blk64_t s, z;
 
-		if (ext2fs_find_first_set_block_bitmap2(fs->block_map, start, end, &s))
+		if (ext2fs_find_first_set_block_bitmap2(map, start, end, &s))
 			break;
-		if (ext2fs_find_first_zero_block_bitmap2(fs->block_map, s, end, &z))
+		if (ext2fs_find_first_zero_block_bitmap2(map, s, end, &z))
 			z = end + 1;
 		err = fn(s * bs, (z - s) * bs, arg);
-		if (err)
-			return err;
 		start = z;
 	}
-	return 0;
+	ext2fs_free_block_bitmap(map);
+	return err;
 }
 
 int extfs_read_file(struct extfs *x, const char *path, size_t max, char **data, size_t *len)

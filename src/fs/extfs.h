@@ -15,6 +15,7 @@ struct extfs {
 	char name[96];
 	uint64_t part_len;
 	bool rw; /* opened on the copy, writable */
+	uint64_t unused_bytes; /* of the last extfs_used_ranges: in use, holding nothing read */
 };
 
 struct extfs_info {
@@ -42,9 +43,14 @@ int extfs_error(errcode_t e, const char *what, const char *name);
 void extfs_get_info(const struct extfs *x, struct extfs_info *info);
 
 /* Calls fn for every run of blocks the block bitmap marks used, in order,
- * as byte ranges relative to the partition. A group whose bitmap is on
- * sectors that did not read (blk/salvage.h) is used whole, with a
- * warning. */
+ * as byte ranges relative to the partition, but for the blocks that hold
+ * nothing the filesystem reads (counted in x->unused_bytes): inode table
+ * blocks past each group's last used inode (bg_itable_unused, in groups
+ * whose descriptor checksum is right), the body of a clean internal
+ * journal (its superblock and the inode's tree blocks kept) and the resize
+ * inode's reserved GDT blocks that read as zeros. A group whose
+ * bitmap is on sectors that did not read (blk/salvage.h) is used whole,
+ * with a warning. */
 typedef int (*extfs_range_fn)(uint64_t off, uint64_t len, void *arg);
 int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg);
 

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "image/qcow2.h"
+#include "util/bytes.h"
 #include "util/config.h"
 #include "util/err.h"
 
 #define COPY_CHUNK (4u << 20)
+#define ZERO_BLOCK 4096u
 
 int image_format_parse(const char *name, enum image_format *fmt)
 {
@@ -53,9 +55,22 @@ int image_copy_range(const struct image_input *in, struct image_out *out, uint64
 		return ferr(-ENOMEM, "out of memory");
 	while (len > 0 && !err) {
 		size_t n = len < cap ? (size_t)len : cap;
+
 		err = in->pread(in->ctx, buf, n, off);
-		if (!err)
-			err = image_out_write(out, buf, n);
+		/* runs of all-zero blocks are skipped: holes in a file */
+		for (size_t at = 0; !err && at < n;) {
+			size_t run = 0;
+			bool zero = bytes_zero(buf + at, n - at < ZERO_BLOCK ? n - at : ZERO_BLOCK);
+
+			while (at + run < n) {
+				size_t b = n - at - run < ZERO_BLOCK ? n - at - run : ZERO_BLOCK;
+				if (bytes_zero(buf + at + run, b) != zero)
+					break;
+				run += b;
+			}
+			err = zero ? image_out_skip(out, run) : image_out_write(out, buf + at, run);
+			at += run;
+		}
 		if (prog)
 			progress_add(prog, n);
 		off += n;
@@ -99,7 +114,7 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	}
 	if (o->compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_prepare(w, prog);
-	err = qcow2_layout(&l, p, CONFIG_FERRY_QCOW2_CLUSTER_BITS);
+	err = qcow2_fit_layout(&l, p);
 	if (err)
 		return err;
 	w->length = l.total_clusters * l.cluster;

@@ -64,6 +64,28 @@ int qcow2_layout(struct qcow2_layout *l, const struct plan *p, unsigned cluster_
 	return 0;
 }
 
+int qcow2_fit_layout(struct qcow2_layout *l, const struct plan *p)
+{
+	int err = qcow2_layout(l, p, CONFIG_FERRY_QCOW2_CLUSTER_BITS);
+
+	for (unsigned bits = CONFIG_FERRY_QCOW2_CLUSTER_BITS - 1; !err && bits >= QCOW2_MIN_BITS;
+	     bits--) {
+		struct qcow2_layout t;
+
+		if (qcow2_layout(&t, p, bits))
+			break; /* too many tables for a disk this large */
+		uint64_t was = l->total_clusters * l->cluster, now = t.total_clusters * t.cluster;
+
+		if (now * 20 <= was * 19 && was - now >= QCOW2_FIT_MIN_SAVING) {
+			free(l->region_count);
+			*l = t;
+		} else {
+			free(t.region_count);
+		}
+	}
+	return err;
+}
+
 void qcow2_layout_finish(struct qcow2_layout *l)
 {
 	uint64_t fixed, per_rb;
@@ -264,7 +286,7 @@ int qcow2_write(const struct plan *p, const struct image_input *in, struct image
 	uint8_t *buf;
 	int err;
 
-	err = qcow2_layout(&l, p, CONFIG_FERRY_QCOW2_CLUSTER_BITS);
+	err = qcow2_fit_layout(&l, p);
 	if (err)
 		return err;
 	buf = malloc(l.cluster);

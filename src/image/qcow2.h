@@ -29,6 +29,12 @@ struct qcow2_layout {
 
 /* Computes where everything goes; the caller frees region_count. */
 int qcow2_layout(struct qcow2_layout *l, const struct plan *p, unsigned cluster_bits);
+/* The layout with the configured cluster size, or a smaller one (down to
+ * 4 KiB) where the planned ranges are scattered enough that it makes the
+ * image a twentieth smaller, tables included, and by 1 MiB at least. */
+#define QCOW2_MIN_BITS 12
+#define QCOW2_FIT_MIN_SAVING (1u << 20)
+int qcow2_fit_layout(struct qcow2_layout *l, const struct plan *p);
 /* From l1_size, l2_tables and data_clusters: the refcount structures and
  * every offset. */
 void qcow2_layout_finish(struct qcow2_layout *l);

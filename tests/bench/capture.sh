@@ -2,37 +2,43 @@
 # Capture benchmark: ferry capture --format qcow2 against dd, qemu-img convert,
 # partclone.ext4 and e2image -ra on a 4 GiB ext4 filesystem holding 1.1 GiB of
 # real files, whose free space holds stale random data (as on a server that
-# has been written to for years). Prints median wall time, output size and
-# peak RSS of 3 runs each, and checks ferry against its targets:
-#   output <= 1.05 x used data; time <= e2image -ra's and <= 0.6 x qemu-img
-#   convert's; peak RSS <= 64 MiB.
-# usage: FERRY=path/to/ferry tests/bench/capture.sh WORKDIR [RUNS]
+# has been written to for years); then ferry against e2image -ra on a
+# 100 GiB ext4 filesystem holding 1 GiB of files, the rest never written (a
+# sparse file: a big disk mostly empty). Both are root filesystems (an
+# /etc/fstab mounts them at /), captured with the fixes as users capture.
+# Prints median wall time, output size (allocated bytes) and peak RSS of
+# RUNS runs each, and checks ferry against its targets:
+#   on each fixture: output <= 1.05 x e2image -ra's, time <= e2image -ra's;
+#   on the stale one: time <= 0.6 x qemu-img convert's; peak RSS <= 64 MiB.
+# usage: FERRY=path/to/ferry tests/bench/capture.sh WORKDIR [RUNS [SIZE-MIB [SPARSE-GIB]]]
+# (SIZE-MIB, default 4096, and SPARSE-GIB, default 100, scale the fixtures
+# down for a smoke run; the files then fill a quarter of the first and
+# 64 MiB of the second.)
 set -eu -o pipefail
 
 : "${FERRY:?FERRY must name the ferry binary}"
-work=${1:?usage: $0 WORKDIR [RUNS]}
+work=${1:?usage: $0 WORKDIR [RUNS [SIZE-MIB [SPARSE-GIB]]]}
 runs=${2:-3}
+mib=${3:-4096}
+sparse_gib=${4:-100}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 part=$work/part.img      # the filesystem alone, for the tools that take one
 disk=$work/disk.img      # the same bytes behind a 1 MiB msdos boot gap, for ferry
-fs_size=$((4 * 1024 * 1024 * 1024))
-want_data=$((1100 * 1024 * 1024))
+sparse=$work/sparse.img  # msdos, partition 1 the big ext4 at 1 MiB
+fs_size=$((mib << 20))
+want_data=$((mib == 4096 ? 1100 << 20 : fs_size / 4))
+sparse_size=$((sparse_gib << 30))
+sparse_data=$((sparse_gib == 100 ? 1 << 30 : 64 << 20))
+label=benchroot
 
-build_fixture() {
-	local stage=$work/stage empty=$work/empty.img overhead budget
-	echo "bench: building the fixture in $work" >&2
+# stage_files DIR BUDGET: real files, /usr/share first, then /usr/lib, in
+# find's order, up to BUDGET bytes counted in allocated blocks; and the
+# /etc/fstab of a root filesystem labelled $label.
+stage_files() {
+	local stage=$1 budget=$2
 	rm -rf "$stage"
-	mkdir -p "$stage"
-	# What an empty filesystem of this size already uses (journal, inode
-	# tables): the files get the rest of the 1.1 GiB.
-	truncate -s "$fs_size" "$empty"
-	mke2fs -q -F -t ext4 "$empty"
-	overhead=$(used_bytes "$empty")
-	rm -f "$empty"
-	budget=$((want_data - overhead))
-	# Real files: /usr/share first, then /usr/lib, in find's order, up to
-	# the budget counted in allocated blocks.
+	mkdir -p "$stage/etc"
 	find /usr/share /usr/lib -xdev -type f -printf '%b %p\n' >"$work/all" 2>/dev/null
 	awk -v budget="$budget" '{ total += $1 * 512; if (total > budget) exit;
 		sub(/^[0-9]+ /, ""); print }' "$work/all" | tr '\n' '\0' >"$work/files"
@@ -41,10 +47,23 @@ build_fixture() {
 		echo "bench: some files could not be copied; the fixture holds the rest" >&2
 	fi
 	rm -f "$work/files"
+	echo "LABEL=$label / ext4 defaults 0 1" >"$stage/etc/fstab"
+}
+
+build_fixture() {
+	local stage=$work/stage empty=$work/empty.img overhead
+	echo "bench: building the stale fixture in $work" >&2
+	# What an empty filesystem of this size already uses (journal, inode
+	# tables): the files get the rest.
+	truncate -s "$fs_size" "$empty"
+	mke2fs -q -F -t ext4 "$empty"
+	overhead=$(used_bytes "$empty")
+	rm -f "$empty"
+	stage_files "$stage" $((want_data - overhead))
 	# Stale data everywhere first, then the filesystem without discard: its
 	# free blocks hold random bytes, and the file is not sparse.
 	head -c "$fs_size" /dev/urandom >"$part"
-	mke2fs -q -F -t ext4 -E nodiscard -d "$stage" "$part"
+	mke2fs -q -F -t ext4 -L "$label" -E nodiscard -d "$stage" "$part"
 	rm -rf "$stage"
 	{
 		head -c $((1024 * 1024)) /dev/urandom
@@ -52,6 +71,21 @@ build_fixture() {
 	} >"$disk"
 	# The table goes over the random sector 0.
 	echo "start=2048, size=$((fs_size / 512)), type=83" | sfdisk -q --wipe never "$disk"
+	sync
+}
+
+build_sparse() {
+	local stage=$work/stage
+	echo "bench: building the sparse fixture in $work" >&2
+	stage_files "$stage" "$sparse_data"
+	rm -f "$sparse"
+	truncate -s $((sparse_size + (1 << 20))) "$sparse"
+	echo "start=2048, type=83" | sfdisk -q "$sparse"
+	# Nothing written but what holds data: the inode tables and journal
+	# are left to read as zeros, as on a disk the filesystem never used.
+	mke2fs -q -F -t ext4 -L "$label" -E offset=1048576,lazy_itable_init=1,lazy_journal_init=1 \
+		-d "$stage" "$sparse" $((sparse_size >> 20))M
+	rm -rf "$stage"
 	sync
 }
 
@@ -64,14 +98,26 @@ used_bytes() {
 	echo $(((bc - fb) * bs))
 }
 
-if [ ! -f "$disk" ] || [ ! -f "$part" ] || [ "$(stat -c %s "$part")" != "$fs_size" ]; then
+# A fixture of an earlier version of this script (no label: not a root) is
+# made again.
+if [ ! -f "$disk" ] || [ ! -f "$part" ] || [ "$(stat -c %s "$part")" != "$fs_size" ] ||
+	! dumpe2fs -h "$part" 2>/dev/null | grep -q "^Filesystem volume name: *$label$"; then
 	build_fixture
 fi
+if [ ! -f "$sparse" ] || [ "$(stat -c %s "$sparse")" != $((sparse_size + (1 << 20))) ]; then
+	build_sparse
+fi
 e2fsck -fn "$part" >/dev/null 2>&1 || { echo "bench: the fixture does not pass e2fsck" >&2; exit 1; }
+e2fsck -fn "$sparse?offset=1048576" >/dev/null 2>&1 ||
+	{ echo "bench: the sparse fixture does not pass e2fsck" >&2; exit 1; }
 used=$(used_bytes "$part")
 printf 'fixture: %s ext4 filesystem, %s used (%s bytes), free space stale; allocated on disk: %s\n' \
 	"$(numfmt --to=iec-i --suffix=B "$fs_size")" "$(numfmt --to=iec-i --suffix=B "$used")" \
 	"$used" "$(du -h "$part" | cut -f1)"
+sparse_used=$(used_bytes "$sparse?offset=1048576")
+printf 'sparse:  %s ext4 filesystem, %s used (%s bytes), the rest never written; allocated on disk: %s\n' \
+	"$(numfmt --to=iec-i --suffix=B "$sparse_size")" "$(numfmt --to=iec-i --suffix=B "$sparse_used")" \
+	"$sparse_used" "$(du -h "$sparse" | cut -f1)"
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +144,20 @@ measure "partclone.ext4 -c + sync" bash -c 'durable "$@"' _ "$out" partclone.ext
 measure "e2image -ra + sync" bash -c 'durable "$@"' _ "$out" e2image -ra "$part" "$out"
 measure "ferry capture + sync" bash -c 'durable "$@"' _ "$out" "$FERRY" capture --quiet --format qcow2 "$disk" "$out"
 
+echo
+echo "the sparse fixture:"
+cat "$sparse" >/dev/null
+measure "e2image -ra, sparse" e2image -ra -o 1048576 "$sparse" "$out"
+measure "ferry capture qcow2, sparse" "$FERRY" capture --quiet --format qcow2 "$sparse" "$out"
+"$FERRY" capture --quiet --format qcow2 "$sparse" "$out"
+qemu-img check "$out" >/dev/null
+qemu-img convert -O raw "$out" "$work/check.raw"
+e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
+	echo "bench: e2fsck fails on ferry's output of the sparse fixture" >&2
+	exit 1
+}
+rm -f "$work/check.raw" "$out"
+
 # A last ferry capture, kept, to check it.
 "$FERRY" capture --quiet --format qcow2 "$disk" "$out"
 qemu-img check "$out" >/dev/null
@@ -109,9 +169,14 @@ e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
 rm -f "$work/check.raw" "$out"
 
 echo
-verdict "ferry output / used data" "$(ratio "${S[ferry capture qcow2]}" "$used")" 1.05
-echo "      (qemu-img convert output / used data: $(ratio "${S[qemu-img convert qcow2]}" "$used"))"
+verdict "ferry output / e2image -ra output" "$(ratio "${S[ferry capture qcow2]}" "${S[e2image -ra]}")" 1.05
+echo "      (ferry output / used data: $(ratio "${S[ferry capture qcow2]}" "$used");" \
+	"qemu-img convert output / used data: $(ratio "${S[qemu-img convert qcow2]}" "$used"))"
 verdict "ferry time / e2image -ra time" "$(ratio "${T[ferry capture qcow2]}" "${T[e2image -ra]}")" 1.0
+verdict "sparse: ferry output / e2image -ra output" \
+	"$(ratio "${S[ferry capture qcow2, sparse]}" "${S[e2image -ra, sparse]}")" 1.05
+verdict "sparse: ferry time / e2image -ra time" \
+	"$(ratio "${T[ferry capture qcow2, sparse]}" "${T[e2image -ra, sparse]}")" 1.0
 verdict "ferry time / qemu-img convert time" \
 	"$(ratio "${T[ferry capture qcow2]}" "${T[qemu-img convert qcow2]}")" 0.6
 verdict "ferry peak RSS (MiB)" "$(ratio "${R[ferry capture qcow2]}" 1024)" 64

@@ -7,18 +7,20 @@
 # checks ferry against its targets:
 #   --parallel 1 >= 0.9 x curl; --parallel 4 >= the best other tool;
 #   peak RSS <= 64 MiB + 16 MiB per part in flight (80 MiB for 1, 128 for 4).
-# usage: FERRY=path/to/ferry tests/bench/push.sh WORKDIR [RUNS]
+# usage: FERRY=path/to/ferry tests/bench/push.sh WORKDIR [RUNS [SIZE-MIB]]
+# (SIZE-MIB, default 2048, scales the file down for a smoke run.)
 # BENCH_TOOLS="ferry-1 curl" measures only those (for quick iterations).
 # shellcheck disable=SC2317 # the run_* functions are called indirectly
 set -eu -o pipefail
 
 : "${FERRY:?FERRY must name the ferry binary}"
-work=${1:?usage: $0 WORKDIR [RUNS]}
+work=${1:?usage: $0 WORKDIR [RUNS [SIZE-MIB]]}
 runs=${2:-3}
+size_mib=${3:-2048}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-src=$work/random-2g.img
-size=$((2 * 1024 * 1024 * 1024))
+src=$work/random-${size_mib}m.img
+size=$((size_mib << 20))
 part_size=$((16 * 1024 * 1024))
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -40,7 +42,7 @@ RGW_MEMSTORE_BYTES=${RGW_MEMSTORE_BYTES:-$((8 * 1024 * 1024 * 1024))}
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
 if [ ! -f "$src" ] || [ "$(stat -c %s "$src")" != "$size" ]; then
-	echo "bench: writing $src (2 GiB of random data)" >&2
+	echo "bench: writing $src ($size_mib MiB of random data)" >&2
 	head -c "$size" /dev/urandom >"$src.tmp"
 	mv "$src.tmp" "$src"
 fi

@@ -1,20 +1,33 @@
 #!/bin/bash
 # The benchmark scripts (tests/bench) still run: what CI does not run rots.
-# A smoke run of the XFS-on-LVM benchmark on a 320 MiB fixture, one run of
-# each tool: it must reach its verdicts (PASS or MISS: timings on a small
-# fixture under a loaded CI prove nothing) and check ferry's image.
+# Smoke runs of the capture benchmark (a 256 MiB stale fixture and a 2 GiB
+# sparse one) and of the XFS-on-LVM one (320 MiB), one run of each tool:
+# each must reach its verdicts (PASS or MISS: timings on a small fixture
+# under a loaded CI prove nothing) and check ferry's images. The upload
+# benchmark's smoke run is tests/s3/bench.t.
 . "$(dirname "$0")/../lib/tap.sh"
 
 need=""
 [ "$(id -u)" = 0 ] || need="$need root (loop devices, mount)"
-for tool in partclone.xfs xfs_copy xfs_db mkfs.xfs qemu-img lvm /usr/bin/time; do
+for tool in partclone.ext4 e2image partclone.xfs xfs_copy xfs_db mkfs.xfs qemu-img lvm /usr/bin/time; do
 	command -v "$tool" >/dev/null || need="$need $tool"
 done
 if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need (support/deps.sh bench)"
 	exit 0
 fi
-plan 4
+plan 8
+
+rc=0
+"$TESTS_DIR/bench/capture.sh" "$T_DIR/capture" 1 256 2 >"$T_DIR/capture.out" 2>&1 || rc=$?
+check_match "tests/bench/capture.sh runs to its end (exit 0: every target met, 1: one missed)" \
+	"^[01]$" "$rc"
+for v in "ferry output / e2image -ra output" "ferry time / e2image -ra time" \
+	"sparse: ferry output / e2image -ra output"; do
+	check_match "... and judges $v" "(PASS|MISS)  $v" "$(cat "$T_DIR/capture.out")"
+done
+[ "$T_FAILED" = 0 ] || sed 's/^/#   /' "$T_DIR/capture.out" | tail -n 20
+rm -rf "$T_DIR/capture"
 
 rc=0
 "$TESTS_DIR/bench/xfs.sh" "$T_DIR/bench" 1 320 >"$T_DIR/out" 2>&1 || rc=$?

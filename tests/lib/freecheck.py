@@ -7,7 +7,10 @@ usage: freecheck.py [--used-same] SOURCE-IMG SOURCE-OFFSET CAPTURED-RAW CAPTURED
 Exits 0 when every free block of the copy is zero and the source had stale
 (non-zero) data in at least one of them, so the check cannot pass vacuously.
 With --used-same, every block that is not free must also be byte-identical
-in the copy (for a filesystem the capture did not edit).
+in the copy (for a filesystem the capture did not edit), but for those that
+hold nothing the filesystem reads, which may read as zeros instead: inode
+table blocks none of whose inodes dumpe2fs lists as in use, and the journal
+inode's blocks after its first (its superblock) when the journal is empty.
 """
 import re
 import subprocess
@@ -26,11 +29,44 @@ def free_ranges(dev):
     return bs, ranges
 
 
+def unread_blocks(dev):
+    """Blocks in use that hold nothing read, by dumpe2fs and debugfs."""
+    out = subprocess.run(["dumpe2fs", dev], check=True, capture_output=True,
+                         text=True).stdout
+    head = dict(re.findall(r"^([A-Za-z ]+):\s+(.*)$", out, re.M))
+    bs, isz = int(head["Block size"]), int(head.get("Inode size", "128"))
+    ipg = int(head["Inodes per group"])
+    ipb = bs // isz
+    blocks = set()
+    parts = re.split(r"^Group (\d+):", out, flags=re.M)
+    for num, g in zip(map(int, parts[1::2]), parts[2::2]):
+        table = re.search(r"Inode table at (\d+)-(\d+)", g)
+        free = re.search(r"^\s+Free inodes: (.*)$", g, re.M)
+        if not table:
+            continue
+        free_set = set()
+        for item in filter(None, (x.strip() for x in (free.group(1) if free else "").split(","))):
+            a, _, b = item.partition("-")
+            free_set.update(range(int(a), int(b or a) + 1))
+        first = int(table.group(1))
+        for k in range(int(table.group(2)) - first + 1):
+            inodes = range(num * ipg + k * ipb + 1, num * ipg + (k + 1) * ipb + 1)
+            if all(i in free_set for i in inodes):
+                blocks.add(first + k)
+    if head.get("Journal start", "").strip() == "0":
+        jb = subprocess.run(["debugfs", "-R", "blocks <8>", dev], capture_output=True,
+                            text=True).stdout.split()
+        blocks.update(int(b) for b in jb[1:])
+    return blocks
+
+
 def used_differs(src, soff, out, ooff, bs, ranges):
-    """Whether a block outside the free ranges differs in the copy."""
+    """Whether a block outside the free ranges differs in the copy (other
+    than one that holds nothing read, and is zero there)."""
     free = set()
     for a, b in ranges:
         free.update(range(a, b + 1))
+    unread = unread_blocks(f"{src}?offset={soff}")
     used = differ = 0
     with open(src, "rb") as fs, open(out, "rb") as fo:
         fs.seek(0, 2)
@@ -42,6 +78,8 @@ def used_differs(src, soff, out, ooff, bs, ranges):
             fs.seek(soff + blk * bs)
             fo.seek(ooff + blk * bs)
             a, b = fs.read(bs), fo.read(bs)
+            if blk in unread and b.count(0) == len(b):
+                continue
             if a != b.ljust(bs, b"\0"):
                 differ += 1
                 if differ <= 3:
