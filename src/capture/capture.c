@@ -243,7 +243,13 @@ fail: {
 	}
 }
 
-/* KEY.ferry.json beside an image captured to s3://. */
+bool capture_has_manifest(const struct capture_result *r)
+{
+	return r->remote ? !strncmp(r->o->target, "s3://", 5) : r->stats.sha256[0] != '\0';
+}
+
+/* KEY.ferry.json beside an image captured to s3://, IMAGE.ferry.json
+ * beside a local file. */
 static int put_manifest(struct sink *out, struct capture_result *r, double seconds)
 {
 	struct manifest m = {
@@ -256,6 +262,7 @@ static int put_manifest(struct sink *out, struct capture_result *r, double secon
 		.part_size = r->stats.part_size,
 		.parts_reused = r->stats.parts_reused,
 		.upload_seconds = seconds,
+		.local = !r->remote,
 		.details = capture_report_details,
 		.ctx = r,
 	};
@@ -269,7 +276,8 @@ static int put_manifest(struct sink *out, struct capture_result *r, double secon
 		err = sink_put_beside(out, ".ferry.json", doc.s, doc.len, "application/json");
 	strbuf_release(&doc);
 	if (err)
-		ferr_ctx(err, "the image is uploaded, but not its manifest");
+		ferr_ctx(err, r->remote ? "the image is uploaded, but not its manifest"
+					: "the image is written, but not its manifest");
 	return err;
 }
 
@@ -325,8 +333,8 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 		r->written = true;
 		r->write_s = now_seconds() - t0;
 		capture_find_bad(r);
-		if (r->remote && !strncmp(o->target, "s3://", 5))
-			err = put_manifest(&out, r, now_seconds() - t_start);
+		if (capture_has_manifest(r))
+			err = put_manifest(&out, r, r->remote ? now_seconds() - t_start : r->write_s);
 		sink_close(&out);
 	}
 	image_writer_release(&iw);

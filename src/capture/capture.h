@@ -118,6 +118,10 @@ struct capture_result {
 	struct ferry_warn_scope scope;
 };
 
+/* Whether the image gets a manifest beside it (TARGET.ferry.json): an
+ * s3:// upload, or a local regular file (not standard output or a FIFO). */
+bool capture_has_manifest(const struct capture_result *r);
+
 void capture_opts_init(struct capture_opts *o);
 /* Sets one option by its long name, as ferry capture spells it ("format",
  * "compress", "cloud", "fix", "no-fix", "force", "overwrite", "strict",

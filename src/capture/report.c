@@ -132,9 +132,12 @@ void capture_report_text(FILE *f, const struct capture_result *r)
 			fprintf(f, "; resumed: %llu stored part%s not sent again",
 				(unsigned long long)r->stats.parts_reused,
 				r->stats.parts_reused == 1 ? "" : "s");
-		if (!strncmp(o->target, "s3://", 5))
+		if (capture_has_manifest(r))
 			fprintf(f, "; manifest %s.ferry.json", r->target);
 		fputc('\n', f);
+	} else if (r->stats.sha256[0]) {
+		fprintf(f, "  sha256 %s; manifest %s.ferry.json\n", r->stats.sha256,
+			!strncmp(r->target, "file://", 7) ? r->target + 7 : r->target);
 	}
 	report_bad(f, r);
 	report_fixes(f, r);
@@ -228,6 +231,7 @@ void capture_report_json(FILE *f, const struct capture_result *r)
 	json_u64(&j, "virtual_size", r->plan.vsize);
 	json_u64(&j, "file_size", r->file_size);
 	capture_report_details((void *)r, &j);
+	json_str(&j, "sha256", r->stats.sha256[0] ? r->stats.sha256 : NULL);
 	if (r->remote) {
 		json_obj_begin(&j, "upload");
 		json_str(&j, "sha256", r->stats.sha256);

@@ -14,6 +14,7 @@
 #include "sink/remote.h"
 #include "sink/sink.h"
 #include "util/err.h"
+#include "util/hashq.h"
 
 #define ZERO_CHUNK (1u << 20)
 /* Write-behind window: a regular file's pages are sent to the disk in
@@ -193,7 +194,8 @@ static int open_target(struct sink *s, const char *target, const struct sink_opt
 	}
 	s->fd = fd;
 	s->seekable = true;
-	return 0;
+	/* a file gets its SHA-256, for its manifest, hashed beside the writes */
+	return hashq_start(&s->hq);
 }
 
 static int write_error(struct sink *s, int e)
@@ -265,6 +267,8 @@ int sink_write(struct sink *s, const void *buf, size_t len)
 				continue;
 			return write_error(s, errno);
 		}
+		if (s->hq)
+			hashq_add(s->hq, p, (size_t)n);
 		p += n;
 		len -= (size_t)n;
 		s->pos += (uint64_t)n;
@@ -282,6 +286,8 @@ int sink_skip(struct sink *s, uint64_t len)
 			return err;
 		if (lseek(s->fd, (off_t)len, SEEK_CUR) < 0)
 			return ferr_errno(-errno, "cannot seek in %s", s->path);
+		if (s->hq)
+			hashq_zeros(s->hq, len);
 		s->pos += len;
 		return 0;
 	}
@@ -331,11 +337,12 @@ int sink_finish(struct sink *s)
 		sink_abort(s);
 		return err;
 	}
+	if (s->hq)
+		hashq_finish(s->hq, s->stats.sha256);
+	s->hq = NULL;
 	free(s->tmp);
 	s->tmp = NULL;
-	free(s->path);
-	s->path = NULL;
-	return 0;
+	return 0; /* the path stays, for sink_put_beside */
 }
 
 void sink_abort(struct sink *s)
@@ -344,6 +351,8 @@ void sink_abort(struct sink *s)
 		s->up->abort(s->up, &s->stats);
 		remote_free(s);
 	}
+	hashq_abort(s->hq);
+	s->hq = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -360,12 +369,62 @@ const char *sink_partial_path(const struct sink *s)
 	return s->tmp;
 }
 
+/* doc written whole to a new file in path's directory, then renamed over
+ * path: a reader never sees half of it. */
+static int write_beside(const char *path, const void *doc, size_t len)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = malloc(n);
+	const uint8_t *p = doc;
+	int fd, err = 0;
+
+	if (!tmp)
+		return ferr(-ENOMEM, "out of memory");
+	snprintf(tmp, n, "%s.ferry-partial-XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = ferr_errno(-errno, "cannot create %s", path);
+		free(tmp);
+		return err;
+	}
+	while (len > 0 && !err) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			err = ferr_errno(-errno, "cannot write %s", path);
+		else
+			p += w, len -= (size_t)w;
+	}
+	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		err = ferr_errno(-errno, "cannot write %s", path);
+	if (close(fd) < 0 && !err)
+		err = ferr_errno(-errno, "cannot write %s", path);
+	if (!err && rename(tmp, path) < 0)
+		err = ferr_errno(-errno, "cannot rename %s to %s", tmp, path);
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
 int sink_put_beside(struct sink *s, const char *suffix, const void *doc, size_t len,
 		    const char *content_type)
 {
-	if (!s->up || !s->up->put_beside)
+	char *path;
+	int err;
+
+	if (s->up)
+		return s->up->put_beside ? s->up->put_beside(s->up, suffix, doc, len, content_type)
+					 : -ENOTSUP;
+	if (!s->seekable || !s->path || !s->stats.sha256[0])
 		return -ENOTSUP;
-	return s->up->put_beside(s->up, suffix, doc, len, content_type);
+	if (asprintf(&path, "%s%s", s->path, suffix) < 0)
+		return ferr(-ENOMEM, "out of memory");
+	err = write_beside(path, doc, len);
+	free(path);
+	return err;
 }
 
 void sink_close(struct sink *s)

@@ -60,11 +60,13 @@ int manifest_json(const struct manifest *m, struct strbuf *out)
 		json_str(&j, "checks", NULL);
 		json_str(&j, "fixes", NULL);
 	}
-	json_obj_begin(&j, "upload");
+	json_obj_begin(&j, m->local ? "written" : "upload");
 	json_str(&j, "finished", when);
-	json_u64(&j, "parts", m->parts);
-	json_u64(&j, "part_size", m->part_size);
-	json_u64(&j, "parts_reused", m->parts_reused);
+	if (!m->local) {
+		json_u64(&j, "parts", m->parts);
+		json_u64(&j, "part_size", m->part_size);
+		json_u64(&j, "parts_reused", m->parts_reused);
+	}
 	json_double(&j, "seconds", m->upload_seconds);
 	json_obj_end(&j);
 	json_obj_end(&j);

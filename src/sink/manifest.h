@@ -1,8 +1,10 @@
-/* The manifest uploaded beside an image (KEY.ferry.json): what the object
- * is, its SHA-256 as sent, where it came from, and how long it took. */
+/* The manifest beside an image (KEY.ferry.json in the bucket, or
+ * IMAGE.ferry.json beside a local file): what the object is, its SHA-256
+ * as sent or written, where it came from, and how long it took. */
 #ifndef FERRY_MANIFEST_H
 #define FERRY_MANIFEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/json.h"
@@ -17,6 +19,7 @@ struct manifest {
 	const char *source;      /* the disk or file it was made from */
 	uint64_t parts, part_size, parts_reused;
 	double upload_seconds;
+	bool local;              /* a file written here: "written" instead of "upload" */
 	/* A capture adds what it knows of the disk (partitions, checks, fixes,
 	 * timings); NULL for an uploaded file, whose checks and fixes are null. */
 	void (*details)(void *ctx, struct json *j);

@@ -61,7 +61,7 @@ struct sink_stats {
 	uint64_t parts, part_size, parts_reused;
 	bool resumed; /* an unfinished upload of the key was taken up */
 	bool kept;    /* after a failure: the unfinished upload stays, to resume */
-	char sha256[65]; /* of the whole stream, lower-case hex */
+	char sha256[65]; /* of the whole stream, lower-case hex ("" if not hashed) */
 };
 
 struct sink {
@@ -71,6 +71,7 @@ struct sink {
 	bool seekable; /* a regular file: skipped ranges become holes */
 	uint64_t pos;  /* bytes of the stream so far */
 	uint64_t flush_started, flush_done; /* write-behind of a regular file */
+	struct hashq *hq;  /* a regular file's SHA-256 (stats.sha256), else NULL */
 	struct remote *up; /* s3:// or https://, else NULL */
 	bool (*cancelled)(void *ctx); /* sink_opts' */
 	void *cancel_ctx;
@@ -105,7 +106,9 @@ void sink_abort(struct sink *s);
 /* The temporary file to remove if a signal ends the process, or NULL. */
 const char *sink_partial_path(const struct sink *s);
 /* After sink_finish of an s3:// target: stores doc as KEY+suffix (the
- * manifest). -ENOTSUP for the other targets. */
+ * manifest); of a regular file: writes PATH+suffix beside it (replacing
+ * one there), synced and renamed into place whole. -ENOTSUP for the other
+ * targets (standard output, a FIFO, a presigned URL). */
 int sink_put_beside(struct sink *s, const char *suffix, const void *doc, size_t len,
 		    const char *content_type);
 

@@ -81,7 +81,7 @@ check_fails "--force (past blockers) does not replace it either" 1 "out already 
 check_eq "the refused target is untouched" keep "$(cat "$out")"
 check "--overwrite replaces it" "$FERRY" capture --quiet --overwrite --format raw "$disk" "$out"
 check "the replaced target is the image" cmp -n 512 "$disk" "$out"
-rm -f "$out"
+rm -f "$out" "$out.ferry.json"
 
 check_fails "the source as its own target is refused" 1 "is the source disk" \
 	"$FERRY" capture --quiet --overwrite "$disk" "$disk"

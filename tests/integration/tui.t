@@ -186,6 +186,7 @@ tx_start d "TERM=no-such-terminal $FERRY tui --cmdline '' $disk 2>$T_DIR/d.err"
 check "an unknown TERM: the disks screen is drawn all the same" tx_wait d "<Leave>"
 check_match "... and the fallback is said" "no terminal description for TERM=no-such-terminal: drawing for vt100" \
 	"$(cat "$T_DIR/d.err")"
-check_eq "no file beside the images but the images" "out-data.qcow2 out.qcow2" \
+check_eq "no file beside the images but the images and their manifests" \
+	"out-data.qcow2 out-data.qcow2.ferry.json out.qcow2 out.qcow2.ferry.json" \
 	"$(cd "$T_DIR" && printf "%s\n" out* | LC_ALL=C sort | xargs)"
 done_testing
