@@ -82,7 +82,7 @@ static bool same_file(const char *a, const char *b)
 static int run_checks(struct capture_result *r)
 {
 	const struct capture_opts *o = r->o;
-	const char *format = image_format_name(o->image.format);
+	const char *format = image_format_kind(o->image.format);
 	double t0 = now_seconds();
 	int err;
 
@@ -254,7 +254,7 @@ static int put_manifest(struct sink *out, struct capture_result *r, double secon
 {
 	struct manifest m = {
 		.object = r->target,
-		.format = image_format_name(r->o->image.format),
+		.format = image_format_kind(r->o->image.format),
 		.virtual_size = r->plan.vsize,
 		.file_size = r->file_size,
 		.source = r->source,
@@ -303,6 +303,8 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	if (err)
 		return err;
 	r->have_plan = true;
+	/* a VHD's size is one its geometry covers (the GPT's backup at its end) */
+	r->plan.vsize = image_virtual_size(o->image.format, r->plan.vsize);
 	if (r->table.gpt.valid && !r->converted) {
 		/* The image is a GPT disk of its own size, with its backup GPT at
 		 * its end, in the overlay even without fixes. */

@@ -41,6 +41,7 @@ struct capture_opts {
 				       * UEFI (and the disk's own with --no-fix) */
 	enum boot_mode boot_mode_asked;
 	bool no_fix_given, fix_given; /* for capture_opts_done's check */
+	bool format_given;            /* --format; else the cloud's default_format, or Ferry's */
 };
 
 struct capture_result;

@@ -23,6 +23,7 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 
 	if (!strcmp(name, "format")) {
 		err = image_format_parse(value, &o->image.format);
+		o->format_given = !err;
 	} else if (!strcmp(name, "compress")) {
 		err = image_compress_parse(value, &o->image.compress);
 	} else if (!strcmp(name, "force")) {
@@ -56,6 +57,9 @@ int capture_opts_done(struct capture_opts *o)
 {
 	if (o->no_fix_given && o->fix_given)
 		return ferr(-EINVAL, "--no-fix and --fix exclude each other");
+	if (!o->format_given && o->cloud->default_format &&
+	    image_format_parse(o->cloud->default_format, &o->image.format))
+		return -EINVAL;
 	if (o->no_fix_given)
 		o->fixes = 0;
 	/* The cloud's: BIOS where it takes no UEFI; the disk's own with --no-fix */

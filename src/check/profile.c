@@ -31,6 +31,7 @@ const struct cloud_profile cloud_profiles[] = {
 		.name = "alibaba",
 		.title = "Alibaba Cloud ECS (image import, SMC)",
 		.formats = "raw,vhd",
+		.default_format = "vhd",
 		.max_virtual = 500 * GB,
 		.gpt = true, .efi = true, .ipv6 = false, .multi_nic = false, .encrypted = true,
 		.boot_flag = "Boot Mode: BIOS or UEFI",
@@ -72,7 +73,7 @@ const struct cloud_profile cloud_profiles[] = {
 	{
 		.name = "kvm",
 		.title = "any KVM cloud (no import limits)",
-		.formats = "qcow2,raw",
+		.formats = "qcow2,raw,vhd",
 		.gpt = true, .efi = true, .ipv6 = true, .multi_nic = true, .encrypted = true,
 		.boot_flag = "the VM's firmware: SeaBIOS, or OVMF for UEFI",
 		.seeds = "",

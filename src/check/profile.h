@@ -12,6 +12,7 @@ struct cloud_profile {
 	const char *name;         /* --cloud NAME */
 	const char *title;
 	const char *formats;      /* image formats the import takes, comma-separated */
+	const char *default_format; /* the smallest of them Ferry writes; NULL: Ferry's default */
 	uint64_t max_actual;      /* bytes of image data the import takes (0: no limit) */
 	const char *actual_as;    /* how the cloud measures it ("qcow2": converted to qcow2) */
 	uint64_t max_actual_fast; /* larger images through a fast import (0: none) */

@@ -9,6 +9,7 @@
 
 #include "check/trial.h"
 #include "cmd/cmd.h"
+#include "image/image.h"
 #include "util/err.h"
 
 static void usage(void)
@@ -133,6 +134,7 @@ int cmd_check(int argc, char **argv)
 	};
 	const struct cloud_profile *p = cloud_profile("kvm");
 	const char *format = NULL;
+	enum image_format fmt;
 	struct check_report r;
 	bool json = false, mode_given = false;
 	enum boot_mode mode = BOOT_MODE_KEEP;
@@ -149,9 +151,9 @@ int cmd_check(int argc, char **argv)
 						   optarg, cloud_profile_names());
 			break;
 		case 'f':
-			if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2"))
-				return usage_error("check", "--format: '%s' is not raw or qcow2", optarg);
-			format = optarg;
+			if (image_format_parse(optarg, &fmt))
+				return usage_error("check", "--format: %s", ferr_msg());
+			format = image_format_kind(fmt);
 			break;
 		case 'j': json = true; break;
 		case 'B':

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "image/qcow2.h"
+#include "image/vhd.h"
 #include "util/bytes.h"
 #include "util/config.h"
 #include "util/err.h"
@@ -11,20 +12,32 @@
 #define COPY_CHUNK (4u << 20)
 #define ZERO_BLOCK 4096u
 
+static const char *const format_names[] = {[IMAGE_RAW] = "raw", [IMAGE_QCOW2] = "qcow2",
+					     [IMAGE_VHD] = "vhd", [IMAGE_VHD_FIXED] = "vhd-fixed"};
+
 int image_format_parse(const char *name, enum image_format *fmt)
 {
-	if (strcmp(name, "raw") == 0)
-		*fmt = IMAGE_RAW;
-	else if (strcmp(name, "qcow2") == 0)
-		*fmt = IMAGE_QCOW2;
-	else
-		return ferr(-EINVAL, "unknown image format '%s' (raw or qcow2)", name);
-	return 0;
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (strcmp(name, format_names[i]) == 0) {
+			*fmt = (enum image_format)i;
+			return 0;
+		}
+	return ferr(-EINVAL, "unknown image format '%s' (raw, qcow2, vhd or vhd-fixed)", name);
 }
 
 const char *image_format_name(enum image_format fmt)
 {
-	return fmt == IMAGE_RAW ? "raw" : "qcow2";
+	return format_names[fmt];
+}
+
+const char *image_format_kind(enum image_format fmt)
+{
+	return fmt == IMAGE_VHD_FIXED ? "vhd" : format_names[fmt];
+}
+
+uint64_t image_virtual_size(enum image_format fmt, uint64_t size)
+{
+	return fmt == IMAGE_VHD || fmt == IMAGE_VHD_FIXED ? vhd_virtual_size(size) : size;
 }
 
 static const char *const compress_names[] = {"none", "zlib", "zstd"};
@@ -106,12 +119,15 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	w->o = *o;
 	w->p = p;
 	w->in = in;
+	if (o->format != IMAGE_QCOW2 && o->compress != IMAGE_COMPRESS_NONE)
+		return ferr(-EINVAL, "a %s image cannot be compressed (use --format qcow2)",
+			    image_format_name(o->format));
 	if (o->format == IMAGE_RAW) {
-		if (o->compress != IMAGE_COMPRESS_NONE)
-			return ferr(-EINVAL, "a raw image cannot be compressed (use --format qcow2)");
 		w->length = p->vsize;
 		return 0;
 	}
+	if (o->format == IMAGE_VHD || o->format == IMAGE_VHD_FIXED)
+		return vhd_length(p, o->format == IMAGE_VHD_FIXED, &w->length);
 	if (o->compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_prepare(w, prog);
 	err = qcow2_fit_layout(&l, p);
@@ -126,6 +142,8 @@ int image_write(struct image_writer *w, struct image_out *out, struct progress *
 {
 	if (w->o.format == IMAGE_RAW)
 		return image_raw_write(w->p, w->in, out, prog);
+	if (w->o.format == IMAGE_VHD || w->o.format == IMAGE_VHD_FIXED)
+		return vhd_write(w->p, w->o.format == IMAGE_VHD_FIXED, w->in, out, prog);
 	if (w->o.compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_write(w, out, prog);
 	return qcow2_write(w->p, w->in, out, prog);

@@ -10,7 +10,7 @@
 #include "disk/plan.h"
 #include "util/progress.h"
 
-enum image_format { IMAGE_RAW, IMAGE_QCOW2 };
+enum image_format { IMAGE_RAW, IMAGE_QCOW2, IMAGE_VHD, IMAGE_VHD_FIXED };
 
 /* Where an image's bytes go: one sequential stream (a sink, in the
  * capture). pos counts the bytes of the stream so far. */
@@ -54,7 +54,13 @@ struct image_input {
 };
 
 int image_format_parse(const char *name, enum image_format *fmt);
+/* "raw", "qcow2", "vhd", "vhd-fixed" */
 const char *image_format_name(enum image_format fmt);
+/* The format as a cloud's import names it ("vhd" for both kinds of VHD). */
+const char *image_format_kind(enum image_format fmt);
+/* The virtual size an image of the format gives a disk of size bytes (a
+ * VHD's: what its geometry covers exactly, vhd_virtual_size). */
+uint64_t image_virtual_size(enum image_format fmt, uint64_t size);
 int image_compress_parse(const char *name, enum image_compress *c);
 const char *image_compress_name(enum image_compress c);
 

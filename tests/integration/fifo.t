@@ -4,13 +4,13 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 13
+plan 25
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
 src_sha=$(sha "$disk")
 
-for fmt in raw qcow2; do
+for fmt in raw qcow2 vhd vhd-fixed; do
 	"$FERRY" capture --quiet --format "$fmt" "$disk" "$T_DIR/file.$fmt"
 	# A raw file capture is sparse; a stream has the holes as zeros. Both
 	# must have the same bytes.

@@ -33,7 +33,7 @@ check_eq "--dry-run stored nothing" "" "$(rgw_keys)"
 
 # A real job: rate-limited so that its reports can be watched.
 rc=0
-"$FERRY" run --cmdline "BOOT_IMAGE=/vmlinuz $common ferry.target=s3://$RGW_BUCKET/run/\${mac}.qcow2 ferry.format=qcow2 ferry.rate=10M ferry.status_interval=1 ferry.after=shell" \
+"$FERRY" run --cmdline "BOOT_IMAGE=/vmlinuz $common ferry.target=s3://$RGW_BUCKET/run/\${mac}.qcow2 ferry.format=qcow2 ferry.rate=3M ferry.status_interval=1 ferry.after=shell" \
 	>"$T_DIR/run.out" 2>&1 &
 pid=$!
 seen=""
