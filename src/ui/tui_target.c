@@ -25,12 +25,13 @@ static const struct {
 	const char *label;
 	int x, y;
 	bool masked;
+	int width; /* 0: the window's */
 } fields[NF] = {
 	[F_ENDPOINT] = {"Endpoint", 2, 3}, [F_REGION] = {"Region", 2, 4},
 	[F_BUCKET] = {"Bucket", 2, 5},     [F_KEY] = {"Key", 2, 6},
 	[F_ACCESS] = {"Access key", 2, 7}, [F_SECRET] = {"Secret key", 2, 8, true},
 	[F_URL] = {"URL", 2, 10},          [F_PATH] = {"Path", 2, 12},
-	[F_RATE] = {"Rate limit", 2, 14},
+	[F_RATE] = {"Rate limit", 2, 14, false, 14},
 };
 
 /* s3://BUCKET/KEY split back into the fields. */
@@ -278,9 +279,9 @@ static const char *radio_value(newtComponent last, const char *const *names,
 enum tui_go tui_target(struct tui *t)
 {
 	static const char *const kinds[] = {"S3", "Presigned URL", "Local path", NULL};
-	static const char *const formats[] = {"qcow2", "raw", NULL};
+	static const char *const formats[] = {"qcow2", "raw", "vhd", "vhd-fixed", NULL};
 	static const char *const compressions[] = {"none", "zlib", "zstd", NULL};
-	newtComponent form, entry[NF], kind_b[3], fmt_b[2], cmp_b[3], kind_last, fmt_last, cmp_last;
+	newtComponent form, entry[NF], kind_b[3], fmt_b[4], cmp_b[3], kind_last, fmt_last, cmp_last;
 	newtComponent msg, back, next, co;
 	struct newtExitStruct es;
 	const char *v[NF];
@@ -295,7 +296,8 @@ enum tui_go tui_target(struct tui *t)
 	for (int f = 0; f < NF; f++) {
 		init[f] = initial(t, (enum field)f);
 		newtFormAddComponent(form, newtLabel(fields[f].x, fields[f].y, fields[f].label));
-		entry[f] = newtEntry(fields[f].x + 12, fields[f].y, init[f] ? init[f] : "", 58,
+		entry[f] = newtEntry(fields[f].x + 12, fields[f].y, init[f] ? init[f] : "",
+				     fields[f].width ? fields[f].width : 58,
 				     &v[f], NEWT_FLAG_SCROLL | (fields[f].masked ? NEWT_FLAG_PASSWORD : 0));
 		newtFormAddComponent(form, entry[f]);
 	}
@@ -303,12 +305,16 @@ enum tui_go tui_target(struct tui *t)
 	newtFormAddComponent(form, newtLabel(2, 9, "Presigned PUT URL (https://..., at most 5 GiB):"));
 	newtFormAddComponent(form, newtLabel(2, 11, "A local file (a USB stick or disk mounted here):"));
 	newtFormAddComponent(form, newtLabel(2, 13, "Format:"));
-	fmt_last = radio_row(form, 14, 13,  formats,
-			     t->job.val[JOB_FORMAT] ? t->job.val[JOB_FORMAT] : "qcow2", fmt_b);
-	newtFormAddComponent(form, newtLabel(36, 13, "Compress:"));
-	cmp_last = radio_row(form, 46, 13, compressions,
+	/* the cloud's smallest format unless the job names one */
+	fmt_last = radio_row(form, 14, 13, formats,
+			     t->job.val[JOB_FORMAT]	 ? t->job.val[JOB_FORMAT]
+			     : t->cloud->default_format ? t->cloud->default_format
+							 : "qcow2",
+			     fmt_b);
+	newtFormAddComponent(form, newtLabel(36, 14, "Compress:"));
+	cmp_last = radio_row(form, 46, 14, compressions,
 			     t->job.val[JOB_COMPRESS] ? t->job.val[JOB_COMPRESS] : "none", cmp_b);
-	newtFormAddComponent(form, newtLabel(72, 14, "B/s"));
+	newtFormAddComponent(form, newtLabel(28, 14, "B/s"));
 	msg = newtTextbox(2, 15, 72, 2, NEWT_FLAG_WRAP);
 	newtFormAddComponent(form, msg);
 	back = newtCompactButton(57, 17, "Back");
