@@ -82,26 +82,25 @@ static bool same_file(const char *a, const char *b)
 static int run_checks(struct capture_result *r)
 {
 	const struct capture_opts *o = r->o;
-	const char *format = image_format_kind(o->image.format);
+	const struct trial_opts to = {o->boot_mode, image_format_kind(o->image.format), &o->exclude};
 	double t0 = now_seconds();
 	int err;
 
 	phase(r, "check");
 	if (!o->fixes) {
 		/* The image is the disk as it is: one check says both. */
-		err = check_on_copy(&r->src, o->boot_mode, format, &r->before);
+		err = check_on_copy(&r->src, &to, &r->before);
 		r->after = &r->before;
 		r->fix_s = now_seconds() - t0;
 		return err;
 	}
 	/* From here on every read of the source sees the edits. */
 	r->src.cow = &r->cow;
-	err = check_and_fix(&r->src, o->fixes, o->boot_mode, format, &r->fixes, &r->before,
-			    &r->converted);
+	err = check_and_fix(&r->src, o->fixes, &to, &r->fixes, &r->before, &r->converted);
 	r->fix_s = now_seconds() - t0;
 	t0 = now_seconds();
 	if (!err)
-		err = check_on_copy(&r->src, o->boot_mode, format, &r->image);
+		err = check_on_copy(&r->src, &to, &r->image);
 	r->check_s = now_seconds() - t0;
 	return err;
 }
@@ -281,6 +280,22 @@ static int put_manifest(struct sink *out, struct capture_result *r, double secon
 	return err;
 }
 
+/* The partitions of set as numbered in table to (a GPT made an MBR numbers
+ * logical partitions anew): matched by where they start. */
+static void renumber(const struct table *from, const struct table *to, struct part_set *set)
+{
+	struct part_set out = {{0}};
+
+	for (size_t i = 0; i < from->nparts; i++) {
+		if (!part_set_has(set, from->parts[i].num))
+			continue;
+		for (size_t k = 0; k < to->nparts; k++)
+			if (to->parts[k].kind != PART_EXTENDED && to->parts[k].start == from->parts[i].start)
+				part_set_add(&out, to->parts[k].num);
+	}
+	*set = out;
+}
+
 /* From the plan on: the image prepared, written and, for s3://, its
  * manifest beside it. */
 static int encode(struct capture_result *r, const struct progress_view *view, double t_start)
@@ -292,13 +307,18 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	double t0 = now_seconds();
 	int err = 0;
 
+	struct part_set exclude = r->o->exclude;
+
 	if (r->converted) {
 		/* the plan copies the image's table: its EBRs, not the GPT's arrays */
 		err = table_read(&r->src, &r->image_table);
 		r->have_image_table = !err;
+		if (!err)
+			renumber(&r->table, &r->image_table, &exclude);
 	}
 	if (!err)
-		err = plan_build(&r->plan, &r->src, r->converted ? &r->image_table : &r->table, view);
+		err = plan_build(&r->plan, &r->src, r->converted ? &r->image_table : &r->table,
+				 &exclude, view);
 
 	if (err)
 		return err;

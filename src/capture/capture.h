@@ -42,6 +42,7 @@ struct capture_opts {
 	enum boot_mode boot_mode_asked;
 	bool no_fix_given, fix_given; /* for capture_opts_done's check */
 	bool format_given;            /* --format; else the cloud's default_format, or Ferry's */
+	struct part_set exclude;      /* --exclude: data partitions left out of the image */
 };
 
 struct capture_result;

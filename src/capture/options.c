@@ -37,6 +37,8 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 	} else if (!strcmp(name, "fix")) {
 		err = fix_parse_list(value, &o->fixes);
 		o->fix_given = true;
+	} else if (!strcmp(name, "exclude")) {
+		err = part_set_parse(&o->exclude, value);
 	} else if (!strcmp(name, "boot-mode")) {
 		err = boot_mode_parse(value, &o->boot_mode_asked);
 		o->boot_mode_given = !err;
@@ -55,6 +57,8 @@ int capture_opts_set(struct capture_opts *o, const char *name, const char *value
 
 int capture_opts_done(struct capture_opts *o)
 {
+	uint32_t fstab = 0;
+
 	if (o->no_fix_given && o->fix_given)
 		return ferr(-EINVAL, "--no-fix and --fix exclude each other");
 	if (!o->format_given && o->cloud->default_format &&
@@ -65,6 +69,9 @@ int capture_opts_done(struct capture_opts *o)
 	/* The cloud's: BIOS where it takes no UEFI; the disk's own with --no-fix */
 	o->boot_mode = o->boot_mode_given ? o->boot_mode_asked
 		       : !o->fixes || o->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS;
+	if (!part_set_empty(&o->exclude) && (fix_parse_list("fstab", &fstab) || !(o->fixes & fstab)))
+		return ferr(-EINVAL, "--exclude needs the fstab fix, which comments out the "
+			    "partition's lines (it is left out by --no-fix or --fix)");
 	if (o->boot_mode == BOOT_MODE_BIOS && !o->fixes)
 		return ferr(-EINVAL, "--boot-mode bios and --no-fix exclude each other: the image is "
 			    "the disk as it is");

@@ -96,6 +96,7 @@ const struct check_item check_items[] = {
 	 "too small: grow the image (qemu-img resize) before the import", NULL,
 	 TENCENT_SIZE, "001,002,004"},
 	{"size.actual", CHECK_BLOCKER, "the image would hold more data than the cloud's import takes",
+	 "leave a data partition out (--exclude N: the finding names one that is enough), "
 	 "remove data from the system disk, or use the cloud's large-image import", NULL,
 	 TENCENT_SIZE, "001,004"},
 	{"format.unsupported", CHECK_BLOCKER, "the cloud's import does not take this image format",

@@ -169,8 +169,36 @@ static int check_filesystems(const struct stage *s, struct check_report *r)
 }
 
 
+const char *check_part_needed(const struct stage *s, const struct probe_part *pp)
+{
+	static const char *const needed[] = {"/", "/boot", "/usr", "/var", "/boot/efi", "/efi"};
+	const struct probe_disk *d = &s->pr.disks[0];
+
+	if (!pp->part || pp->part->kind == PART_EXTENDED)
+		return "an extended partition";
+	if (pp->fs == FS_LVM2 || pp->vg)
+		return "an LVM physical volume";
+	if (s->pr.root.disk == 0 && &d->parts[s->pr.root.part] == pp)
+		return "/";
+	for (size_t k = 0; k < sizeof(needed) / sizeof(needed[0]); k++) {
+		int p = probe_mount_part(&s->pr, needed[k]);
+
+		if (p >= 0 && &d->parts[p] == pp)
+			return needed[k];
+	}
+	return NULL;
+}
+
+/* What a partition holds, as the image would (swap: its header page). */
+static uint64_t part_bytes(const struct probe_part *pp)
+{
+	return pp->have_used ? pp->used : pp->fs == FS_SWAP ? 4096 : pp->dev.size;
+}
+
 /* The disk's size, and the image's as the cloud measures it: the used
- * blocks, the boot gap, whatever Ferry copies whole. */
+ * blocks, the boot gap, whatever Ferry copies whole. Partitions left out
+ * (--exclude) count for nothing; past the limit, the data partition whose
+ * exclusion would bring the image under it is named. */
 static int check_sizes(const struct stage *s, struct check_report *r, const char *format)
 {
 	const struct cloud_profile *p = r->profile;
@@ -191,9 +219,10 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 	for (size_t i = 0; i < d->nvols; i++) {
 		const struct probe_part *pp = &d->parts[i];
 
-		if ((pp->part && pp->part->kind == PART_EXTENDED) || (pp->vg && !pp->lv))
+		if ((pp->part && pp->part->kind == PART_EXTENDED) || (pp->vg && !pp->lv) ||
+		    (pp->part && part_set_has(&s->exclude, pp->part->num)))
 			continue;
-		actual += pp->have_used ? pp->used : pp->fs == FS_SWAP ? 4096 : pp->dev.size;
+		actual += part_bytes(pp);
 	}
 	for (size_t i = 0; i < d->nparts; i++)
 		if (d->parts[i].fs == FS_LVM2 && !d->parts[i].vg)
@@ -202,13 +231,29 @@ static int check_sizes(const struct stage *s, struct check_report *r, const char
 		actual += d->parts[0].part->start;
 	if (!err && p->max_actual && actual > p->max_actual) {
 		bool fast = p->max_actual_fast && actual <= p->max_actual_fast;
+		const struct probe_part *best = NULL;
+		char hint[200] = "";
 
+		/* the smallest data partition that is enough to leave out */
+		for (size_t i = 0; i < d->nparts; i++) {
+			const struct probe_part *pp = &d->parts[i];
+
+			if (pp->part && !part_set_has(&s->exclude, pp->part->num) &&
+			    !check_part_needed(s, pp) && actual - part_bytes(pp) <= p->max_actual &&
+			    (!best || part_bytes(pp) < part_bytes(best)))
+				best = pp;
+		}
+		if (best)
+			snprintf(hint, sizeof(hint), "; --exclude %d (partition %d, %s, about %s) "
+				 "leaves about %s", best->part->num, best->part->num,
+				 fs_type_name(best->fs), fmt_bytes(b3, sizeof(b3), part_bytes(best)),
+				 fmt_bytes(b2, sizeof(b2), actual - part_bytes(best)));
 		err = check_raise_sev(r, "size.actual", fast ? CHECK_WARNING : CHECK_BLOCKER,
 				      s->src->path, "the image would hold about %s; the import takes "
-				      "%s%s%s%s", fmt_bytes(b1, sizeof(b1), actual),
+				      "%s%s%s%s%s", fmt_bytes(b1, sizeof(b1), actual),
 				      fmt_bytes(b2, sizeof(b2), p->max_actual),
 				      p->actual_as ? " (measured as " : "", p->actual_as ? p->actual_as : "",
-				      p->actual_as ? ")" : "");
+				      p->actual_as ? ")" : "", hint);
 		if (!err && fast && format && !cloud_list_has(p->fast_formats, format))
 			err = check_raise(r, "format.unsupported", NULL, "%s: images over %s go "
 					  "through the fast import, which takes %s", format,

@@ -10,6 +10,11 @@
  * capture writes, or NULL. */
 int check_system(struct stage *s, const char *format, struct check_report *r);
 
+/* What the system needs of partition pp to boot ("/", "/boot", "/usr",
+ * "/var", "/boot/efi", "/efi", "an extended partition", "an LVM physical
+ * volume"), or NULL for a data partition --exclude may leave out. */
+const char *check_part_needed(const struct stage *s, const struct probe_part *pp);
+
 /* The operating system: os-release (or the older release files), the
  * architecture of its binaries, its kernels. */
 int check_os(struct stage *s, struct check_report *r);

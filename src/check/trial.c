@@ -72,9 +72,40 @@ static int mark_converted(struct check_report *r, size_t first)
 	return 0;
 }
 
-int check_and_fix(struct source *src, uint32_t mask, enum boot_mode mode, const char *format,
+/* What --exclude may leave out: a partition the system does not need to
+ * boot (check_part_needed). */
+static int exclude_check(struct stage *s, const struct part_set *ex)
+{
+	const struct probe_disk *d = &s->pr.disks[0];
+
+	for (int num = 1; num < 256; num++) {
+		const struct probe_part *pp = NULL;
+		const char *needed;
+
+		if (!part_set_has(ex, num))
+			continue;
+		for (size_t i = 0; i < d->nparts && !pp; i++)
+			if (d->parts[i].part && d->parts[i].part->num == num)
+				pp = &d->parts[i];
+		if (!pp)
+			return ferr(-EINVAL, "--exclude %d: %s has no partition %d", num,
+				    s->src->path, num);
+		needed = check_part_needed(s, pp);
+		if (needed && needed[0] == '/')
+			return ferr(-EINVAL, "--exclude %d: partition %d holds %s, which the system "
+				    "needs to boot", num, num, needed);
+		if (needed)
+			return ferr(-EINVAL, "--exclude %d: partition %d is %s: Ferry leaves out a "
+				    "data partition, not the partitions in it", num, num, needed);
+	}
+	s->exclude = *ex;
+	return 0;
+}
+
+int check_and_fix(struct source *src, uint32_t mask, const struct trial_opts *o,
 		  struct fix_report *rep, struct check_report *r, bool *converted)
 {
+	const char *format = o->format;
 	size_t first = r->n;
 	struct stage s;
 	bool convert = false;
@@ -84,9 +115,12 @@ int check_and_fix(struct source *src, uint32_t mask, enum boot_mode mode, const 
 	*converted = false;
 	if (err)
 		return err;
-	err = check_system(&s, format, r);
+	if (!part_set_empty(o->exclude))
+		err = exclude_check(&s, o->exclude);
 	if (!err)
-		err = plan_boot_mode(&s, mode, r, &convert);
+		err = check_system(&s, format, r);
+	if (!err)
+		err = plan_boot_mode(&s, o->mode, r, &convert);
 	if (!err)
 		err = stage_fix(&s, mask, r->profile->name, rep);
 	if (!err && convert) {
@@ -109,9 +143,9 @@ int check_and_fix(struct source *src, uint32_t mask, enum boot_mode mode, const 
 	return stage_close(&s, err);
 }
 
-int check_on_copy(struct source *src, enum boot_mode mode, const char *format,
-		  struct check_report *r)
+int check_on_copy(struct source *src, const struct trial_opts *o, struct check_report *r)
 {
+	const char *format = o->format;
 	struct cow *kept = src->cow, copy;
 	struct fix_report rules;
 	struct stage s;
@@ -132,9 +166,12 @@ int check_on_copy(struct source *src, enum boot_mode mode, const char *format,
 		size_t first = r->n;
 		bool convert = false;
 
-		err = check_system(&s, format, r);
+		if (!part_set_empty(o->exclude))
+			err = exclude_check(&s, o->exclude);
 		if (!err)
-			err = plan_boot_mode(&s, mode, r, &convert);
+			err = check_system(&s, format, r);
+		if (!err)
+			err = plan_boot_mode(&s, o->mode, r, &convert);
 		if (!err && s.have_root)
 			err = stage_fix(&s, (1u << fix_nrules) - 1, r->profile->name, &rules);
 		if (!err && convert) {

@@ -37,6 +37,8 @@ static void usage(void)
 	      "                    GRUB for BIOS installed), uefi, or keep (as the disk does);\n"
 	      "                    default: bios for a cloud that takes no UEFI (tencent,\n"
 	      "                    huawei), else keep\n"
+	      "     --exclude N    leave data partition N out of the image: its space reads as\n"
+	      "                    zeros, its fstab lines are commented (repeatable; N,M too)\n"
 	      "     --force        capture even when the checks find a blocker the fixes do\n"
 	      "                    not remove\n"
 	      "     --overwrite    replace an existing TARGET file\n"
@@ -66,6 +68,7 @@ int cmd_capture(int argc, char **argv)
 		{"fix", required_argument, NULL, 'X'},
 		{"cloud", required_argument, NULL, 'C'},
 		{"boot-mode", required_argument, NULL, 'B'},
+		{"exclude", required_argument, NULL, 'E'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -99,6 +102,7 @@ int cmd_capture(int argc, char **argv)
 		case 'X': name = "fix"; break;
 		case 'C': name = "cloud"; break;
 		case 'B': name = "boot-mode"; break;
+		case 'E': name = "exclude"; break;
 		case 'q': quiet = true; break;
 		case 'j': json = true; break;
 		case 'h': usage(); return EXIT_DONE;

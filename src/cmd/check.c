@@ -23,6 +23,8 @@ static void usage(void)
 	       "     --boot-mode M  bios, uefi or keep, as ferry capture will be told (default:\n"
 	       "                    bios for a cloud that takes no UEFI, else keep)\n"
 	       " -f, --format FMT   the image format the capture will write (checked too)\n"
+	       "     --exclude N    judge the image without data partition N (repeatable;\n"
+	       "                    N,M too), as ferry capture --exclude makes it\n"
 	       " -j, --json         print JSON (schema: docs/check-codes.md)\n"
 	       "     --codes        print the table of check codes (Markdown) and exit\n"
 	       "     --clouds       print the table of cloud profiles (Markdown) and exit\n"
@@ -107,15 +109,14 @@ static void print_json(const char *source, const struct check_report *r, size_t 
 
 /* The checks, then the capture rules as findings, on an overlay dropped
  * afterwards. */
-static int check(const char *source, enum boot_mode mode, const char *format,
-		 struct check_report *r)
+static int check(const char *source, const struct trial_opts *to, struct check_report *r)
 {
 	struct source src;
 	int err = source_open(&src, source);
 
 	if (err)
 		return err;
-	err = check_on_copy(&src, mode, format, r);
+	err = check_on_copy(&src, to, r);
 	source_release(&src);
 	return err;
 }
@@ -129,12 +130,14 @@ int cmd_check(int argc, char **argv)
 		{"codes", no_argument, NULL, 'L'},
 		{"clouds", no_argument, NULL, 'P'},
 		{"boot-mode", required_argument, NULL, 'B'},
+		{"exclude", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const struct cloud_profile *p = cloud_profile("kvm");
 	const char *format = NULL;
 	enum image_format fmt;
+	struct part_set exclude = {{0}};
 	struct check_report r;
 	bool json = false, mode_given = false;
 	enum boot_mode mode = BOOT_MODE_KEEP;
@@ -161,6 +164,10 @@ int cmd_check(int argc, char **argv)
 				return usage_error("check", "--boot-mode: %s", ferr_msg());
 			mode_given = true;
 			break;
+		case 'X':
+			if (part_set_parse(&exclude, optarg))
+				return usage_error("check", "%s", ferr_msg());
+			break;
 		case 'L': print_codes(); return EXIT_DONE;
 		case 'P': print_clouds(); return EXIT_DONE;
 		case 'h': usage(); return EXIT_DONE;
@@ -175,7 +182,11 @@ int cmd_check(int argc, char **argv)
 	if (!mode_given)
 		mode = p->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS;
 	check_report_init(&r, p);
-	err = check(argv[optind], mode, format, &r);
+	{
+		struct trial_opts to = {mode, format, &exclude};
+
+		err = check(argv[optind], &to, &r);
+	}
 	if (err) {
 		check_report_release(&r);
 		return fail();

@@ -26,6 +26,7 @@ const char *plan_method_name(enum copy_method m)
 	case COPY_NONZERO: return "non-zero-blocks";
 	case COPY_TABLE: return "partition-table";
 	case COPY_LVM: return "lvm";
+	case COPY_EXCLUDED: return "excluded";
 	}
 	return "?";
 }
@@ -548,6 +549,8 @@ static int plan_part_ranges(struct plan *p, struct plan_part *pp, const struct t
 	case COPY_EXACT:
 		err = plan_add_range(p, pp->start, pp->size);
 		break;
+	case COPY_EXCLUDED:
+		break;
 	}
 	pp->data_bytes = p->data_bytes - before;
 	return err;
@@ -578,7 +581,7 @@ int plan_can_copy(const struct source *src, const struct table *t)
 }
 
 int plan_build(struct plan *p, const struct source *src, const struct table *t,
-	       const struct progress_view *view)
+	       const struct part_set *exclude, const struct progress_view *view)
 {
 	struct lvm_plan lp;
 	struct extfs *xs = NULL;
@@ -624,6 +627,18 @@ int plan_build(struct plan *p, const struct source *src, const struct table *t,
 		}
 	}
 	for (size_t i = 0; i < p->nparts; i++) {
+		if (p->parts[i].kind != PART_EXTENDED && part_set_has(exclude, p->parts[i].num)) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "%s partition %d", src->path, p->parts[i].num);
+			p->parts[i].method = COPY_EXCLUDED;
+			if (!blk_window(&p->parts[i].dev, src, p->parts[i].start, p->parts[i].size,
+					false, name))
+				p->parts[i].fs = fs_detect(&p->parts[i].dev);
+			snprintf(p->parts[i].note, sizeof(p->parts[i].note),
+				 "left out of the image (--exclude): zeros");
+			continue;
+		}
 		classify(&p->parts[i], src, &xs[i]);
 		if (p->parts[i].method == COPY_NONZERO)
 			scan_total += p->parts[i].size;

@@ -20,6 +20,7 @@ enum copy_method {
 	COPY_TABLE,   /* an extended partition: its EBR sectors */
 	COPY_LVM,     /* an LVM PV: label and metadata, and its logical volumes
 	               * each by its own method; unused extents are not copied */
+	COPY_EXCLUDED, /* nothing: left out of the image (--exclude), zeros */
 };
 
 const char *plan_method_name(enum copy_method m);
@@ -68,9 +69,10 @@ void plan_release(struct plan *p);
 int plan_add_range(struct plan *p, uint64_t off, uint64_t len);
 
 /* Builds the plan for a whole disk. Partitions of unknown content are read
- * whole to find their non-zero blocks, with their progress shown to view (may be NULL). */
+ * whole to find their non-zero blocks, with their progress shown to view (may be NULL).
+ * The partitions in exclude (may be NULL) are not copied: zeros in the image. */
 int plan_build(struct plan *p, const struct source *src, const struct table *t,
-	       const struct progress_view *view);
+	       const struct part_set *exclude, const struct progress_view *view);
 /* The image's virtual size: the disk up to the end of its last partition,
  * and on a GPT disk its backup GPT after that (gpt_fit_image). */
 uint64_t plan_image_size(const struct table *t, uint64_t disk_size);

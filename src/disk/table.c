@@ -245,3 +245,20 @@ out_release:
 	table_release(t);
 	return err;
 }
+
+int part_set_parse(struct part_set *s, const char *list)
+{
+	const char *p = list;
+
+	do {
+		char *end;
+		long n = strtol(p, &end, 10);
+
+		if (*p < '0' || *p > '9' || (*end && (*end != ',' || !end[1])) || n < 1 || n > 255)
+			return ferr(-EINVAL, "--exclude '%s': partition numbers (1 to 255), "
+				    "separated by commas", list);
+		part_set_add(s, (int)n);
+		p = *end ? end + 1 : end;
+	} while (*p);
+	return 0;
+}

@@ -44,6 +44,29 @@ struct table {
 
 const char *table_kind_name(enum part_kind kind);
 
+/* A set of partition numbers, 1 to 255 (--exclude). */
+struct part_set {
+	uint64_t w[4];
+};
+
+static inline bool part_set_has(const struct part_set *s, int num)
+{
+	return s && num > 0 && num < 256 && (s->w[num / 64] >> (num % 64) & 1);
+}
+
+static inline void part_set_add(struct part_set *s, int num)
+{
+	s->w[num / 64] |= 1ull << (num % 64);
+}
+
+static inline bool part_set_empty(const struct part_set *s)
+{
+	return !s || !(s->w[0] | s->w[1] | s->w[2] | s->w[3]);
+}
+
+/* Adds "5" or "5,6" (partition numbers 1 to 255); -EINVAL with a message. */
+int part_set_parse(struct part_set *s, const char *list);
+
 /* Reads the table with libparted after Ferry's own defensive walk of any
  * msdos/EBR chain. A disk without a table gives TABLE_NONE and 0. */
 int table_read(const struct source *src, struct table *t);

@@ -67,6 +67,8 @@ struct fix_volume {
 	char mapper[280], lvpath[272];
 };
 
+struct part_set;
+
 struct fix_ctx {
 	struct guest *g;                 /* the system's tree, / with /boot etc. mounted */
 	const struct fix_volume *vols;   /* what the image holds */
@@ -78,6 +80,9 @@ struct fix_ctx {
 	 * boot by BIOS): PARTUUIDs change and partition names go, so names by
 	 * PARTUUID= and PARTLABEL= are renamed to UUID= like kernel names. */
 	bool new_table;
+	/* Partitions left out of the image (--exclude): their fstab lines are
+	 * commented out. */
+	const struct part_set *exclude;
 	/* Some of the tree is read-only (a judged system's XFS the kernel
 	 * could not mount): a rule that fails with -EROFS is left out of rep
 	 * with a note, and the next one runs. */

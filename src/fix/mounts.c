@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk/table.h"
 #include "fix/devname.h"
 #include "fs/fstab.h"
 #include "util/err.h"
@@ -48,8 +49,8 @@ struct fstab_edit {
 	struct strbuf out;
 };
 
-static int disable(struct fstab_edit *e, const char *line, size_t n, bool nl, const char *mp,
-		   const char *reason)
+static int disable_code(struct fstab_edit *e, const char *line, size_t n, bool nl,
+			const char *mp, const char *reason, const char *code)
 {
 	char *before = strndup(line, n), what[1024];
 	size_t start;
@@ -63,12 +64,29 @@ static int disable(struct fstab_edit *e, const char *line, size_t n, bool nl, co
 		err = strbuf_add(&e->out, line, n);
 	snprintf(what, sizeof(what), "disabled the %s entry: %s", mp, reason);
 	if (!err)
-		err = fix_change_code(e->c->rep, "fstab.other-disk", "fstab", FSTAB, what, before,
-				      e->out.s + start);
+		err = code ? fix_change_code(e->c->rep, code, "fstab", FSTAB, what, before,
+					     e->out.s + start)
+			   : fix_change(e->c->rep, "fstab", FSTAB, what, before, e->out.s + start);
 	if (!err && nl)
 		err = strbuf_add(&e->out, "\n", 1);
 	free(before);
 	return err;
+}
+
+static int disable(struct fstab_edit *e, const char *line, size_t n, bool nl, const char *mp,
+		   const char *reason)
+{
+	return disable_code(e, line, n, nl, mp, reason, "fstab.other-disk");
+}
+
+/* A line of a partition left out of the image (--exclude) goes. */
+static bool excluded(const struct fstab_edit *e, const struct fix_volume *v, char *why,
+		     size_t len)
+{
+	if (!v || !part_set_has(e->c->exclude, v->partnum))
+		return false;
+	snprintf(why, len, "partition %d is left out of the image (--exclude)", v->partnum);
+	return true;
 }
 
 /* Puts UUID=uuid in place of the first field, keeping the columns of the
@@ -141,6 +159,8 @@ static int edit_line(struct fstab_edit *e, const char *line, size_t n, bool nl)
 	else if (fstab_same_mountpoint(mp, "/boot"))
 		part = c->boot_part;
 	if (fix_volume_by_spec(c, spec, &v) && !(v && fix_partname_goes(c, spec))) {
+		if (excluded(e, v, why, sizeof(why)))
+			return disable_code(e, line, n, nl, mp, why, NULL);
 		if (v)
 			goto keep;
 		snprintf(why, sizeof(why), "no filesystem with %s is in the image", spec);
@@ -149,6 +169,8 @@ static int edit_line(struct fstab_edit *e, const char *line, size_t n, bool nl)
 		return disable(e, line, n, nl, mp, why);
 	}
 	r = sysdisk_map(&e->sd, spec, type[0] ? type : NULL, part, &v);
+	if (r == MAP_OK && excluded(e, v, why, sizeof(why)))
+		return disable_code(e, line, n, nl, mp, why, NULL);
 	if (r == MAP_OK)
 		return remap(e, line, n, nl, &fl, mp, type, v);
 	if (r == MAP_KEEP)

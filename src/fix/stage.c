@@ -408,6 +408,7 @@ int stage_fix(struct stage *s, uint32_t mask, const char *cloud, struct fix_repo
 	c.root_part = s->root_part;
 	c.boot_part = s->boot_part;
 	c.new_table = s->new_table;
+	c.exclude = &s->exclude;
 	c.cloud = cloud;
 	c.rep = rep;
 	return fix_run(&c, mask);

@@ -41,6 +41,7 @@ struct stage {
 	bool have_root;
 	int root_part, boot_part;   /* partition numbers (boot_part 0: not separate) */
 	bool new_table;             /* set before stage_fix: the image's table is made anew */
+	struct part_set exclude;    /* set before check_system and stage_fix: left out of the image */
 	char why[320];              /* !have_root: why the tree cannot be read */
 };
 

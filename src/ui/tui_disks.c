@@ -358,8 +358,10 @@ static int run_check(struct tui *t)
 	check_report_init(&t->rep, t->cloud);
 	err = source_open(&src, t->pr.disks[t->disk].src.path);
 	if (!err) {
-		err = check_on_copy(&src, t->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS,
-				    t->job.val[JOB_FORMAT], &t->rep);
+		struct trial_opts to = {t->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS,
+					t->job.val[JOB_FORMAT], NULL};
+
+		err = check_on_copy(&src, &to, &t->rep);
 		source_release(&src);
 	}
 	newtFormDestroy(form);
