@@ -44,11 +44,23 @@ lba_a=$((FX_P2_START + blk * 8 + 2))
 # B: a sector of /'s free space (the last free run).
 free=$(dumpe2fs "$src?offset=$p2" 2>/dev/null | sed -n 's/^  Free blocks: \([0-9]*\)-.*/\1/p' | tail -n 1)
 lba_b=$((FX_P2_START + free * 8 + 1))
-# C: a sector of /'s inode table: block 100 of group 0, inodes 1601-1616.
+# C: a sector of /'s inode table that the image holds (a block of it with
+# an inode in use; blocks without one are not read), holding free inodes:
+# the one after the last inode in use in group 0.
 itab=$(dumpe2fs "$src?offset=$p2" 2>/dev/null | sed -n 's/^  Inode table at \([0-9]*\)-.*/\1/p' | head -n 1)
-lba_c=$((FX_P2_START + (itab + 100) * 8 + 5))
+isz=$(dumpe2fs -h "$src?offset=$p2" 2>/dev/null | sed -n 's/^Inode size: *//p')
+ipb=$((4096 / isz))
+ffree=$(dumpe2fs "$src?offset=$p2" 2>/dev/null | sed -n 's/^  Free inodes: \([0-9]*\).*/\1/p' | head -n 1)
+iblk=$(((ffree - 1) / ipb))
+isec=$((((ffree - 1) % ipb) * isz / 512))
+# not the sector of the last inode in use
+[ $(((ffree - 2) / ipb)) != "$iblk" ] || [ $((((ffree - 2) % ipb) * isz / 512)) != "$isec" ] ||
+	isec=$((isec + 1))
+lba_c=$((FX_P2_START + (itab + iblk) * 8 + isec))
+c_owner="inode table, group 0 (inodes $((iblk * ipb + 1))-$((iblk * ipb + ipb)))"
 src_sha=$(sha "$src")
-ok "the disk is made: bad sectors at LBA $lba_a-$((lba_a + 3)) (a file), $lba_b (free), $lba_c (inode table)"
+check "the disk is made: bad sectors at LBA $lba_a-$((lba_a + 3)) (a file), $lba_b (free), $lba_c ($c_owner, free inodes from $ffree)" \
+	test "$isec" -lt 8 -a $((ffree % ipb)) != 1
 
 # ranges DOC: the unreadable ranges of a manifest or report, one line.
 ranges() {
@@ -98,7 +110,7 @@ debugfs -R "dump /capture.err $T_DIR/capture.err" "$out" 2>/dev/null
 debugfs -R "dump /strict.err $T_DIR/strict.err" "$out" 2>/dev/null
 debugfs -R "dump /vm.raw $T_DIR/vm.raw" "$out" 2>/dev/null
 check_eq "the report lists the file's four sectors and the inode table's one, with what they held" \
-	"$lba_c 1 2 inode table, group 0 (inodes 1601-1616)|$lba_a 4 2 /var/lib/app/data.bin|sectors 5" \
+	"$lba_c 1 2 $c_owner|$lba_a 4 2 /var/lib/app/data.bin|sectors 5" \
 	"$(ranges "$T_DIR/report.json")"
 sed 's/^/# /' "$T_DIR/capture.err" "$T_DIR/strict.err"
 check_match "... and a warning named each sector as it was found" \
