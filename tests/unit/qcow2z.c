@@ -188,6 +188,8 @@ static int write_image(struct disk *d, enum image_compress c, unsigned threads, 
 			err = sink_finish(&s);
 		if (err)
 			sink_abort(&s);
+		else
+			sink_close(&s);
 	}
 	image_writer_release(&w);
 	if (err)
