@@ -144,10 +144,18 @@ int sink_preflight(const char *target, const struct sink_opts *o)
 	return preflight(target, o, &stream);
 }
 
+/* The mkostemp template of a file written whole beside path, then renamed
+ * onto it; NULL when out of memory. */
+static char *partial_template(const char *path)
+{
+	char *t;
+
+	return asprintf(&t, "%s.ferry-partial-XXXXXX", path) < 0 ? NULL : t;
+}
+
 static int open_target(struct sink *s, const char *target, const struct sink_opts *o)
 {
 	bool stream;
-	size_t n;
 	int fd, err;
 
 	memset(s, 0, sizeof(*s));
@@ -171,11 +179,9 @@ static int open_target(struct sink *s, const char *target, const struct sink_opt
 			return ferr_errno(-errno, "cannot open target %s", target);
 		return open_stream(s, fd);
 	}
-	n = strlen(target) + 32;
-	s->tmp = malloc(n);
+	s->tmp = partial_template(target);
 	if (!s->tmp)
 		return ferr(-ENOMEM, "out of memory");
-	snprintf(s->tmp, n, "%s.ferry-partial-XXXXXX", target);
 	sigset_t ends, was;
 	sigemptyset(&ends);
 	sigaddset(&ends, SIGINT);
@@ -373,14 +379,12 @@ const char *sink_partial_path(const struct sink *s)
  * path: a reader never sees half of it. */
 static int write_beside(const char *path, const void *doc, size_t len)
 {
-	size_t n = strlen(path) + 32;
-	char *tmp = malloc(n);
+	char *tmp = partial_template(path);
 	const uint8_t *p = doc;
 	int fd, err = 0;
 
 	if (!tmp)
 		return ferr(-ENOMEM, "out of memory");
-	snprintf(tmp, n, "%s.ferry-partial-XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = ferr_errno(-errno, "cannot create %s", path);

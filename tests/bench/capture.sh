@@ -144,29 +144,28 @@ measure "partclone.ext4 -c + sync" bash -c 'durable "$@"' _ "$out" partclone.ext
 measure "e2image -ra + sync" bash -c 'durable "$@"' _ "$out" e2image -ra "$part" "$out"
 measure "ferry capture + sync" bash -c 'durable "$@"' _ "$out" "$FERRY" capture --quiet --format qcow2 "$disk" "$out"
 
+# check_capture DISK WHAT: a ferry capture of DISK kept and checked: qemu-img
+# check, then e2fsck -fn of its partition 1 (at 1 MiB).
+check_capture() {
+	"$FERRY" capture --quiet --format qcow2 "$1" "$out"
+	qemu-img check "$out" >/dev/null
+	qemu-img convert -O raw "$out" "$work/check.raw"
+	e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
+		echo "bench: e2fsck fails on ferry's output of $2" >&2
+		exit 1
+	}
+	rm -f "$work/check.raw" "$out" "$out.ferry.json"
+}
+
 echo
 echo "the sparse fixture:"
 cat "$sparse" >/dev/null
 measure "e2image -ra, sparse" e2image -ra -o 1048576 "$sparse" "$out"
 measure "ferry capture qcow2, sparse" "$FERRY" capture --quiet --format qcow2 "$sparse" "$out"
-"$FERRY" capture --quiet --format qcow2 "$sparse" "$out"
-qemu-img check "$out" >/dev/null
-qemu-img convert -O raw "$out" "$work/check.raw"
-e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
-	echo "bench: e2fsck fails on ferry's output of the sparse fixture" >&2
-	exit 1
-}
-rm -f "$work/check.raw" "$out"
+check_capture "$sparse" "the sparse fixture"
 
-# A last ferry capture, kept, to check it.
-"$FERRY" capture --quiet --format qcow2 "$disk" "$out"
-qemu-img check "$out" >/dev/null
-qemu-img convert -O raw "$out" "$work/check.raw"
-e2fsck -fn "$work/check.raw?offset=1048576" >/dev/null 2>&1 || {
-	echo "bench: e2fsck fails on ferry's output" >&2
-	exit 1
-}
-rm -f "$work/check.raw" "$out"
+# A last ferry capture of the stale fixture, kept, to check it.
+check_capture "$disk" "the stale fixture"
 
 echo
 verdict "ferry output / e2image -ra output" "$(ratio "${S[ferry capture qcow2]}" "${S[e2image -ra]}")" 1.05

@@ -13,14 +13,14 @@ declare -A T S R
 measure() {
 	local name=$1 i times=() rss=() size=0 log=$work/time.log
 	shift
-	rm -f "$out"
+	rm -f "$out" "$out.ferry.json"
 	"$@" >/dev/null 2>"$work/$name.err" || {
 		echo "bench: $name failed:" >&2
 		cat "$work/$name.err" >&2
 		exit 1
 	}
 	for ((i = 0; i < runs; i++)); do
-		rm -f "$out"
+		rm -f "$out" "$out.ferry.json"
 		sync
 		/usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/$name.err" || {
 			echo "bench: $name failed:" >&2
@@ -39,7 +39,7 @@ measure() {
 	printf '%-28s median %7.2f s  (runs: %s)  output %7s  peak RSS %8s\n' "$name" "${T[$name]}" \
 		"${times[*]}" "$(numfmt --to=iec-i --suffix=B "$size")" \
 		"$(numfmt --to=iec-i --suffix=B $((${R[$name]} * 1024)))"
-	rm -f "$out"
+	rm -f "$out" "$out.ferry.json"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
