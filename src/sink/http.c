@@ -11,7 +11,10 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "sink/http.h"
+#include "util/aesgcm.h"
 #include "util/err.h"
 #include "util/progress.h"
 #include "util/text.h"
@@ -113,36 +117,43 @@ static int verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	return 0;
 }
 
-/* mbedtls' defaults, with ChaCha20-Poly1305 and then AES-128-GCM first:
- * mbedtls 2.28 encrypts ChaCha20-Poly1305 about twice as fast as AES-GCM
- * (measured: 508 against 258-309 MB/s), and an upload is all encryption. */
+/* mbedtls' defaults, with the fastest AEAD first. mbedtls 2.28 encrypts
+ * ChaCha20-Poly1305 about twice as fast as its AES-GCM (measured: 508
+ * against 258-309 MB/s), and an upload is all encryption; but where the
+ * CPU has AES-NI the records we send are sealed by util/aesgcm (over
+ * 1 GB/s), so AES-GCM comes first there. */
 static int suites[256];
 static pthread_once_t suites_once = PTHREAD_ONCE_INIT;
 
 static void make_suites(void)
 {
-	static const int first[] = {
-		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	static const int aes[] = {
 		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	};
+	static const int chacha[] = {
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	};
+	const int *first[2] = {chacha, aes};
 	const int *all = mbedtls_ssl_list_ciphersuites();
 	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
-		suites[n++] = first[i];
+	if (aesgcm_available())
+		first[0] = aes, first[1] = chacha;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 2; i++)
+			suites[n++] = first[k][i];
 	for (; *all && n < sizeof(suites) / sizeof(suites[0]) - 1; all++) {
 		bool dup = false;
 
-		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
-			dup |= *all == first[i];
+		for (int i = 0; i < 2; i++)
+			dup |= *all == aes[i] || *all == chacha[i];
 		if (!dup)
 			suites[n++] = *all;
 	}
 	suites[n] = 0;
 }
-
 
 /* One read off the socket: at most timeout_ms without a byte, and nothing
  * past the deadline of the exchange under way (a server that trickles a
@@ -199,6 +210,115 @@ static int net_send(void *ctx, const unsigned char *buf, size_t len)
 	}
 }
 
+/*
+ * Sealing our own records. mbedtls does the handshake and reads every
+ * record; once the handshake is over, the application data we send is
+ * sealed here when the suite is AES-GCM in TLS 1.2 (RFC 5288): each record
+ * is the header, the 8-byte explicit nonce (the record's sequence number,
+ * as mbedtls makes it), the ciphertext and the tag, under the client write
+ * key and the 4-byte salt from the key block. The sequence number is
+ * mbedtls' own outgoing counter, advanced for each record sealed here, so
+ * the alerts mbedtls still sends (close_notify) carry the right one.
+ */
+#if MBEDTLS_VERSION_NUMBER < 0x021c0000 || MBEDTLS_VERSION_NUMBER >= 0x03000000
+#error "sealing records reads mbedtls 2.28's outgoing record counter (ssl.cur_out_ctr)"
+#endif
+
+#define RECORD_MAX 16384 /* plaintext bytes in one TLS record */
+
+struct http_seal {
+	struct aesgcm g;
+	bool keys; /* the key block was for AES-GCM, and key and salt hold it */
+	uint8_t key[32], salt[4];
+	size_t keylen;
+	uint8_t rec[5 + 8 + RECORD_MAX + 16];
+};
+
+static int export_keys(void *arg, const unsigned char *ms, const unsigned char *kb,
+		       size_t maclen, size_t keylen, size_t ivlen)
+{
+	struct http_seal *s = arg;
+
+	(void)ms;
+	/* client write MAC key, server's, client write key, server's, then the
+	 * client's and the server's implicit IV (RFC 5246 6.3) */
+	s->keys = maclen == 0 && (keylen == 16 || keylen == 32) && ivlen == sizeof(s->salt);
+	if (s->keys) {
+		memcpy(s->key, kb, keylen);
+		memcpy(s->salt, kb + 2 * keylen, ivlen);
+		s->keylen = keylen;
+	}
+	return 0;
+}
+
+/* After the handshake: whether we seal the records, or mbedtls does. */
+static void seal_start(struct http_conn *c)
+{
+	struct http_seal *s = c->seal;
+	const mbedtls_ssl_ciphersuite_t *cs;
+
+	if (!s)
+		return;
+	cs = mbedtls_ssl_ciphersuite_from_id(
+		mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&c->ssl)));
+	if (!s->keys || !cs || c->ssl.minor_ver != MBEDTLS_SSL_MINOR_VERSION_3 ||
+	    (cs->cipher != MBEDTLS_CIPHER_AES_128_GCM && cs->cipher != MBEDTLS_CIPHER_AES_256_GCM) ||
+	    s->keylen != (cs->cipher == MBEDTLS_CIPHER_AES_128_GCM ? 16u : 32u) ||
+	    aesgcm_init(&s->g, s->key, s->keylen)) {
+		aesgcm_wipe(&s->g);
+		mbedtls_platform_zeroize(s, sizeof(*s));
+		free(s);
+		c->seal = NULL;
+		return;
+	}
+	mbedtls_platform_zeroize(s->key, sizeof(s->key));
+}
+
+static void seal_free(struct http_conn *c)
+{
+	if (c->seal) {
+		aesgcm_wipe(&c->seal->g);
+		mbedtls_platform_zeroize(c->seal, sizeof(*c->seal));
+		free(c->seal);
+		c->seal = NULL;
+	}
+}
+
+/* Seals up to RECORD_MAX bytes of p into one record and sends it: the
+ * number of bytes taken, or an mbedtls error. */
+static int seal_write(struct http_conn *c, const unsigned char *p, size_t len)
+{
+	struct http_seal *s = c->seal;
+	unsigned char *ctr = c->ssl.cur_out_ctr, *r = s->rec;
+	uint8_t nonce[12], aad[13];
+	size_t n = len < RECORD_MAX ? len : RECORD_MAX, total = 5 + 8 + n + 16, off = 0;
+	int i;
+
+	memcpy(nonce, s->salt, 4);
+	memcpy(nonce + 4, ctr, 8);
+	memcpy(aad, ctr, 8);
+	aad[8] = MBEDTLS_SSL_MSG_APPLICATION_DATA;
+	aad[9] = 3, aad[10] = 3; /* TLS 1.2 */
+	aad[11] = (uint8_t)(n >> 8), aad[12] = (uint8_t)n;
+	r[0] = MBEDTLS_SSL_MSG_APPLICATION_DATA;
+	r[1] = 3, r[2] = 3;
+	r[3] = (uint8_t)((total - 5) >> 8), r[4] = (uint8_t)(total - 5);
+	memcpy(r + 5, ctr, 8);
+	aesgcm_seal(&s->g, nonce, aad, sizeof(aad), p, r + 13, n, r + 13 + n);
+	for (i = 7; i >= 0 && ++ctr[i] == 0; i--)
+		;
+	if (i < 0)
+		return MBEDTLS_ERR_SSL_COUNTER_WRAPPING;
+	while (off < total) {
+		int m = net_send(c, r + off, total - off);
+
+		if (m <= 0)
+			return m ? m : MBEDTLS_ERR_NET_SEND_FAILED;
+		off += (size_t)m;
+	}
+	return (int)n;
+}
+
 static int tls_setup(struct http_conn *c, const struct http_opts *o)
 {
 	const char *ca = o->ca_file ? o->ca_file : HTTP_DEFAULT_CA;
@@ -242,6 +362,12 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 	mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
 	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
 	mbedtls_ssl_conf_read_timeout(&c->conf, o->timeout_ms ? o->timeout_ms : 60000);
+	if (aesgcm_available()) {
+		c->seal = calloc(1, sizeof(*c->seal));
+		if (!c->seal)
+			return ferr(-ENOMEM, "out of memory");
+		mbedtls_ssl_conf_export_keys_cb(&c->conf, export_keys, c->seal);
+	}
 	ret = mbedtls_ssl_setup(&c->ssl, &c->conf);
 	/* A name is sent as SNI and checked by mbedtls; an address is checked
 	 * by verify_cb (and never sent as SNI). */
@@ -282,6 +408,7 @@ static int tls_setup(struct http_conn *c, const struct http_opts *o)
 		return tls_err(c, ret, "TLS handshake");
 	}
 	c->deadline = 0;
+	seal_start(c);
 	if (o->pinned) {
 		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
 		unsigned char sum[32];
@@ -532,6 +659,7 @@ void http_close(struct http_conn *c)
 		mbedtls_x509_crt_free(&c->ca);
 		mbedtls_ctr_drbg_free(&c->drbg);
 		mbedtls_entropy_free(&c->entropy);
+		seal_free(c);
 		c->tls = false;
 	}
 	mbedtls_net_free(&c->net);
@@ -543,7 +671,8 @@ static int conn_write(struct http_conn *c, const void *buf, size_t len)
 	const unsigned char *p = buf;
 
 	while (len) {
-		int n = c->tls ? mbedtls_ssl_write(&c->ssl, p, len) : net_send(c, p, len);
+		int n = c->seal ? seal_write(c, p, len)
+			: c->tls ? mbedtls_ssl_write(&c->ssl, p, len) : net_send(c, p, len);
 
 		if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ)
 			continue;

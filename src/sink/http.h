@@ -39,9 +39,14 @@ struct http_opts {
 	unsigned timeout_ms;
 };
 
+struct http_seal;
+
 struct http_conn {
 	mbedtls_net_context net;
 	bool tls, open;
+	/* Application data records sealed by util/aesgcm rather than by
+	 * mbedtls (AES-GCM suites on CPUs with AES-NI): see http.c. */
+	struct http_seal *seal;
 	char host[256];
 	unsigned port;
 	mbedtls_ssl_context ssl;

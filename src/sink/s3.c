@@ -126,8 +126,8 @@ static int attempt(struct s3_client *c, const char *method, const char *key, con
 	else
 		snprintf(hostport, sizeof(hostport), "%s", host);
 	sigv4_amz_date(time(NULL), date);
-	/* Over TLS the payload is protected in transit and Content-MD5 checks
-	 * it at the server: no second pass over every part for SHA-256. */
+	/* Over TLS the payload is protected in transit (AEAD): no second pass
+	 * over every part for SHA-256. */
 	if (c->t.https)
 		snprintf(sha, sizeof(sha), "UNSIGNED-PAYLOAD");
 	else
@@ -172,6 +172,12 @@ static int attempt(struct s3_client *c, const char *method, const char *key, con
 	return err;
 }
 
+/* Whether an answer refuses a request for want of a Content-MD5. */
+static bool wants_md5(const struct http_response *r, const char *msg)
+{
+	return r->status == 400 && strstr(msg, "Content-MD5");
+}
+
 /* A request with retries; a 2xx answer returns 0, others an error that
  * says what the server said. what names the operation for messages. */
 static int call(struct s3_client *c, const char *method, const char *key, const char *query,
@@ -205,6 +211,7 @@ static int call(struct s3_client *c, const char *method, const char *key, const 
 			s3_error_parse(r->body.s, r->body.len, code, sizeof(code), msg, sizeof(msg));
 			err = r->status == 403 ? -EACCES : r->status == 404 ? -ENOENT : -EIO;
 			c->refused = r->status >= 400 && r->status < 500 && r->status != 429;
+			c->md5 |= wants_md5(r, msg);
 			ferr(err, "s3://%s/%s: %s: HTTP %d %s%s%s%s%s", c->t.bucket, c->t.key, what,
 			     r->status, r->reason, code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
 			http_response_release(r);
@@ -262,22 +269,31 @@ static int upload_query(struct strbuf *q, const char *upload_id, const char *pre
 }
 
 int s3_upload_part(struct s3_client *c, const char *upload_id, unsigned part, const void *data,
-		   size_t len, const char *md5_b64, char *etag, size_t etag_len)
+		   size_t len, char *etag, size_t etag_len)
 {
 	struct http_header h[1];
 	struct http_response r;
 	struct strbuf q;
-	char what[48];
+	char what[48], hex[33], b64[25];
+	bool asked = c->md5;
 	int err;
 
-	h[0] = (struct http_header){"content-md5", md5_b64};
 	strbuf_init(&q);
 	err = strbuf_addf(&q, "partNumber=%u&", part);
 	if (!err)
 		err = upload_query(&q, upload_id, "");
 	snprintf(what, sizeof(what), "upload part %u", part);
-	if (!err)
-		err = call(c, "PUT", c->t.key, q.s, h, 1, data, len, &r, what);
+	while (!err) {
+		if (c->md5) {
+			s3_md5(data, len, hex, b64);
+			h[0] = (struct http_header){"content-md5", b64};
+		}
+		err = call(c, "PUT", c->t.key, q.s, h, c->md5 ? 1 : 0, data, len, &r, what);
+		if (!err || asked || !c->md5)
+			break;
+		asked = true; /* refused for want of a Content-MD5: once more with one */
+		err = 0;
+	}
 	strbuf_release(&q);
 	if (err)
 		return err;

@@ -22,6 +22,10 @@ struct s3_client {
 	struct http_conn conn;
 	bool connected;
 	bool refused; /* the last failure was the server's 4xx answer */
+	/* Parts go with a Content-MD5: the server asked for one (a bucket
+	 * with Object Lock). Otherwise TLS, or over http the signed SHA-256,
+	 * protects them, and MD5 is not worth its CPU. */
+	bool md5;
 };
 
 /* t and cred must outlive the client. region NULL: "us-east-1". */
@@ -35,10 +39,11 @@ int s3_put_object(struct s3_client *c, const char *key, const void *data, size_t
 		  const char *content_type);
 
 int s3_create_multipart(struct s3_client *c, char *upload_id, size_t len);
-/* Uploads part number part (1-based) with its Content-MD5 (md5_b64, the
- * base64 of s3_md5); etag receives the server's ETag (quoted, as sent). */
+/* Uploads part number part (1-based), with a Content-MD5 if the server
+ * wants one (it is then asked once more with it); etag receives the
+ * server's ETag (quoted, as sent). */
 int s3_upload_part(struct s3_client *c, const char *upload_id, unsigned part, const void *data,
-		   size_t len, const char *md5_b64, char *etag, size_t etag_len);
+		   size_t len, char *etag, size_t etag_len);
 
 struct s3_part {
 	unsigned number;

@@ -102,17 +102,21 @@ static int send_part(struct worker *w, const struct job *j)
 	const struct s3_part *have = stored(s, j->number);
 	char hex[33], b64[25];
 
-	s3_md5(j->buf, j->len, hex, b64);
 	p->number = j->number;
 	p->size = j->len;
-	if (have && have->size == j->len && same_etag(have->etag, hex)) {
-		snprintf(p->etag, sizeof(p->etag), "%s", have->etag);
-		pthread_mutex_lock(&s->lock);
-		s->reused++;
-		pthread_mutex_unlock(&s->lock);
-		return 0;
+	/* MD5 only for a part an earlier run stored: its ETag says whether
+	 * it is this one. */
+	if (have && have->size == j->len) {
+		s3_md5(j->buf, j->len, hex, b64);
+		if (same_etag(have->etag, hex)) {
+			snprintf(p->etag, sizeof(p->etag), "%s", have->etag);
+			pthread_mutex_lock(&s->lock);
+			s->reused++;
+			pthread_mutex_unlock(&s->lock);
+			return 0;
+		}
 	}
-	return s3_upload_part(&w->cl, s->upload_id, j->number, j->buf, j->len, b64, p->etag,
+	return s3_upload_part(&w->cl, s->upload_id, j->number, j->buf, j->len, p->etag,
 			      sizeof(p->etag));
 }
 
