@@ -191,22 +191,24 @@ static int net_send(void *ctx, const unsigned char *buf, size_t len)
 		len = INT_MAX;
 	for (;;) {
 		struct pollfd p = {.fd = c->net.fd, .events = POLLOUT};
-		int r = poll(&p, 1, (int)c->timeout_ms);
-		ssize_t n;
+		ssize_t n = send(c->net.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int r;
 
-		if (r < 0 && errno == EINTR)
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
 			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
+								     : MBEDTLS_ERR_NET_SEND_FAILED;
+		/* No room: wait for some (a system call per send only then). */
+		do
+			r = poll(&p, 1, (int)c->timeout_ms);
+		while (r < 0 && errno == EINTR);
 		if (r == 0) {
 			c->stalled = true;
 			return MBEDTLS_ERR_NET_SEND_FAILED;
 		}
-		n = send(c->net.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			continue;
-		return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
-							     : MBEDTLS_ERR_NET_SEND_FAILED;
 	}
 }
 
@@ -225,13 +227,14 @@ static int net_send(void *ctx, const unsigned char *buf, size_t len)
 #endif
 
 #define RECORD_MAX 16384 /* plaintext bytes in one TLS record */
+#define RECORD_SEND 4     /* records sealed, then sent with one system call */
 
 struct http_seal {
 	struct aesgcm g;
 	bool keys; /* the key block was for AES-GCM, and key and salt hold it */
 	uint8_t key[32], salt[4];
 	size_t keylen;
-	uint8_t rec[5 + 8 + RECORD_MAX + 16];
+	uint8_t rec[RECORD_SEND * (5 + 8 + RECORD_MAX + 16)];
 };
 
 static int export_keys(void *arg, const unsigned char *ms, const unsigned char *kb,
@@ -284,14 +287,14 @@ static void seal_free(struct http_conn *c)
 	}
 }
 
-/* Seals up to RECORD_MAX bytes of p into one record and sends it: the
- * number of bytes taken, or an mbedtls error. */
-static int seal_write(struct http_conn *c, const unsigned char *p, size_t len)
+/* Seals one record of n bytes of p at r, under the next sequence number;
+ * the record's length, or an mbedtls error. */
+static int seal_record(struct http_conn *c, const unsigned char *p, size_t n, unsigned char *r)
 {
 	struct http_seal *s = c->seal;
-	unsigned char *ctr = c->ssl.cur_out_ctr, *r = s->rec;
+	unsigned char *ctr = c->ssl.cur_out_ctr;
 	uint8_t nonce[12], aad[13];
-	size_t n = len < RECORD_MAX ? len : RECORD_MAX, total = 5 + 8 + n + 16, off = 0;
+	size_t total = 5 + 8 + n + 16;
 	int i;
 
 	memcpy(nonce, s->salt, 4);
@@ -307,8 +310,25 @@ static int seal_write(struct http_conn *c, const unsigned char *p, size_t len)
 	aesgcm_seal(&s->g, nonce, aad, sizeof(aad), p, r + 13, n, r + 13 + n);
 	for (i = 7; i >= 0 && ++ctr[i] == 0; i--)
 		;
-	if (i < 0)
-		return MBEDTLS_ERR_SSL_COUNTER_WRAPPING;
+	return i < 0 ? MBEDTLS_ERR_SSL_COUNTER_WRAPPING : (int)total;
+}
+
+/* Seals up to RECORD_SEND records of p and sends them: the number of
+ * bytes of p taken, or an mbedtls error. */
+static int seal_write(struct http_conn *c, const unsigned char *p, size_t len)
+{
+	unsigned char *r = c->seal->rec;
+	size_t taken = 0, total = 0, off = 0;
+
+	for (int k = 0; k < RECORD_SEND && taken < len; k++) {
+		size_t n = len - taken < RECORD_MAX ? len - taken : RECORD_MAX;
+		int m = seal_record(c, p + taken, n, r + total);
+
+		if (m < 0)
+			return m;
+		taken += n;
+		total += (size_t)m;
+	}
 	while (off < total) {
 		int m = net_send(c, r + off, total - off);
 
@@ -316,7 +336,7 @@ static int seal_write(struct http_conn *c, const unsigned char *p, size_t len)
 			return m ? m : MBEDTLS_ERR_NET_SEND_FAILED;
 		off += (size_t)m;
 	}
-	return (int)n;
+	return (int)taken;
 }
 
 static int tls_setup(struct http_conn *c, const struct http_opts *o)

@@ -158,7 +158,15 @@ static int attempt(struct s3_client *c, const char *method, const char *key, con
 		for (size_t i = 1; i < n; i++) /* http_request sends Host itself */
 			hh[m++] = (struct http_header){sh[i].name, sh[i].value};
 		hh[m++] = (struct http_header){"Authorization", auth.s};
-		err = http_request(&c->conn, method, target.s, hh, m, body, len, r);
+		if (c->turn)
+			c->turn(c->turn_arg, true);
+		err = http_send_head(&c->conn, method, target.s, hh, m, len);
+		if (!err && len)
+			err = http_send_body(&c->conn, body, len);
+		if (c->turn)
+			c->turn(c->turn_arg, false);
+		if (!err)
+			err = http_read_response(&c->conn, method, r);
 	}
 	if (auth.s)
 		memset(auth.s, 0, auth.len);

@@ -26,6 +26,11 @@ struct s3_client {
 	 * with Object Lock). Otherwise TLS, or over http the signed SHA-256,
 	 * protects them, and MD5 is not worth its CPU. */
 	bool md5;
+	/* Called with true before a request goes out and with false once its
+	 * body has: a part waits there for its turn to send (s3sink.c). NULL:
+	 * no turns. */
+	void (*turn)(void *arg, bool take);
+	void *turn_arg;
 };
 
 /* t and cred must outlive the client. region NULL: "us-east-1". */

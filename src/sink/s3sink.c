@@ -1,7 +1,11 @@
 /* s3:// targets: the stream is cut into parts that worker threads upload
- * at once, each on its own connection. An unfinished upload of the same
- * key is taken up: a part whose MD5 the server already holds is not sent
- * again. Memory: one part being filled plus one per worker. */
+ * at once, each on its own connection. --parallel N parts are sent at
+ * once; one worker more than that starts the next part while another
+ * waits for the server's answer to its last (the answer to a 16 MiB part
+ * takes tens of milliseconds at radosgw, time in which one stream would
+ * send nothing). An unfinished upload of the same key is taken up: a part
+ * whose MD5 the server already holds is not sent again. Memory: one part
+ * being filled plus one per worker. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -57,6 +61,7 @@ struct s3sink {
 	pthread_cond_t cond;
 	struct worker *w;
 	unsigned nw;
+	unsigned turns; /* parts that may start sending now */
 	uint8_t **pool;
 	size_t npool, nbufs;
 	struct job *q;
@@ -118,6 +123,23 @@ static int send_part(struct worker *w, const struct job *j)
 	}
 	return s3_upload_part(&w->cl, s->upload_id, j->number, j->buf, j->len, p->etag,
 			      sizeof(p->etag));
+}
+
+/* s3_client's turn: at most --parallel parts send at once. */
+static void turn(void *arg, bool take)
+{
+	struct s3sink *s = ((struct worker *)arg)->s;
+
+	pthread_mutex_lock(&s->lock);
+	if (take) {
+		while (!s->turns)
+			pthread_cond_wait(&s->cond, &s->lock);
+		s->turns--;
+	} else {
+		s->turns++;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void *work(void *arg)
@@ -345,10 +367,12 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 		return ferr_ctx(err, "s3://%s/%s", s->t.bucket, s->t.key);
 	s->length = o->length;
 	s->nparts = (size_t)((o->length + s->part - 1) / s->part);
-	if (nw > s->nparts)
-		nw = (unsigned)s->nparts;
 	if (nw > MAX_PARALLEL)
 		nw = MAX_PARALLEL;
+	s->turns = nw;
+	nw++; /* the one that sends while another waits for its answer */
+	if (nw > s->nparts)
+		nw = (unsigned)s->nparts;
 	s->nw = nw;
 	s->prog = o->prog;
 	snprintf(host, sizeof(host), "%s%s%s", s->t.virtual_host ? s->t.bucket : "",
@@ -380,6 +404,8 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 		s->w[i].s = s;
 		s3_client_init(&s->w[i].cl, &s->t, &s->cred, &s->http, o->region);
 		s->w[i].cl.retries = s->ctl.retries;
+		s->w[i].cl.turn = turn;
+		s->w[i].cl.turn_arg = &s->w[i];
 		err = -pthread_create(&s->w[i].th, NULL, work, &s->w[i]);
 		if (err)
 			return ferr_errno(err, "cannot start an upload thread");

@@ -72,7 +72,10 @@ rc=0
 push --parallel 1 "$T_DIR/img.raw" "s3://bucket/md5.img" 2>"$T_DIR/md5.stderr" || rc=$?
 check_eq "a server that wants Content-MD5: the push exits 0" "0" "$rc$(cat "$T_DIR/md5.stderr")"
 check_eq "... the object whole" "$want" "$(stored md5.img)"
-check_eq "... the first part refused once without it, every part then stored with it" \
-	"1 3" "$(grep -c 'partNumber=.* md5=no 400' "$LOG") $(grep -c 'partNumber=.* md5=yes 200' "$LOG")"
+# --parallel 1 is two connections (one sends while the other awaits its
+# answer): each may be refused once before it knows.
+refused=$(grep -c 'partNumber=.* md5=no 400' "$LOG")
+check_eq "... a part refused without it once per connection at most, every part then stored with it" \
+	"yes 3" "$([ "$refused" -ge 1 ] && [ "$refused" -le 2 ] && echo yes || echo "no: $refused") $(grep -c 'partNumber=.* md5=yes 200' "$LOG")"
 
 done_testing
