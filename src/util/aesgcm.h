@@ -2,7 +2,7 @@
  * multiply instructions. mbedtls 2.28 encrypts a block at a time and
  * GHASHes a block at a time (about 300 MB/s here); an upload's TLS records
  * are all encryption, so the records an upload sends are sealed here
- * instead, eight blocks at a time (see sink/http.c). Encryption only: the
+ * instead, eight or sixteen blocks at a time (see sink/http.c). Encryption only: the
  * answers an upload reads are short and mbedtls opens them. */
 #ifndef FERRY_AESGCM_H
 #define FERRY_AESGCM_H
@@ -11,13 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AESGCM_BATCH 8
+#define AESGCM_BATCH 8 /* blocks a round on 128-bit registers */
+#define AESGCM_WIDE 16 /* and on 256-bit ones (VAES, VPCLMULQDQ) */
 
 struct aesgcm {
 	uint8_t rk[15][16] __attribute__((aligned(16))); /* round keys */
 	unsigned rounds;                                   /* 10 or 14 */
-	/* H^1 .. H^8, each with its bytes reversed for the multiply */
-	uint8_t hpow[AESGCM_BATCH][16] __attribute__((aligned(16)));
+	/* H^1 .. H^16, each with its bytes reversed for the multiply */
+	uint8_t hpow[AESGCM_WIDE][16] __attribute__((aligned(16)));
+	/* Whether the CPU's 256-bit AES and carry-less multiply do the bulk
+	 * (set by aesgcm_init; a test may clear it to check the other way). */
+	bool wide;
 };
 
 /* Whether this CPU has the instructions (AES-NI, PCLMULQDQ, SSSE3, SSE4.1). */
