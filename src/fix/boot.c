@@ -33,7 +33,7 @@ static int add_what(struct strbuf *what, const char *s)
 }
 
 /* One argument: root= and resume= by UUID, net.ifnames and biosdevname 0;
- * 1 when it goes (a resume= of a swap left out of the image). */
+ * noresume for a resume= of a swap left out of the image. */
 static int edit_arg(struct bedit *b, const char *file, const char *t, size_t tn,
 		    struct strbuf *out, struct strbuf *what, unsigned *seen)
 {
@@ -57,11 +57,11 @@ static int edit_arg(struct bedit *b, const char *file, const char *t, size_t tn,
 
 		if (r == MAP_OK && !root && b->c->exclude &&
 		    part_set_has(b->c->exclude, v->partnum)) {
-			/* The swap is not in the image: dracut would wait for it
-			 * and give up into its emergency shell. */
-			snprintf(why, sizeof(why), "resume= dropped: partition %d is left out of "
-				 "the image (--exclude)", v->partnum);
-			return add_what(what, why) ? -ENOMEM : 1;
+			/* The swap is not in the image: an initramfs would wait for
+			 * it (dracut then gives up into its emergency shell). */
+			snprintf(why, sizeof(why), "resume= is noresume: partition %d is left out "
+				 "of the image (--exclude)", v->partnum);
+			return add_what(what, why) ? -ENOMEM : strbuf_add(out, "noresume", 8);
 		}
 		if (r == MAP_OK) {
 			int err = add_what(what, root ? "root= by UUID" : "resume= by UUID");
@@ -94,17 +94,9 @@ static int edit_region(struct bedit *b, const char *file, const char *s,
 	int r = 0, err = 0;
 
 	while (!err && (r = bootcfg_next_arg(s, rg->end, &i, &ts, &te)) == 1) {
-		size_t before = out->len;
-
 		err = strbuf_add(out, s + prev, ts - prev);
 		if (!err)
 			err = edit_arg(b, file, s + ts, te - ts, out, what, &seen);
-		if (err == 1) { /* dropped, with the blanks before it */
-			out->len = before;
-			if (out->s)
-				out->s[before] = '\0';
-			err = 0;
-		}
 		prev = te;
 	}
 	if (err)

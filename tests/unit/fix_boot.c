@@ -510,9 +510,9 @@ static void centos7(void)
 #define R8_OPTS "root=UUID=" R8_ROOT " ro crashkernel=auto resume=UUID=" R8_SWAP \
 	" rhgb quiet net.ifnames=0 biosdevname=0 "
 
-/* --exclude 2 on CentOS 7: its swap is not in the image, so resume= goes
- * from every command line (dracut would wait for it), and fstab's line
- * is disabled. */
+/* --exclude 2 on CentOS 7: its swap is not in the image, so resume= is
+ * noresume on every command line (dracut would wait for it), and fstab's
+ * line is disabled. */
 static void centos7_swap_excluded(void)
 {
 	static const struct fix_volume vols[] = {
@@ -532,20 +532,20 @@ static void centos7_swap_excluded(void)
 	is_int(run_rules(&r), 0, "centos7, swap excluded: the rules run");
 	is_int(lines_equal(r.dir, "boot/grub2/grub.cfg",
 			   "\tlinux16 /vmlinuz-3.10.0-1160.119.1.el7.x86_64 root=UUID=" C7_ROOT
-			   " ro crashkernel=auto rhgb quiet LANG=en_US.UTF-8 net.ifnames=0 biosdevname=0"),
-	       1, "centos7, swap excluded: linux16 line without resume=");
+			   " ro crashkernel=auto noresume rhgb quiet LANG=en_US.UTF-8 net.ifnames=0 biosdevname=0"),
+	       1, "centos7, swap excluded: linux16 line with noresume");
 	is_int(contains(r.dir, "boot/grub2/grub.cfg", "resume="), 0,
 	       "centos7, swap excluded: no resume= left in grub.cfg");
 	is_int(lines_equal(r.dir, "etc/default/grub",
-			   "GRUB_CMDLINE_LINUX=\"crashkernel=auto rhgb quiet net.ifnames=0 biosdevname=0\""),
-	       1, "centos7, swap excluded: GRUB_CMDLINE_LINUX without resume=");
+			   "GRUB_CMDLINE_LINUX=\"crashkernel=auto noresume rhgb quiet net.ifnames=0 biosdevname=0\""),
+	       1, "centos7, swap excluded: GRUB_CMDLINE_LINUX with noresume");
 	{
 		const char *what = NULL;
 
 		for (size_t i = 0; i < r.rep.nchanges; i++)
 			if (!strcmp(r.rep.changes[i].file, "/etc/default/grub"))
 				what = r.rep.changes[i].what;
-		ok(what && strstr(what, "resume= dropped: partition 2 is left out of the image"),
+		ok(what && strstr(what, "resume= is noresume: partition 2 is left out of the image"),
 		   "centos7, swap excluded: the report says why (%s)", what ? what : "no change");
 	}
 	is_int(contains(r.dir, "etc/fstab", "partition 2 is left out of the image (--exclude)"), 1,
