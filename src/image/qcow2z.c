@@ -6,28 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
-#include <zstd_errors.h>
 
 #include "image/qcow2.h"
-#include "image/pool.h"
+#include "image/zpipe.h"
 #include "util/config.h"
 #include "util/endian.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
-/* qemu-img uses level 6 in its one pass; level 1 is about twice as fast
- * for an image some 7 % larger, so our two passes cost about what its one
- * does. */
-#define ZLIB_LEVEL 1
-#define ZLIB_WINDOW_BITS (-12) /* raw deflate, 4 KiB window: how qemu reads it */
-#define ZLIB_MEM_LEVEL 9
-#define ZSTD_LEVEL ZSTD_CLEVEL_DEFAULT /* qemu's */
-/* Clusters are read and compressed in batches of this many bytes, SLOTS
- * batches in flight: memory stays a few tens of MiB whatever the disk. */
-#define BATCH_BYTES (4u << 20)
-#define SLOTS 4
 #define REFCOUNT_MAX 0xffffu /* 16-bit refcounts */
 #define SECTOR 512
 
@@ -35,6 +21,8 @@
  * are zero (left unallocated), the compressed length, or stored_code()
  * (cluster - 1) when it does not shrink. Compressed data is kept only up to
  * cluster - 2 bytes, so with 64 KiB clusters a code fits 16 bits. */
+struct wpass;
+
 struct qz {
 	struct qcow2_layout l;
 	enum image_compress c;
@@ -42,6 +30,7 @@ struct qz {
 	uint64_t nclusters;
 	uint16_t *code16;
 	uint32_t *code32;
+	struct wpass *wp; /* while the image is written */
 };
 
 static uint32_t stored_code(const struct qz *z)
@@ -121,256 +110,37 @@ static bool next_placed(const struct qz *z, struct place *pl, uint64_t *i, uint6
 	return false;
 }
 
-/* One compression context per worker thread, reused cluster after cluster
- * (both libraries give the same bytes as a fresh context would). */
-struct zctx {
-	z_stream zs;
-	bool zs_ready;
-	ZSTD_CCtx *zc;
-};
-
-static int zctx_init(struct zctx *x, enum image_compress c)
-{
-	memset(x, 0, sizeof(*x));
-	if (c == IMAGE_COMPRESS_ZLIB) {
-		if (deflateInit2(&x->zs, ZLIB_LEVEL, Z_DEFLATED, ZLIB_WINDOW_BITS, ZLIB_MEM_LEVEL,
-				 Z_DEFAULT_STRATEGY) != Z_OK)
-			return ferr(-ENOMEM, "cannot set up zlib compression: %s",
-				    x->zs.msg ? x->zs.msg : "out of memory");
-		x->zs_ready = true;
-		return 0;
-	}
-	x->zc = ZSTD_createCCtx();
-	if (!x->zc)
-		return ferr(-ENOMEM, "cannot set up zstd compression: out of memory");
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(x->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)))
-		return ferr(-EINVAL, "cannot set the zstd compression level %d", ZSTD_LEVEL);
-	return 0;
-}
-
-static void zctx_release(struct zctx *x)
-{
-	if (x->zs_ready)
-		deflateEnd(&x->zs);
-	ZSTD_freeCCtx(x->zc);
-	memset(x, 0, sizeof(*x));
-}
-
-/* *len = 0 when the result would not fit in cap; *why names a failure. */
-static void compress_one(struct zctx *x, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
-			 size_t *len, const char **why)
-{
-	*len = 0;
-	if (x->zs_ready) {
-		int r;
-
-		deflateReset(&x->zs);
-		x->zs.next_in = (Bytef *)in;
-		x->zs.avail_in = (uInt)n;
-		x->zs.next_out = out;
-		x->zs.avail_out = (uInt)cap;
-		r = deflate(&x->zs, Z_FINISH);
-		if (r == Z_STREAM_END)
-			*len = cap - x->zs.avail_out;
-		else if (r != Z_OK && r != Z_BUF_ERROR)
-			*why = x->zs.msg ? x->zs.msg : "deflate failed";
-	} else {
-		size_t r = ZSTD_compress2(x->zc, out, cap, in, n);
-
-		if (!ZSTD_isError(r))
-			*len = r;
-		else if (ZSTD_getErrorCode(r) != ZSTD_error_dstSize_tooSmall)
-			*why = ZSTD_getErrorName(r);
-	}
-}
-
-struct pipe;
-
-struct zjob {
-	struct pool_task t; /* first: the pool hands this back */
-	struct pipe *pp;
-	const uint8_t *in;
-	uint8_t *out;
-	uint64_t guest; /* guest cluster number, for messages */
-	uint32_t code;
-	const char *why; /* the codec failed */
-};
-
-struct slot {
-	uint8_t *in, *out;
-	struct zjob *jobs;
-	size_t n;
-	uint64_t first; /* index of its first cluster in the codes */
-};
-
-/* Both passes: the calling thread reads batches in guest order and hands
- * the finished ones, in the same order, to take(); workers compress. */
-struct pipe {
-	struct qz *z;
-	const struct plan *p;
-	const struct image_input *in;
-	struct progress *prog;
-	struct pool pool;
-	struct zctx *ctx;
-	unsigned nctx;
-	struct slot slot[SLOTS];
-	size_t batch; /* clusters per slot */
-	struct qcow2_runs runs;
-	uint64_t c, c1, next;
-	bool more;
-	size_t ei;
-	int (*take)(struct pipe *pp, struct slot *s);
-	/* the writing pass */
+/* The writing pass's own state, beside the pipe. */
+struct wpass {
 	struct image_out *out;
 	uint64_t base;
 	struct place pl;
 };
 
-static void job_run(struct pool_task *t, unsigned worker)
+/* A cluster's code from what the pipe made of it. */
+static uint32_t job_code(const struct qz *z, const struct zpipe_job *j)
 {
-	struct zjob *j = (struct zjob *)t;
-	struct qz *z = j->pp->z;
-	size_t cs = z->l.cluster, len;
-
-	j->why = NULL;
-	if (bytes_zero(j->in, cs)) {
-		j->code = 0;
-		return;
-	}
-	compress_one(&j->pp->ctx[worker], j->in, cs, j->out, cs - 2, &len, &j->why);
-	j->code = len ? (uint32_t)len : stored_code(z);
+	return j->zero ? 0 : j->len ? (uint32_t)j->len : stored_code(z);
 }
 
-static void pipe_release(struct pipe *pp)
-{
-	pool_stop(&pp->pool);
-	for (unsigned i = 0; i < pp->nctx; i++)
-		zctx_release(&pp->ctx[i]);
-	free(pp->ctx);
-	for (int s = 0; s < SLOTS; s++) {
-		free(pp->slot[s].in);
-		free(pp->slot[s].out);
-		free(pp->slot[s].jobs);
-	}
-}
-
-static int pipe_init(struct pipe *pp, struct qz *z, const struct plan *p,
+static void pipe_cfg(struct zpipe_cfg *cfg, struct qz *z, const struct plan *p,
 		     const struct image_input *in, struct progress *prog)
 {
-	size_t cs = z->l.cluster;
-	unsigned threads = pool_threads(z->threads);
-	int err;
-
-	memset(pp, 0, sizeof(*pp));
-	pp->z = z;
-	pp->p = p;
-	pp->in = in;
-	pp->prog = prog;
-	pp->runs = (struct qcow2_runs){p, z->l.cluster_bits, 0};
-	pp->more = true;
-	pp->batch = BATCH_BYTES > cs ? BATCH_BYTES / cs : 1;
-	for (int s = 0; s < SLOTS; s++) {
-		pp->slot[s].in = malloc(pp->batch * cs);
-		pp->slot[s].out = malloc(pp->batch * cs);
-		pp->slot[s].jobs = calloc(pp->batch, sizeof(struct zjob));
-		if (!pp->slot[s].in || !pp->slot[s].out || !pp->slot[s].jobs)
-			return ferr(-ENOMEM, "out of memory");
-	}
-	pp->ctx = calloc(threads, sizeof(*pp->ctx));
-	if (!pp->ctx)
-		return ferr(-ENOMEM, "out of memory");
-	for (; pp->nctx < threads; pp->nctx++) {
-		err = zctx_init(&pp->ctx[pp->nctx], z->c);
-		if (err) {
-			zctx_release(&pp->ctx[pp->nctx]);
-			return err;
-		}
-	}
-	return pool_start(&pp->pool, threads);
+	*cfg = (struct zpipe_cfg){
+		.p = p, .in = in, .prog = prog, .cluster_bits = z->l.cluster_bits,
+		/* compressed data is kept only up to cluster - 2 bytes */
+		.cap = (size_t)z->l.cluster - 2,
+		.codec = z->c == IMAGE_COMPRESS_ZSTD ? ZPIPE_ZSTD : ZPIPE_DEFLATE,
+		.threads = z->threads, .arg = z,
+	};
 }
 
-/* Reads the next batch of planned clusters; s->n = 0 at the end. */
-static int feed(struct pipe *pp, struct slot *s)
+static int take_sizes(struct zpipe *pp, struct zpipe_batch *b)
 {
-	uint64_t cs = pp->z->l.cluster, vsize = pp->p->vsize;
+	struct qz *z = pp->cfg.arg;
 
-	s->n = 0;
-	s->first = pp->next;
-	while (s->n < pp->batch && pp->more) {
-		if (pp->c == pp->c1) {
-			pp->more = qcow2_next_run(&pp->runs, &pp->c, &pp->c1);
-			continue;
-		}
-		uint64_t k = pp->c1 - pp->c < pp->batch - s->n ? pp->c1 - pp->c : pp->batch - s->n;
-		uint64_t start = pp->c * cs, len = k * cs;
-		/* The last cluster may reach past the disk: pad it with zeros. */
-		uint64_t in_len = start + len > vsize ? vsize - start : len;
-		uint8_t *buf = s->in + s->n * cs;
-		int err;
-
-		memset(buf + in_len, 0, len - in_len);
-		err = image_fill(pp->p, &pp->ei, pp->in, buf, start, in_len, pp->prog);
-		if (err)
-			return err;
-		for (uint64_t i = 0; i < k; i++) {
-			struct zjob *j = &s->jobs[s->n + i];
-
-			j->t.run = job_run;
-			j->pp = pp;
-			j->in = buf + i * cs;
-			j->out = s->out + (s->n + i) * cs;
-			j->guest = pp->c + i;
-		}
-		s->n += k;
-		pp->c += k;
-		pp->next += k;
-	}
-	return 0;
-}
-
-static int take_slot(struct pipe *pp, struct slot *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		struct zjob *j = &s->jobs[i];
-
-		pool_wait(&pp->pool, &j->t);
-		if (j->why)
-			return ferr(-EIO, "%s compression of the cluster at guest byte %llu failed: %s",
-				    image_compress_name(pp->z->c),
-				    (unsigned long long)(j->guest << pp->z->l.cluster_bits), j->why);
-	}
-	return pp->take(pp, s);
-}
-
-static int pipe_run(struct pipe *pp)
-{
-	uint64_t sent = 0, taken = 0;
-	int err = 0;
-
-	for (;;) {
-		struct slot *s = &pp->slot[sent % SLOTS];
-
-		if (sent - taken == SLOTS) {
-			err = take_slot(pp, &pp->slot[taken++ % SLOTS]);
-			if (err)
-				return err;
-		}
-		err = feed(pp, s);
-		if (err || s->n == 0)
-			break;
-		for (size_t i = 0; i < s->n; i++)
-			pool_submit(&pp->pool, &s->jobs[i].t);
-		sent++;
-	}
-	while (!err && taken < sent)
-		err = take_slot(pp, &pp->slot[taken++ % SLOTS]);
-	return err;
-}
-
-static int take_sizes(struct pipe *pp, struct slot *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		code_set(pp->z, s->first + i, s->jobs[i].code);
+	for (size_t i = 0; i < b->n; i++)
+		code_set(z, b->first + i, job_code(z, &b->jobs[i]));
 	return 0;
 }
 
@@ -403,7 +173,8 @@ static int finish_layout(struct qz *z, const struct plan *p)
 
 int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 {
-	struct pipe pp;
+	struct zpipe_cfg cfg;
+	struct zpipe pp;
 	struct qz *z;
 	size_t width;
 	int err;
@@ -430,12 +201,12 @@ int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 	if (!z->code16 && !z->code32)
 		return ferr(-ENOMEM, "out of memory for the sizes of %llu clusters",
 			    (unsigned long long)z->nclusters);
-	err = pipe_init(&pp, z, w->p, w->in, prog);
-	if (!err) {
-		pp.take = take_sizes;
-		err = pipe_run(&pp);
-	}
-	pipe_release(&pp);
+	pipe_cfg(&cfg, z, w->p, w->in, prog);
+	cfg.take = take_sizes;
+	err = zpipe_init(&pp, &cfg);
+	if (!err)
+		err = zpipe_run(&pp);
+	zpipe_release(&pp);
 	if (!err && pp.next != z->nclusters)
 		err = ferr(-EIO, "internal: the sizing pass read %llu clusters, expected %llu",
 			   (unsigned long long)pp.next, (unsigned long long)z->nclusters);
@@ -538,35 +309,36 @@ static void code_str(const struct qz *z, uint32_t code, char *buf, size_t len)
 		snprintf(buf, len, "%u bytes", code);
 }
 
-static int take_write(struct pipe *pp, struct slot *s)
+static int take_write(struct zpipe *pp, struct zpipe_batch *b)
 {
-	const struct qz *z = pp->z;
+	const struct qz *z = pp->cfg.arg;
+	struct wpass *wp = z->wp;
 	uint64_t off, len;
 	int err = 0;
 
-	for (size_t i = 0; i < s->n && !err; i++) {
-		const struct zjob *j = &s->jobs[i];
-		uint32_t want = code_get(z, s->first + i);
+	for (size_t i = 0; i < b->n && !err; i++) {
+		const struct zpipe_job *j = &b->jobs[i];
+		uint32_t got = job_code(z, j), want = code_get(z, b->first + i);
 
-		if (j->code != want) {
+		if (got != want) {
 			char now[32], then[32];
 
-			code_str(z, j->code, now, sizeof(now));
+			code_str(z, got, now, sizeof(now));
 			code_str(z, want, then, sizeof(then));
 			return ferr(-EIO, "internal: the cluster at guest byte %llu compressed to %s, "
 				    "but to %s when the image was sized (did the source change?)",
 				    (unsigned long long)(j->guest << z->l.cluster_bits), now, then);
 		}
-		if (!place_next(z, &pp->pl, j->code, &off, &len))
+		if (!place_next(z, &wp->pl, got, &off, &len))
 			continue;
 		off += z->l.data_off;
-		if (pp->out->pos - pp->base > off)
+		if (wp->out->pos - wp->base > off)
 			return ferr(-EIO, "internal: compressed qcow2 data at %llu overlaps %llu",
 				    (unsigned long long)off,
-				    (unsigned long long)(pp->out->pos - pp->base));
-		err = image_out_skip(pp->out, off - (pp->out->pos - pp->base));
+				    (unsigned long long)(wp->out->pos - wp->base));
+		err = image_out_skip(wp->out, off - (wp->out->pos - wp->base));
 		if (!err)
-			err = image_out_write(pp->out, j->code == stored_code(z) ? j->in : j->out, len);
+			err = image_out_write(wp->out, got == stored_code(z) ? j->in : j->out, len);
 	}
 	return err;
 }
@@ -575,7 +347,9 @@ int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress 
 {
 	struct qz *z = w->priv;
 	uint64_t base = out->pos;
-	struct pipe pp;
+	struct wpass wp = {out, base, {0, 0}};
+	struct zpipe_cfg cfg;
+	struct zpipe pp;
 	uint8_t *buf;
 	int err;
 
@@ -597,14 +371,14 @@ int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress 
 			   (unsigned long long)(out->pos - base), (unsigned long long)z->l.data_off);
 	if (err)
 		return err;
-	err = pipe_init(&pp, z, w->p, w->in, prog);
-	if (!err) {
-		pp.take = take_write;
-		pp.out = out;
-		pp.base = base;
-		err = pipe_run(&pp);
-	}
-	pipe_release(&pp);
+	pipe_cfg(&cfg, z, w->p, w->in, prog);
+	cfg.take = take_write;
+	z->wp = &wp;
+	err = zpipe_init(&pp, &cfg);
+	if (!err)
+		err = zpipe_run(&pp);
+	zpipe_release(&pp);
+	z->wp = NULL;
 	/* The last host cluster is padded to its end. */
 	if (!err && out->pos - base <= w->length)
 		err = image_out_skip(out, w->length - (out->pos - base));
