@@ -75,6 +75,10 @@ int capture_opts_done(struct capture_opts *o)
 	if (o->boot_mode == BOOT_MODE_BIOS && !o->fixes)
 		return ferr(-EINVAL, "--boot-mode bios and --no-fix exclude each other: the image is "
 			    "the disk as it is");
+	if (o->image.compress != IMAGE_COMPRESS_NONE && o->image.format == IMAGE_VMDK)
+		return ferr(-EINVAL, "--compress %s: a vmdk image's grains are always "
+			    "zlib-compressed; --compress is for qcow2",
+			    image_compress_name(o->image.compress));
 	if (o->image.compress != IMAGE_COMPRESS_NONE && o->image.format != IMAGE_QCOW2)
 		return ferr(-EINVAL, "--compress %s: only qcow2 images are compressed",
 			    image_compress_name(o->image.compress));

@@ -73,7 +73,7 @@ const struct cloud_profile cloud_profiles[] = {
 	{
 		.name = "kvm",
 		.title = "any KVM cloud (no import limits)",
-		.formats = "qcow2,raw,vhd",
+		.formats = "qcow2,raw,vhd,vmdk",
 		.gpt = true, .efi = true, .ipv6 = true, .multi_nic = true, .encrypted = true,
 		.boot_flag = "the VM's firmware: SeaBIOS, or OVMF for UEFI",
 		.seeds = "",

@@ -22,8 +22,9 @@ static void usage(void)
 	      "        upload: s3://BUCKET/KEY (with --endpoint; parts sent as they are made,\n"
 	      "        the manifest KEY.ferry.json beside it) or https://PRESIGNED-PUT-URL\n\n"
 	      "Options:\n"
-	      " -f, --format FMT   raw, qcow2, vhd (dynamic) or vhd-fixed (default: the\n"
-	      "                    cloud's smallest: vhd for alibaba; else ", stdout);
+	      " -f, --format FMT   raw, qcow2, vhd (dynamic), vhd-fixed or vmdk\n"
+	      "                    (streamOptimized; default: the cloud's smallest: vhd for\n"
+	      "                    alibaba; else ", stdout);
 	fputs(IS_ENABLED(CONFIG_FERRY_FORMAT_RAW) ? "raw" : "qcow2", stdout);
 	fputs(")\n"
 	      "     --compress C   none (default), zlib or zstd: compressed qcow2 clusters\n"

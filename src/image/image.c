@@ -5,6 +5,7 @@
 
 #include "image/qcow2.h"
 #include "image/vhd.h"
+#include "image/vmdk.h"
 #include "util/bytes.h"
 #include "util/config.h"
 #include "util/err.h"
@@ -13,7 +14,8 @@
 #define ZERO_BLOCK 4096u
 
 static const char *const format_names[] = {[IMAGE_RAW] = "raw", [IMAGE_QCOW2] = "qcow2",
-					     [IMAGE_VHD] = "vhd", [IMAGE_VHD_FIXED] = "vhd-fixed"};
+					     [IMAGE_VHD] = "vhd", [IMAGE_VHD_FIXED] = "vhd-fixed",
+					     [IMAGE_VMDK] = "vmdk"};
 
 int image_format_parse(const char *name, enum image_format *fmt)
 {
@@ -22,7 +24,7 @@ int image_format_parse(const char *name, enum image_format *fmt)
 			*fmt = (enum image_format)i;
 			return 0;
 		}
-	return ferr(-EINVAL, "unknown image format '%s' (raw, qcow2, vhd or vhd-fixed)", name);
+	return ferr(-EINVAL, "unknown image format '%s' (raw, qcow2, vhd, vhd-fixed or vmdk)", name);
 }
 
 const char *image_format_name(enum image_format fmt)
@@ -119,6 +121,9 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	w->o = *o;
 	w->p = p;
 	w->in = in;
+	if (o->format == IMAGE_VMDK && o->compress != IMAGE_COMPRESS_NONE)
+		return ferr(-EINVAL, "a vmdk image's grains are always zlib-compressed; --compress "
+			    "is for qcow2");
 	if (o->format != IMAGE_QCOW2 && o->compress != IMAGE_COMPRESS_NONE)
 		return ferr(-EINVAL, "a %s image cannot be compressed (use --format qcow2)",
 			    image_format_name(o->format));
@@ -128,6 +133,8 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	}
 	if (o->format == IMAGE_VHD || o->format == IMAGE_VHD_FIXED)
 		return vhd_length(p, o->format == IMAGE_VHD_FIXED, &w->length);
+	if (o->format == IMAGE_VMDK)
+		return vmdk_prepare(w, prog);
 	if (o->compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_prepare(w, prog);
 	err = qcow2_fit_layout(&l, p);
@@ -144,6 +151,8 @@ int image_write(struct image_writer *w, struct image_out *out, struct progress *
 		return image_raw_write(w->p, w->in, out, prog);
 	if (w->o.format == IMAGE_VHD || w->o.format == IMAGE_VHD_FIXED)
 		return vhd_write(w->p, w->o.format == IMAGE_VHD_FIXED, w->in, out, prog);
+	if (w->o.format == IMAGE_VMDK)
+		return vmdk_write(w, out, prog);
 	if (w->o.compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_write(w, out, prog);
 	return qcow2_write(w->p, w->in, out, prog);
@@ -151,6 +160,8 @@ int image_write(struct image_writer *w, struct image_out *out, struct progress *
 
 void image_writer_release(struct image_writer *w)
 {
-	if (w->o.compress != IMAGE_COMPRESS_NONE)
+	if (w->o.format == IMAGE_VMDK)
+		vmdk_release(w);
+	else if (w->o.compress != IMAGE_COMPRESS_NONE)
 		qcow2z_release(w);
 }

@@ -10,7 +10,7 @@
 #include "disk/plan.h"
 #include "util/progress.h"
 
-enum image_format { IMAGE_RAW, IMAGE_QCOW2, IMAGE_VHD, IMAGE_VHD_FIXED };
+enum image_format { IMAGE_RAW, IMAGE_QCOW2, IMAGE_VHD, IMAGE_VHD_FIXED, IMAGE_VMDK };
 
 /* Where an image's bytes go: one sequential stream (a sink, in the
  * capture). pos counts the bytes of the stream so far. */
@@ -42,7 +42,7 @@ enum image_compress { IMAGE_COMPRESS_NONE, IMAGE_COMPRESS_ZLIB, IMAGE_COMPRESS_Z
 
 struct image_opts {
 	enum image_format format;
-	enum image_compress compress; /* qcow2 only */
+	enum image_compress compress; /* qcow2 only (a VMDK's grains are always zlib) */
 	unsigned threads;             /* compression threads; 0: one per CPU */
 };
 
@@ -54,7 +54,7 @@ struct image_input {
 };
 
 int image_format_parse(const char *name, enum image_format *fmt);
-/* "raw", "qcow2", "vhd", "vhd-fixed" */
+/* "raw", "qcow2", "vhd", "vhd-fixed", "vmdk" */
 const char *image_format_name(enum image_format fmt);
 /* The format as a cloud's import names it ("vhd" for both kinds of VHD). */
 const char *image_format_kind(enum image_format fmt);
@@ -74,9 +74,9 @@ struct image_writer {
 	void *priv;      /* the format's own state */
 };
 
-/* Computes the layout and length; for compressed qcow2 this is a first
- * pass that compresses every cluster to learn its size (shown on prog,
- * which may be NULL). */
+/* Computes the layout and length; for compressed qcow2 and VMDK this is a
+ * first pass that compresses every cluster to learn its size (shown on
+ * prog, which may be NULL). */
 int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,
 		  const struct image_input *in, struct progress *prog);
 /* Writes the image; prog counts the plan's data bytes. */

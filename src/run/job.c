@@ -18,7 +18,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 	[JOB_SOURCE] = {"source", NULL, "the disk to capture (default auto: the disk holding /)"},
 	[JOB_TARGET] = {"target", NULL, "s3://BUCKET/KEY, an https:// presigned URL, or a path",
 			true},
-	[JOB_FORMAT] = {"format", "raw|qcow2|vhd|vhd-fixed", "image format"},
+	[JOB_FORMAT] = {"format", "raw|qcow2|vhd|vhd-fixed|vmdk", "image format"},
 	[JOB_COMPRESS] = {"compress", "none|zlib|zstd", "qcow2 compression"},
 	[JOB_CLOUD] = {"cloud", "kvm|tencent|alibaba|huawei", "the target cloud"},
 	[JOB_BOOT_MODE] = {"boot_mode", "bios|uefi|keep", "how the image boots (default: the cloud's)"},

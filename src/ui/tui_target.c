@@ -279,9 +279,9 @@ static const char *radio_value(newtComponent last, const char *const *names,
 enum tui_go tui_target(struct tui *t)
 {
 	static const char *const kinds[] = {"S3", "Presigned URL", "Local path", NULL};
-	static const char *const formats[] = {"qcow2", "raw", "vhd", "vhd-fixed", NULL};
+	static const char *const formats[] = {"qcow2", "raw", "vhd", "vhd-fixed", "vmdk", NULL};
 	static const char *const compressions[] = {"none", "zlib", "zstd", NULL};
-	newtComponent form, entry[NF], kind_b[3], fmt_b[4], cmp_b[3], kind_last, fmt_last, cmp_last;
+	newtComponent form, entry[NF], kind_b[3], fmt_b[5], cmp_b[3], kind_last, fmt_last, cmp_last;
 	newtComponent msg, back, next, co;
 	struct newtExitStruct es;
 	const char *v[NF];
