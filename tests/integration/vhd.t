@@ -97,7 +97,7 @@ check_eq "GPT: the backup header is the disk's last sector" "EFI PART" \
 check_eq "--cloud alibaba: a VHD by default" vpc "$(info "$T_DIR/ali.img" | cut -d' ' -f1)"
 check_fails "--format vhd --compress zstd: a usage error" 2 "only qcow2 images are compressed" \
 	"$FERRY" capture --format vhd --compress zstd "$disk" "$T_DIR/x.vhd"
-check_fails "--format vhdx: a usage error naming the formats" 2 "raw, qcow2, vhd or vhd-fixed" \
+check_fails "--format vhdx: a usage error naming the formats" 2 "raw, qcow2, vhd, vhd-fixed or vmdk" \
 	"$FERRY" capture --format vhdx "$disk" "$T_DIR/x.vhd"
 check_eq "the source disks are unchanged" "$src_sha $gpt_sha" "$(sha "$disk") $(sha "$gpt")"
 done_testing
