@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 34
+plan 35
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -73,6 +73,13 @@ check_eq "boto3 reads back the local compressed capture's bytes" "$(sha "$T_DIR/
 	"$(rgw_sha256 vm/z.qcow2)"
 check "and it is smaller than the uncompressed one" test \
 	"$(stat -c %s "$T_DIR/local.zst.qcow2")" -lt "$(stat -c %s "$T_DIR/local.qcow2")"
+
+# A streamOptimized VMDK: sized by a first pass too.
+"$FERRY" capture --quiet --format vmdk "$disk" "$T_DIR/local.vmdk"
+rc=0
+cap --quiet --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/v.vmdk" 2>"$T_DIR/v.err" || rc=$?
+check_eq "vmdk to s3:// exits 0; boto3 reads back the local capture's bytes" \
+	"0 $(sha "$T_DIR/local.vmdk")" "$(rc_err "$rc" "$T_DIR/v.err") $(rgw_sha256 vm/v.vmdk)"
 
 # A presigned PUT: the URL carries its own signature; no credentials.
 url=$(rgw_presign_put vm/p.qcow2 3600 "$RGW_HTTPS")
