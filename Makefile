@@ -82,7 +82,7 @@ FUZZ_DEFS := -DFUZZ_JOURNAL_IMAGE='"$(FUZZ_OUT)/journal.img"' -DFUZZ_SUPPORT='"$
 
 .PHONY: all help list-defconfigs menuconfig savedefconfig olddefconfig clean rescue rescue-deps \
 	deps check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-	demo bench bench-xfs bench-push fuzz fuzz-build check-fuzz
+	demo bench bench-xfs bench-compress bench-push fuzz fuzz-build check-fuzz
 
 .DEFAULT_GOAL := all
 
@@ -107,6 +107,7 @@ help:
 	@echo '  check-boot         - boot tests (Debian trees under qemu; cached in /var/cache/ferry-tests)'
 	@echo '  bench              - the capture benchmark (tests/bench)'
 	@echo '  bench-xfs          - the XFS-on-LVM capture benchmark (tests/bench)'
+	@echo '  bench-compress     - compressed and VHD/VMDK images against qemu-img (tests/bench)'
 	@echo '  bench-push         - the upload benchmark against a throwaway radosgw (tests/bench)'
 	@echo '  clean              - delete $(O)'
 	@echo 'Variables: O=DIR builds out of tree (default output/); FERRY_DL_DIR=DIR keeps'
@@ -142,7 +143,7 @@ ifeq ($(wildcard $(CONFIG)),)
 # A build without a configuration gets the default one first, so the
 # README's commands work on a fresh checkout.
 all rescue check check-quick check-build check-lint check-unit check-integration check-boot check-s3 \
-		demo bench bench-xfs bench-push fuzz fuzz-build check-fuzz:
+		demo bench bench-xfs bench-compress bench-push fuzz fuzz-build check-fuzz:
 	@$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG)
 	@$(MAKE) --no-print-directory O=$(O) $@
 else
@@ -366,6 +367,11 @@ bench: $(FERRY)
 bench-xfs: $(FERRY)
 	@$(TOPDIR)/support/deps.sh bench
 	FERRY=$(FERRY) $(TOPDIR)/tests/bench/xfs.sh $(O)/bench-xfs
+
+# The same stale fixture as bench's (the same folder): built once.
+bench-compress: $(FERRY)
+	@$(TOPDIR)/support/deps.sh bench
+	FERRY=$(FERRY) $(TOPDIR)/tests/bench/compress.sh $(O)/bench
 
 bench-push: $(FERRY)
 	@$(TOPDIR)/support/deps.sh bench && $(TOPDIR)/support/deps.sh s3

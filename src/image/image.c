@@ -59,6 +59,26 @@ const char *image_compress_name(enum image_compress c)
 	return compress_names[c];
 }
 
+int image_out_sparse(struct image_out *out, const uint8_t *buf, size_t n)
+{
+	int err = 0;
+
+	for (size_t at = 0; !err && at < n;) {
+		size_t run = 0;
+		bool zero = bytes_zero(buf + at, n - at < ZERO_BLOCK ? n - at : ZERO_BLOCK);
+
+		while (at + run < n) {
+			size_t b = n - at - run < ZERO_BLOCK ? n - at - run : ZERO_BLOCK;
+			if (bytes_zero(buf + at + run, b) != zero)
+				break;
+			run += b;
+		}
+		err = zero ? image_out_skip(out, run) : image_out_write(out, buf + at, run);
+		at += run;
+	}
+	return err;
+}
+
 int image_copy_range(const struct image_input *in, struct image_out *out, uint64_t off,
 		     uint64_t len, struct progress *prog)
 {
@@ -72,20 +92,8 @@ int image_copy_range(const struct image_input *in, struct image_out *out, uint64
 		size_t n = len < cap ? (size_t)len : cap;
 
 		err = in->pread(in->ctx, buf, n, off);
-		/* runs of all-zero blocks are skipped: holes in a file */
-		for (size_t at = 0; !err && at < n;) {
-			size_t run = 0;
-			bool zero = bytes_zero(buf + at, n - at < ZERO_BLOCK ? n - at : ZERO_BLOCK);
-
-			while (at + run < n) {
-				size_t b = n - at - run < ZERO_BLOCK ? n - at - run : ZERO_BLOCK;
-				if (bytes_zero(buf + at + run, b) != zero)
-					break;
-				run += b;
-			}
-			err = zero ? image_out_skip(out, run) : image_out_write(out, buf + at, run);
-			at += run;
-		}
+		if (!err)
+			err = image_out_sparse(out, buf, n);
 		if (prog)
 			progress_add(prog, n);
 		off += n;

@@ -275,7 +275,7 @@ static int write_dynamic(const struct plan *p, const struct image_input *in,
 			err = image_fill(p, &ei, in, buf, start, in_len, prog);
 		}
 		if (!err)
-			err = image_out_write(out, buf, BLOCK_BYTES);
+			err = image_out_sparse(out, buf, BLOCK_BYTES);
 	}
 	if (!err)
 		err = image_out_write(out, foot, FOOTER_LEN);

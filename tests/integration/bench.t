@@ -1,7 +1,8 @@
 #!/bin/bash
 # The benchmark scripts (tests/bench) still run: what CI does not run rots.
 # Smoke runs of the capture benchmark (a 256 MiB stale fixture and a 2 GiB
-# sparse one) and of the XFS-on-LVM one (320 MiB), one run of each tool:
+# sparse one), of the compression one (the same stale fixture) and of the
+# XFS-on-LVM one (320 MiB), one run of each tool:
 # each must reach its verdicts (PASS or MISS: timings on a small fixture
 # under a loaded CI prove nothing) and check ferry's images. The upload
 # benchmark's smoke run is tests/s3/bench.t.
@@ -16,7 +17,7 @@ if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need (support/deps.sh bench)"
 	exit 0
 fi
-plan 8
+plan 12
 
 rc=0
 "$TESTS_DIR/bench/capture.sh" "$T_DIR/capture" 1 256 2 >"$T_DIR/capture.out" 2>&1 || rc=$?
@@ -27,6 +28,18 @@ for v in "ferry output / e2image -ra output" "ferry time / e2image -ra time" \
 	check_match "... and judges $v" "(PASS|MISS)  $v" "$(cat "$T_DIR/capture.out")"
 done
 [ "$T_FAILED" = 0 ] || sed 's/^/#   /' "$T_DIR/capture.out" | tail -n 20
+
+# The compression benchmark, on the same stale fixture.
+rc=0
+"$TESTS_DIR/bench/compress.sh" "$T_DIR/capture" 1 256 >"$T_DIR/compress.out" 2>&1 || rc=$?
+check_match "tests/bench/compress.sh runs to its end (exit 0: every target met, 1: one missed)" \
+	"^[01]$" "$rc"
+for v in "ferry qcow2\+zlib output / qemu-img qcow2 zlib output" \
+	"ferry vmdk output / qemu-img vmdk streamOptimized output" \
+	"ferry qcow2\+zlib: 1 / speedup"; do
+	check_match "... and judges ${v//\\/}" "(PASS|MISS)  $v" "$(cat "$T_DIR/compress.out")"
+done
+[ "$T_FAILED" = 0 ] || sed 's/^/#   /' "$T_DIR/compress.out" | tail -n 20
 rm -rf "$T_DIR/capture"
 
 rc=0
