@@ -304,6 +304,7 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	struct image_input in = {source_input, &r->src};
 	struct sink out = {.fd = -1};
 	struct image_writer iw;
+	struct image_opts io;
 	double t0 = now_seconds();
 	int err = 0;
 
@@ -338,16 +339,18 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 			return err;
 	}
 	r->plan_s = now_seconds() - t0;
-	if (o->image.compress != IMAGE_COMPRESS_NONE) {
+	io = o->image;
+	io.any_length = !sink_is_remote(o->target);
+	if (image_sized_first(&io)) {
 		/* The first pass compresses everything once to learn the sizes. */
 		struct progress sizing;
 
 		progress_init(&sizing, "sizing", r->plan.data_bytes, view);
-		err = image_prepare(&iw, &o->image, &r->plan, &in, &sizing);
+		err = image_prepare(&iw, &io, &r->plan, &in, &sizing);
 		if (!err)
 			progress_finish(&sizing);
 	} else {
-		err = image_prepare(&iw, &o->image, &r->plan, &in, NULL);
+		err = image_prepare(&iw, &io, &r->plan, &in, NULL);
 	}
 	if (!err)
 		err = write_image(r, &iw, &out, view, &t0);

@@ -119,6 +119,11 @@ int image_raw_write(const struct plan *p, const struct image_input *in, struct i
 	return err;
 }
 
+bool image_sized_first(const struct image_opts *o)
+{
+	return o->format == IMAGE_VMDK ? !o->any_length : o->compress != IMAGE_COMPRESS_NONE;
+}
+
 int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,
 		  const struct image_input *in, struct progress *prog)
 {
@@ -142,7 +147,7 @@ int image_prepare(struct image_writer *w, const struct image_opts *o, const stru
 	if (o->format == IMAGE_VHD || o->format == IMAGE_VHD_FIXED)
 		return vhd_length(p, o->format == IMAGE_VHD_FIXED, &w->length);
 	if (o->format == IMAGE_VMDK)
-		return vmdk_prepare(w, prog);
+		return vmdk_prepare(w, image_sized_first(o), prog);
 	if (o->compress != IMAGE_COMPRESS_NONE)
 		return qcow2z_prepare(w, prog);
 	err = qcow2_fit_layout(&l, p);

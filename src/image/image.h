@@ -44,6 +44,9 @@ struct image_opts {
 	enum image_format format;
 	enum image_compress compress; /* qcow2 only (a VMDK's grains are always zlib) */
 	unsigned threads;             /* compression threads; 0: one per CPU */
+	/* The target takes an image of a length not known before its first
+	 * byte (a file, a FIFO): a VMDK is then written in one pass. */
+	bool any_length;
 };
 
 /* Where the data of the plan's ranges is read from (the source disk now;
@@ -74,9 +77,11 @@ struct image_writer {
 	void *priv;      /* the format's own state */
 };
 
-/* Computes the layout and length; for compressed qcow2 and VMDK this is a
- * first pass that compresses every cluster to learn its size (shown on
- * prog, which may be NULL). */
+/* Computes the layout and length; for compressed qcow2, and for VMDK unless
+ * any_length, this is a first pass that compresses every cluster to learn
+ * its size (shown on prog, which may be NULL). A VMDK written in one pass
+ * has its length only once image_write is done. */
+bool image_sized_first(const struct image_opts *o);
 int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,
 		  const struct image_input *in, struct progress *prog);
 /* Writes the image; prog counts the plan's data bytes. */

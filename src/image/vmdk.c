@@ -11,9 +11,10 @@
  *                   footer (the header with the directory's sector), each
  *                   behind a metadata marker; last, the end-of-stream marker.
  *
- * Everything goes front to back, so the image streams. Its length is known
- * before the first byte because a first pass compresses every grain to
- * learn its size (image/zpipe, as compressed qcow2 does); the second
+ * Everything goes front to back, so the image streams, and in one pass: the
+ * tables follow the grains. Where the target must know the length before
+ * the first byte (an upload), a first pass compresses every grain to learn
+ * its size (image/zpipe, as compressed qcow2 does), and the second
  * compresses again and checks each size. */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ struct vz {
 	uint64_t gd_sectors;
 	uint64_t gd_sector; /* where the directory goes */
 	uint32_t cid;
+	bool sized; /* by a first pass; else the lengths are learnt as written */
 	/* while the image is written */
 	struct image_out *out;
 	uint64_t base;
@@ -138,47 +140,12 @@ static void pipe_cfg(struct zpipe_cfg *cfg, struct vz *z, const struct plan *p,
 	};
 }
 
-int vmdk_prepare(struct image_writer *w, struct progress *prog)
+/* From the lengths: where the directory goes and the image's length. */
+static int finish_layout(struct vz *z, const struct plan *p, uint64_t *length)
 {
-	struct walk wk = {{w->p, GRAIN_BITS, 0}, 0, 0, 0};
+	struct walk wk = {{p, GRAIN_BITS, 0}, 0, 0, 0};
 	uint64_t g, sector = OVERHEAD, tables = 0, last_table = UINT64_MAX;
-	struct zpipe_cfg cfg;
-	struct zpipe pp;
-	struct vz *z;
-	int err;
 
-	z = calloc(1, sizeof(*z));
-	if (!z)
-		return ferr(-ENOMEM, "out of memory");
-	w->priv = z;
-	z->threads = w->o.threads;
-	z->capacity = sectors_of(w->p->vsize);
-	z->ntables = (z->capacity + (uint64_t)GTES * GRAIN_SECTORS - 1) / ((uint64_t)GTES * GRAIN_SECTORS);
-	z->gd_sectors = sectors_of(z->ntables * 4);
-	while (walk_next(&wk, &g))
-		;
-	z->ngrains = wk.i;
-	if (z->ngrains > SIZE_MAX / sizeof(*z->len))
-		return ferr(-EFBIG, "too many grains to compress: %llu",
-			    (unsigned long long)z->ngrains);
-	z->len = malloc(z->ngrains ? z->ngrains * sizeof(*z->len) : 1);
-	if (!z->len)
-		return ferr(-ENOMEM, "out of memory for the sizes of %llu grains",
-			    (unsigned long long)z->ngrains);
-	pipe_cfg(&cfg, z, w->p, w->in, prog);
-	cfg.take = take_sizes;
-	err = zpipe_init(&pp, &cfg);
-	if (!err)
-		err = zpipe_run(&pp);
-	zpipe_release(&pp);
-	if (!err && pp.next != z->ngrains)
-		err = ferr(-EIO, "internal: the sizing pass read %llu grains, expected %llu",
-			   (unsigned long long)pp.next, (unsigned long long)z->ngrains);
-	if (err)
-		return err;
-	/* The data, then a marker and a table for each table with a grain. */
-	wk = (struct walk){{w->p, GRAIN_BITS, 0}, 0, 0, 0};
-	z->cid = (uint32_t)crc32(0L, Z_NULL, 0);
 	while (walk_next(&wk, &g)) {
 		uint32_t len = z->len[wk.i - 1];
 
@@ -189,8 +156,8 @@ int vmdk_prepare(struct image_writer *w, struct progress *prog)
 			last_table = g / GTES;
 			tables++;
 		}
-		z->cid = (uint32_t)crc32(z->cid, (const Bytef *)&len, sizeof(len));
 	}
+	/* a marker and a table for each table with a grain */
 	sector += tables * (1 + GT_SECTORS);
 	z->gd_sector = sector + 1;
 	/* the directory behind its marker, the footer behind its, the end */
@@ -199,8 +166,55 @@ int vmdk_prepare(struct image_writer *w, struct progress *prog)
 	if (sector > UINT32_MAX)
 		return ferr(-EFBIG, "a VMDK image of %llu bytes is past the format's 2 TiB",
 			    (unsigned long long)sector * SECTOR);
-	w->length = sector * SECTOR;
+	*length = sector * SECTOR;
 	return 0;
+}
+
+int vmdk_prepare(struct image_writer *w, bool sized, struct progress *prog)
+{
+	struct walk wk = {{w->p, GRAIN_BITS, 0}, 0, 0, 0};
+	struct zpipe_cfg cfg;
+	struct zpipe pp;
+	struct vz *z;
+	uint64_t g;
+	int err;
+
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return ferr(-ENOMEM, "out of memory");
+	w->priv = z;
+	z->threads = w->o.threads;
+	z->sized = sized;
+	z->capacity = sectors_of(w->p->vsize);
+	z->ntables = (z->capacity + (uint64_t)GTES * GRAIN_SECTORS - 1) / ((uint64_t)GTES * GRAIN_SECTORS);
+	z->gd_sectors = sectors_of(z->ntables * 4);
+	/* The descriptor's CID: from the disk's size and the planned ranges,
+	 * so that two captures of a disk are the same bytes. */
+	z->cid = (uint32_t)crc32(0L, (const Bytef *)&z->capacity, sizeof(z->capacity));
+	for (size_t i = 0; i < w->p->n; i++)
+		z->cid = (uint32_t)crc32(z->cid, (const Bytef *)&w->p->ext[i], sizeof(w->p->ext[i]));
+	while (walk_next(&wk, &g))
+		;
+	z->ngrains = wk.i;
+	if (z->ngrains > SIZE_MAX / sizeof(*z->len))
+		return ferr(-EFBIG, "too many grains to compress: %llu",
+			    (unsigned long long)z->ngrains);
+	z->len = malloc(z->ngrains ? z->ngrains * sizeof(*z->len) : 1);
+	if (!z->len)
+		return ferr(-ENOMEM, "out of memory for the sizes of %llu grains",
+			    (unsigned long long)z->ngrains);
+	if (!sized)
+		return 0; /* the length is known once the grains are written */
+	pipe_cfg(&cfg, z, w->p, w->in, prog);
+	cfg.take = take_sizes;
+	err = zpipe_init(&pp, &cfg);
+	if (!err)
+		err = zpipe_run(&pp);
+	zpipe_release(&pp);
+	if (!err && pp.next != z->ngrains)
+		err = ferr(-EIO, "internal: the sizing pass read %llu grains, expected %llu",
+			   (unsigned long long)pp.next, (unsigned long long)z->ngrains);
+	return err ? err : finish_layout(z, w->p, &w->length);
 }
 
 /* A metadata marker: val, size 0, its type. */
@@ -225,10 +239,14 @@ static int take_write(struct zpipe *pp, struct zpipe_batch *b)
 
 	for (size_t i = 0; i < b->n && !err; i++) {
 		const struct zpipe_job *j = &b->jobs[i];
-		uint32_t got = j->zero ? 0 : (uint32_t)j->len, want = z->len[b->first + i];
+		uint32_t got = j->zero ? 0 : (uint32_t)j->len, want = got;
 		uint8_t head[MARKER_HEAD];
 		uint64_t pad;
 
+		if (z->sized)
+			want = z->len[b->first + i];
+		else
+			z->len[b->first + i] = got;
 		if (got != want)
 			return ferr(-EIO, "internal: the grain at guest byte %llu compressed to %u "
 				    "bytes, but to %u when the image was sized (did the source "
@@ -331,6 +349,8 @@ int vmdk_write(struct image_writer *w, struct image_out *out, struct progress *p
 			err = zpipe_run(&pp);
 		zpipe_release(&pp);
 	}
+	if (!err && !z->sized)
+		err = finish_layout(z, w->p, &w->length);
 	if (!err)
 		err = write_tables(z, w->p);
 	if (!err)

@@ -5,9 +5,10 @@
 
 #include "image/writer.h"
 
-/* prepare compresses every grain once to learn its size; write compresses
- * again and streams the image. */
-int vmdk_prepare(struct image_writer *w, struct progress *prog);
+/* With sized, prepare compresses every grain once to learn its size and
+ * the length, and write compresses again; without, the length is known
+ * (w->length) once write is done. */
+int vmdk_prepare(struct image_writer *w, bool sized, struct progress *prog);
 int vmdk_write(struct image_writer *w, struct image_out *out, struct progress *prog);
 void vmdk_release(struct image_writer *w);
 
