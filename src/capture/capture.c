@@ -190,16 +190,21 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	struct sink_opts so = o->sink;
 	struct image_out io = {sink_out_write, sink_out_skip, out, 0};
 	struct progress prog;
+	bool stored_counts;
 	int err;
 
 	r->remote = sink_is_remote(o->target);
-	if (r->remote) {
+	/* An image whose length is known before it is written is counted as
+	 * it is stored; one made in one pass, as it is read. */
+	stored_counts = r->remote && iw->length;
+	if (stored_counts) {
 		progress_init(&prog, "upload", iw->length, view);
 		so.prog = &prog;
 	} else {
-		progress_init(&prog, "capture", iw->p->data_bytes, view);
+		progress_init(&prog, r->remote ? "upload" : "capture", iw->p->data_bytes, view);
 	}
 	so.length = iw->length;
+	so.length_max = iw->length_max;
 	so.made = made_partial;
 	so.made_ctx = r;
 	so.cancelled = r->hooks->cancelled;
@@ -215,7 +220,7 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	if (err)
 		goto fail;
 	*t0 = now_seconds();
-	err = image_write(iw, &io, r->remote ? NULL : &prog);
+	err = image_write(iw, &io, stored_counts ? NULL : &prog);
 	if (!err) {
 		r->file_size = out->pos;
 		err = sink_finish(out);
@@ -340,7 +345,7 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	}
 	r->plan_s = now_seconds() - t0;
 	io = o->image;
-	io.any_length = !sink_is_remote(o->target);
+	io.any_length = !sink_is_remote(o->target) || !strncmp(o->target, "s3://", 5);
 	if (image_sized_first(&io)) {
 		/* The first pass compresses everything once to learn the sizes. */
 		struct progress sizing;

@@ -45,7 +45,8 @@ struct image_opts {
 	enum image_compress compress; /* qcow2 only (a VMDK's grains are always zlib) */
 	unsigned threads;             /* compression threads; 0: one per CPU */
 	/* The target takes an image of a length not known before its first
-	 * byte (a file, a FIFO): a VMDK is then written in one pass. */
+	 * byte (a file, a FIFO, an s3:// upload, not a presigned PUT): a VMDK
+	 * is then written in one pass. */
 	bool any_length;
 };
 
@@ -73,7 +74,8 @@ struct image_writer {
 	struct image_opts o;
 	const struct plan *p;
 	const struct image_input *in;
-	uint64_t length; /* bytes image_write will produce */
+	uint64_t length; /* bytes image_write will produce; 0: known once written */
+	uint64_t length_max; /* with length 0: at most this many */
 	void *priv;      /* the format's own state */
 };
 

@@ -203,8 +203,13 @@ int vmdk_prepare(struct image_writer *w, bool sized, struct progress *prog)
 	if (!z->len)
 		return ferr(-ENOMEM, "out of memory for the sizes of %llu grains",
 			    (unsigned long long)z->ngrains);
-	if (!sized)
-		return 0; /* the length is known once the grains are written */
+	if (!sized) {
+		/* The length is known once the grains are written; at most each
+		 * grain at its largest, with every table. */
+		w->length_max = (OVERHEAD + z->ngrains * sectors_of(MARKER_HEAD + grain_cap()) +
+				 z->ntables * (1 + GT_SECTORS) + 1 + z->gd_sectors + 3) * SECTOR;
+		return 0;
+	}
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_sizes;
 	err = zpipe_init(&pp, &cfg);

@@ -48,7 +48,8 @@ struct s3sink {
 	char upload_id[512];
 	struct s3_part *old, *parts;
 	size_t nold, nparts;
-	uint64_t part, length, written;
+	uint64_t part, length, written; /* length: at most, when open */
+	bool open; /* the length is known once the stream ends (one-pass image) */
 	struct sha256 sha;
 	uint8_t *cur; /* the part being filled */
 	size_t fill;
@@ -217,8 +218,9 @@ static int s3sink_write(struct remote *r, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 	if (len > s->length - s->written)
-		return ferr(-EFBIG, "internal: more than the announced %llu bytes for s3://%s/%s",
-			    (unsigned long long)s->length, s->t.bucket, s->t.key);
+		return ferr(-EFBIG, "internal: more than the announced %s%llu bytes for s3://%s/%s",
+			    s->open ? "at most " : "", (unsigned long long)s->length, s->t.bucket,
+			    s->t.key);
 	sha256_update(&s->sha, buf, len);
 	s->written += len;
 	while (len) {
@@ -231,7 +233,7 @@ static int s3sink_write(struct remote *r, const void *buf, size_t len)
 		s->fill += n;
 		p += n;
 		len -= n;
-		if (s->fill == s->part || (len == 0 && s->written == s->length)) {
+		if (s->fill == s->part || (len == 0 && s->written == s->length && !s->open)) {
 			err = submit(s);
 			if (err)
 				return err;
@@ -258,7 +260,18 @@ static int s3sink_finish(struct remote *r, struct sink_stats *st)
 	struct s3sink *s = (struct s3sink *)r;
 	int err;
 
-	if (s->written != s->length)
+	if (s->open && s->fill) {
+		/* the last part, shorter */
+		err = submit(s);
+		if (err)
+			return err;
+	}
+	if (s->open && s->written) {
+		/* every part is queued: the upload has as many as it has */
+		s->nparts = s->next;
+		s->length = s->written;
+	}
+	if (s->written != s->length || !s->written)
 		return ferr(-EIO, "internal: %llu of the announced %llu bytes for s3://%s/%s",
 			    (unsigned long long)s->written, (unsigned long long)s->length,
 			    s->t.bucket, s->t.key);
@@ -284,7 +297,7 @@ static void s3sink_abort(struct remote *r, struct sink_stats *st)
 	struct s3sink *s = (struct s3sink *)r;
 
 	stop_workers(s);
-	st->parts = s->nparts;
+	st->parts = s->open ? s->next : s->nparts;
 	st->part_size = s->part;
 	st->parts_reused = s->reused;
 	if (s->done || !s->upload_id[0])
@@ -360,13 +373,16 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 	char host[sizeof(s->t.bucket) + sizeof(s->t.host) + 1];
 	int err;
 
-	if (o->length == 0)
-		return ferr(-EINVAL, "internal: the length of an S3 upload must be known");
-	err = s3_part_size(o->length, o->part_size ? o->part_size : DEFAULT_PART, &s->part);
+	if (o->length == 0 && o->length_max == 0)
+		return ferr(-EINVAL, "internal: the length of an S3 upload must be known or bounded");
+	/* A stream whose length is known only at its end: the parts are cut
+	 * as its largest length would need. */
+	s->open = o->length == 0;
+	s->length = s->open ? o->length_max : o->length;
+	err = s3_part_size(s->length, o->part_size ? o->part_size : DEFAULT_PART, &s->part);
 	if (err)
 		return ferr_ctx(err, "s3://%s/%s", s->t.bucket, s->t.key);
-	s->length = o->length;
-	s->nparts = (size_t)((o->length + s->part - 1) / s->part);
+	s->nparts = (size_t)((s->length + s->part - 1) / s->part);
 	if (nw > MAX_PARALLEL)
 		nw = MAX_PARALLEL;
 	s->turns = nw;

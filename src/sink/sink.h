@@ -18,6 +18,9 @@ struct remote;
 struct sink_opts {
 	bool overwrite;      /* replace an existing file */
 	uint64_t length;     /* the exact bytes that will be written (0: unknown) */
+	/* With length 0, at most this many (an image written in one pass): an
+	 * s3:// upload cuts its parts by it. */
+	uint64_t length_max;
 	const char *endpoint, *region, *cred_file, *profile;
 	bool virtual_host;
 	uint64_t part_size;  /* at least this per part; 0: 16 MiB */

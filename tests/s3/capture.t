@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 35
+plan 37
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -74,12 +74,25 @@ check_eq "boto3 reads back the local compressed capture's bytes" "$(sha "$T_DIR/
 check "and it is smaller than the uncompressed one" test \
 	"$(stat -c %s "$T_DIR/local.zst.qcow2")" -lt "$(stat -c %s "$T_DIR/local.qcow2")"
 
-# A streamOptimized VMDK: sized by a first pass too.
+# A streamOptimized VMDK goes up in one pass (its tables follow the data):
+# the parts are cut as it is made, no sizing pass; the object is the local
+# capture's bytes. A presigned PUT needs the length first: two passes, the
+# same bytes.
 "$FERRY" capture --quiet --format vmdk "$disk" "$T_DIR/local.vmdk"
 rc=0
-cap --quiet --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/v.vmdk" 2>"$T_DIR/v.err" || rc=$?
+cap --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/v.vmdk" >/dev/null 2>"$T_DIR/v.err" || rc=$?
 check_eq "vmdk to s3:// exits 0; boto3 reads back the local capture's bytes" \
 	"0 $(sha "$T_DIR/local.vmdk")" "$(rc_err "$rc" "$T_DIR/v.err") $(rgw_sha256 vm/v.vmdk)"
+check_eq "... in one pass (no sizing pass shown), in the parts the manifest counts" \
+	"0 $(( ($(stat -c %s "$T_DIR/local.vmdk") + 5 * 1048576 - 1) / (5 * 1048576) ))" \
+	"$(tr '\r' '\n' <"$T_DIR/v.err" | grep -c '^sizing') $(rgw_py 'import json; print(json.loads(s3.get_object(Bucket=bucket, Key="vm/v.vmdk.ferry.json")["Body"].read())["upload"]["parts"])')"
+url=$(rgw_presign_put vm/pv.vmdk 3600 "$RGW_HTTPS")
+rc=0
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --format vmdk \
+	--ca "$RGW_CA" "$disk" "$url" >/dev/null 2>"$T_DIR/pv.err" || rc=$?
+check_eq "vmdk to a presigned URL: sized first, the same bytes" \
+	"0 1 $(sha "$T_DIR/local.vmdk")" \
+	"$(rc_err "$rc" "$T_DIR/pv.err" | head -1) $(tr '\r' '\n' <"$T_DIR/pv.err" | grep -c '^sizing') $(rgw_sha256 vm/pv.vmdk)"
 
 # A presigned PUT: the URL carries its own signature; no credentials.
 url=$(rgw_presign_put vm/p.qcow2 3600 "$RGW_HTTPS")
