@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 37
+plan 39
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -86,6 +86,39 @@ check_eq "vmdk to s3:// exits 0; boto3 reads back the local capture's bytes" \
 check_eq "... in one pass (no sizing pass shown), in the parts the manifest counts" \
 	"0 $(( ($(stat -c %s "$T_DIR/local.vmdk") + 5 * 1048576 - 1) / (5 * 1048576) ))" \
 	"$(tr '\r' '\n' <"$T_DIR/v.err" | grep -c '^sizing') $(rgw_py 'import json; print(json.loads(s3.get_object(Bucket=bucket, Key="vm/v.vmdk.ferry.json")["Body"].read())["upload"]["parts"])')"
+# Killed in the middle of a one-pass upload, then run again: the parts are
+# cut the same way (by the largest the image could be), so those stored are
+# taken up, not sent again.
+"$FERRY" capture --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" --quiet \
+	--format vmdk --part-size 5Mi --parallel 1 --rate 4M "$disk" "s3://$RGW_BUCKET/vm/k.vmdk" \
+	2>"$T_DIR/k1.err" &
+pid=$!
+upload=""
+for _ in $(seq 1 300); do
+	upload=$(rgw_uploads | awk '$1 == "vm/k.vmdk" {print $2}')
+	if [ -n "$upload" ] && [ "$(rgw_parts vm/k.vmdk "$upload" | wc -l)" -ge 2 ]; then
+		break
+	fi
+	sleep 0.2
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || :
+# radosgw may still be storing a part that was sent: count once the number
+# has stopped changing.
+stored=$(rgw_parts vm/k.vmdk "$upload" | wc -l)
+prev=-1
+while [ "$stored" != "$prev" ]; do
+	sleep 1
+	prev=$stored
+	stored=$(rgw_parts vm/k.vmdk "$upload" | wc -l)
+done
+rc=0
+cap --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/k.vmdk" >"$T_DIR/k2.out" 2>"$T_DIR/k2.err" || rc=$?
+check_eq "a one-pass vmdk upload killed after $stored parts, run again: exit 0, the local bytes" \
+	"0 $(sha "$T_DIR/local.vmdk")" "$(rc_err "$rc" "$T_DIR/k2.err") $(rgw_sha256 vm/k.vmdk)"
+check_match "... the stored parts not sent again" "resumed: $stored stored parts? not sent again" \
+	"$(cat "$T_DIR/k2.out")"
+
 url=$(rgw_presign_put vm/pv.vmdk 3600 "$RGW_HTTPS")
 rc=0
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --format vmdk \
