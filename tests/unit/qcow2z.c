@@ -166,7 +166,7 @@ static int out_skip(void *ctx, uint64_t len)
 static int write_image(struct disk *d, enum image_compress c, unsigned threads, const char *path,
 		       uint64_t *length, uint64_t *sizing, uint64_t *writing)
 {
-	struct image_opts o = {IMAGE_QCOW2, c, threads};
+	struct image_opts o = {.format = IMAGE_QCOW2, .compress = c, .threads = threads};
 	struct sink_opts so = {.overwrite = true};
 	struct progress p1, p2;
 	struct image_writer w;
