@@ -174,7 +174,6 @@ static int finish_layout(struct qz *z, const struct plan *p)
 int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 {
 	struct zpipe_cfg cfg;
-	struct zpipe pp;
 	struct qz *z;
 	size_t width;
 	int err;
@@ -203,13 +202,7 @@ int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 			    (unsigned long long)z->nclusters);
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_sizes;
-	err = zpipe_init(&pp, &cfg);
-	if (!err)
-		err = zpipe_run(&pp);
-	zpipe_release(&pp);
-	if (!err && pp.next != z->nclusters)
-		err = ferr(-EIO, "internal: the sizing pass read %llu clusters, expected %llu",
-			   (unsigned long long)pp.next, (unsigned long long)z->nclusters);
+	err = zpipe_pass(&cfg, z->nclusters);
 	if (!err)
 		err = finish_layout(z, w->p);
 	if (!err)
@@ -349,7 +342,6 @@ int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress 
 	uint64_t base = out->pos;
 	struct wpass wp = {out, base, {0, 0}};
 	struct zpipe_cfg cfg;
-	struct zpipe pp;
 	uint8_t *buf;
 	int err;
 
@@ -374,10 +366,7 @@ int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress 
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_write;
 	z->wp = &wp;
-	err = zpipe_init(&pp, &cfg);
-	if (!err)
-		err = zpipe_run(&pp);
-	zpipe_release(&pp);
+	err = zpipe_pass(&cfg, z->nclusters);
 	z->wp = NULL;
 	/* The last host cluster is padded to its end. */
 	if (!err && out->pos - base <= w->length)

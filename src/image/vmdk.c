@@ -174,7 +174,6 @@ int vmdk_prepare(struct image_writer *w, bool sized, struct progress *prog)
 {
 	struct walk wk = {{w->p, GRAIN_BITS, 0}, 0, 0, 0};
 	struct zpipe_cfg cfg;
-	struct zpipe pp;
 	struct vz *z;
 	uint64_t g;
 	int err;
@@ -212,13 +211,7 @@ int vmdk_prepare(struct image_writer *w, bool sized, struct progress *prog)
 	}
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_sizes;
-	err = zpipe_init(&pp, &cfg);
-	if (!err)
-		err = zpipe_run(&pp);
-	zpipe_release(&pp);
-	if (!err && pp.next != z->ngrains)
-		err = ferr(-EIO, "internal: the sizing pass read %llu grains, expected %llu",
-			   (unsigned long long)pp.next, (unsigned long long)z->ngrains);
+	err = zpipe_pass(&cfg, z->ngrains);
 	return err ? err : finish_layout(z, w->p, &w->length);
 }
 
@@ -332,7 +325,6 @@ int vmdk_write(struct image_writer *w, struct image_out *out, struct progress *p
 	struct vz *z = w->priv;
 	uint8_t *buf = malloc(DESC_SECTORS * SECTOR);
 	struct zpipe_cfg cfg;
-	struct zpipe pp;
 	int err;
 
 	if (!buf)
@@ -349,10 +341,7 @@ int vmdk_write(struct image_writer *w, struct image_out *out, struct progress *p
 	if (!err) {
 		pipe_cfg(&cfg, z, w->p, w->in, prog);
 		cfg.take = take_write;
-		err = zpipe_init(&pp, &cfg);
-		if (!err)
-			err = zpipe_run(&pp);
-		zpipe_release(&pp);
+		err = zpipe_pass(&cfg, z->ngrains);
 	}
 	if (!err && !z->sized)
 		err = finish_layout(z, w->p, &w->length);

@@ -106,7 +106,7 @@ static void job_run(struct pool_task *t, unsigned worker)
 		compress_one(&pp->ctx[worker], j->in, cs, j->out, pp->cfg.cap, &j->len, &j->why);
 }
 
-void zpipe_release(struct zpipe *pp)
+static void zpipe_release(struct zpipe *pp)
 {
 	pool_stop(&pp->pool);
 	for (unsigned i = 0; i < pp->nctx; i++)
@@ -122,7 +122,7 @@ void zpipe_release(struct zpipe *pp)
 	}
 }
 
-int zpipe_init(struct zpipe *pp, const struct zpipe_cfg *cfg)
+static int zpipe_init(struct zpipe *pp, const struct zpipe_cfg *cfg)
 {
 	size_t cs = (size_t)1 << cfg->cluster_bits;
 	unsigned threads = pool_threads(cfg->threads);
@@ -206,7 +206,7 @@ static int take_slot(struct zpipe *pp, struct zpipe_batch *b)
 	return pp->cfg.take(pp, b);
 }
 
-int zpipe_run(struct zpipe *pp)
+static int zpipe_run(struct zpipe *pp)
 {
 	uint64_t sent = 0, taken = 0;
 	int err = 0;
@@ -228,5 +228,19 @@ int zpipe_run(struct zpipe *pp)
 	}
 	while (!err && taken < sent)
 		err = take_slot(pp, &pp->slot[taken++ % ZPIPE_SLOTS]);
+	return err;
+}
+
+int zpipe_pass(const struct zpipe_cfg *cfg, uint64_t expect)
+{
+	struct zpipe pp;
+	int err = zpipe_init(&pp, cfg);
+
+	if (!err)
+		err = zpipe_run(&pp);
+	zpipe_release(&pp);
+	if (!err && pp.next != expect)
+		err = ferr(-EIO, "internal: a compressing pass read %llu clusters, expected %llu",
+			   (unsigned long long)pp.next, (unsigned long long)expect);
 	return err;
 }

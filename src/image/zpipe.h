@@ -67,10 +67,9 @@ struct zpipe {
 	size_t ei;
 };
 
-int zpipe_init(struct zpipe *pp, const struct zpipe_cfg *cfg);
-/* Reads, compresses and hands back every planned cluster. */
-int zpipe_run(struct zpipe *pp);
-void zpipe_release(struct zpipe *pp);
+/* One pass: reads, compresses and hands back every planned cluster (an
+ * error unless there are expect of them). */
+int zpipe_pass(const struct zpipe_cfg *cfg, uint64_t expect);
 /* "zlib" or "zstd", for messages. */
 const char *zpipe_codec_name(enum zpipe_codec c);
 

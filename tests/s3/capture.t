@@ -103,15 +103,7 @@ for _ in $(seq 1 300); do
 done
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || :
-# radosgw may still be storing a part that was sent: count once the number
-# has stopped changing.
-stored=$(rgw_parts vm/k.vmdk "$upload" | wc -l)
-prev=-1
-while [ "$stored" != "$prev" ]; do
-	sleep 1
-	prev=$stored
-	stored=$(rgw_parts vm/k.vmdk "$upload" | wc -l)
-done
+stored=$(rgw_parts_settled vm/k.vmdk "$upload")
 rc=0
 cap --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/k.vmdk" >"$T_DIR/k2.out" 2>"$T_DIR/k2.err" || rc=$?
 check_eq "a one-pass vmdk upload killed after $stored parts, run again: exit 0, the local bytes" \

@@ -75,13 +75,7 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null || :
 # The proxy may still be handing radosgw a part the push had sent before it
 # died: count once the number has stopped changing.
-stored=$(rgw_parts f/k.img "$upload" | wc -l)
-prev=-1
-while [ "$stored" != "$prev" ]; do
-	sleep 1
-	prev=$stored
-	stored=$(rgw_parts f/k.img "$upload" | wc -l)
-done
+stored=$(rgw_parts_settled f/k.img "$upload")
 check "killed after at least 3 parts were stored ($stored)" test "$stored" -ge 3
 check "and before all 9 were" test "$stored" -lt 9
 fp_start --map s3.test=127.0.0.1

@@ -339,6 +339,20 @@ for u in r.get("Uploads", []):
     print(u["Key"], u["UploadId"])' "$@"
 }
 
+# rgw_parts_settled KEY UPLOAD-ID: how many parts the upload holds, once
+# the number has stopped changing (after a client was killed, radosgw or a
+# proxy may still be storing a part it had sent).
+rgw_parts_settled() {
+	local n prev=-1
+	n=$(rgw_parts "$1" "$2" | wc -l)
+	while [ "$n" != "$prev" ]; do
+		sleep 1
+		prev=$n
+		n=$(rgw_parts "$1" "$2" | wc -l)
+	done
+	echo "$n"
+}
+
 # rgw_parts KEY UPLOAD-ID [BUCKET]: "NUMBER SIZE ETAG" per uploaded part.
 rgw_parts() {
 	rgw_py '
