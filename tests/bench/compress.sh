@@ -11,7 +11,7 @@
 #   qcow2+zlib on the machine's CPUs (2 here) >= 1.7 x as fast as on one
 #   (taskset -c 0).
 # Every ferry output is checked with qemu-img check and compare against the
-# raw capture.
+# raw capture, and the fixture's SHA-256 after all the captures.
 # usage: FERRY=path/to/ferry tests/bench/compress.sh WORKDIR [RUNS [SIZE-MIB]]
 # (SIZE-MIB, default 4096, scales the fixture down for a smoke run; its
 # files then fill a quarter of it.)
@@ -35,6 +35,7 @@ raw=$work/ferry.raw
 . "$(dirname "$0")/lib.sh"
 
 need_fixture
+src_sha=$(sha256sum <"$disk" | cut -d' ' -f1)
 "$FERRY" capture --quiet --format raw "$disk" "$raw"
 rm -f "$raw.ferry.json"
 used=$(used_bytes "$part")
@@ -68,6 +69,10 @@ for f in "qcow2 --compress zlib:qcow2" "qcow2 --compress zstd:qcow2" "vhd:vpc" "
 	rm -f "$out" "$out.ferry.json"
 done
 
+[ "$(sha256sum <"$disk" | cut -d' ' -f1)" = "$src_sha" ] || {
+	echo "bench: the fixture disk changed under ferry" >&2
+	exit 1
+}
 echo
 for pair in "qcow2+zlib:qcow2 zlib" "qcow2+zstd:qcow2 zstd" "vhd:vpc" "vmdk:vmdk streamOptimized"; do
 	f="ferry ${pair%%:*}" q="qemu-img ${pair##*:}"
