@@ -181,6 +181,11 @@ static int sink_out_skip(void *ctx, uint64_t len)
 	return sink_skip(ctx, len);
 }
 
+static int sink_out_patch(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	return sink_patch(ctx, off, buf, len);
+}
+
 /* Writes the prepared image into the target; the sink reports the upload
  * progress of a remote target, the image writer that of a local one. */
 static int write_image(struct capture_result *r, struct image_writer *iw, struct sink *out,
@@ -188,7 +193,7 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 {
 	const struct capture_opts *o = r->o;
 	struct sink_opts so = o->sink;
-	struct image_out io = {sink_out_write, sink_out_skip, out, 0};
+	struct image_out io = {.write = sink_out_write, .skip = sink_out_skip, .ctx = out};
 	struct progress prog;
 	bool stored_counts;
 	int err;
@@ -205,6 +210,10 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	}
 	so.length = iw->length;
 	so.length_max = iw->length_max;
+	if (iw->o.patch) {
+		so.patch = true;
+		io.patch = sink_out_patch;
+	}
 	so.made = made_partial;
 	so.made_ctx = r;
 	so.cancelled = r->hooks->cancelled;
@@ -346,6 +355,10 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	r->plan_s = now_seconds() - t0;
 	io = o->image;
 	io.any_length = !sink_is_remote(o->target) || !strncmp(o->target, "s3://", 5);
+	/* A regular file takes a compressed qcow2's tables after its data:
+	 * one pass. */
+	io.patch = io.format == IMAGE_QCOW2 && io.compress != IMAGE_COMPRESS_NONE &&
+		   sink_can_patch(o->target, &o->sink);
 	if (image_sized_first(&io)) {
 		/* The first pass compresses everything once to learn the sizes. */
 		struct progress sizing;

@@ -121,7 +121,9 @@ int image_raw_write(const struct plan *p, const struct image_input *in, struct i
 
 bool image_sized_first(const struct image_opts *o)
 {
-	return o->format == IMAGE_VMDK ? !o->any_length : o->compress != IMAGE_COMPRESS_NONE;
+	if (o->format == IMAGE_VMDK)
+		return !o->any_length;
+	return o->format == IMAGE_QCOW2 && o->compress != IMAGE_COMPRESS_NONE && !o->patch;
 }
 
 int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,

@@ -17,6 +17,9 @@ enum image_format { IMAGE_RAW, IMAGE_QCOW2, IMAGE_VHD, IMAGE_VHD_FIXED, IMAGE_VM
 struct image_out {
 	int (*write)(void *ctx, const void *buf, size_t len);
 	int (*skip)(void *ctx, uint64_t len); /* len zero bytes */
+	/* Rewrites bytes the stream has passed, at off from its start; NULL
+	 * when the target cannot (image_opts.patch says whether it can). */
+	int (*patch)(void *ctx, uint64_t off, const void *buf, size_t len);
 	void *ctx;
 	uint64_t pos;
 };
@@ -48,6 +51,11 @@ struct image_opts {
 	 * byte (a file, a FIFO, an s3:// upload, not a presigned PUT): a VMDK
 	 * is then written in one pass. */
 	bool any_length;
+	/* The target can rewrite what it has taken (a regular file, through
+	 * image_out.patch): a compressed qcow2 is then written in one pass,
+	 * its data first and its tables last, into the room left for them
+	 * before the data. */
+	bool patch;
 };
 
 /* Where the data of the plan's ranges is read from (the source disk now;
@@ -79,10 +87,11 @@ struct image_writer {
 	void *priv;      /* the format's own state */
 };
 
-/* Computes the layout and length; for compressed qcow2, and for VMDK unless
- * any_length, this is a first pass that compresses every cluster to learn
- * its size (shown on prog, which may be NULL). A VMDK written in one pass
- * has its length only once image_write is done. */
+/* Computes the layout and length; for compressed qcow2 unless patch, and
+ * for VMDK unless any_length, this is a first pass that compresses every
+ * cluster to learn its size (shown on prog, which may be NULL). An image
+ * written in one pass (length 0) has its length only once image_write is
+ * done. */
 bool image_sized_first(const struct image_opts *o);
 int image_prepare(struct image_writer *w, const struct image_opts *o, const struct plan *p,
 		  const struct image_input *in, struct progress *prog);

@@ -1,7 +1,8 @@
 /* A strictly sequential qcow2 (version 3) writer. The plan is known up
  * front, so every table can be computed before the data: header, refcount
  * table, refcount blocks, L1, L2 tables, then the data clusters in guest
- * order. Nothing is ever written twice, so the output can be a FIFO. The
+ * order. Nothing is ever written twice, so the output can be a FIFO; in a
+ * file, a cluster's 4 KiB blocks of zeros are holes. The
  * compressed writer (qcow2z.c) shares the cluster walk, header and L1. */
 #include <errno.h>
 #include <stdlib.h>
@@ -271,8 +272,9 @@ static int write_data(const struct qcow2_layout *l, const struct plan *p,
 
 			memset(buf + in_len, 0, len - in_len);
 			err = image_fill(p, &ei, in, buf, start, in_len, prog);
+			/* Blocks of zeros become holes in a file, as in raw. */
 			if (!err)
-				err = image_out_write(out, buf, len);
+				err = image_out_sparse(out, buf, len);
 		}
 	}
 	free(buf);

@@ -1,7 +1,16 @@
-/* Compressed qcow2 (zlib or zstd clusters), still strictly sequential. The
- * tables come first, so a first pass compresses every data cluster only to
- * learn its size; the second compresses again, checks each size and streams
- * header, refcounts, L1, L2 and the byte-packed clusters. */
+/* Compressed qcow2 (zlib or zstd clusters).
+ *
+ * Into a target that can rewrite what it has taken (a regular file) the
+ * image goes in one pass: room for the tables is
+ * left where the plain layout puts them (every planned cluster allocated,
+ * so they always fit), the data clusters follow in guest order as they
+ * come, and the tables are written into the room at the end. What the
+ * tables do not fill stays a hole, counted by no refcount.
+ *
+ * Anything else (a FIFO, an upload) takes the compressed image strictly in
+ * order: a first pass compresses every data cluster only to learn its
+ * size; the second compresses again, checks each size and streams header,
+ * refcounts, L1, L2 and the byte-packed clusters. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +35,7 @@ struct wpass;
 struct qz {
 	struct qcow2_layout l;
 	enum image_compress c;
+	bool late; /* one pass, the tables written last */
 	unsigned threads;
 	uint64_t nclusters;
 	uint16_t *code16;
@@ -144,13 +154,13 @@ static int take_sizes(struct zpipe *pp, struct zpipe_batch *b)
 	return 0;
 }
 
-/* From the codes: which L2 tables exist, the data's end, then the rest. */
-static int finish_layout(struct qz *z, const struct plan *p)
+/* From the codes: the allocated clusters per L2 region, and where the
+ * data ends (relative to data_off). */
+static uint64_t count_regions(struct qz *z, const struct plan *p)
 {
 	struct qcow2_runs it = {p, z->l.cluster_bits, 0};
 	struct qcow2_layout *l = &z->l;
 	uint64_t l2_entries = l->cluster / 8, i = 0, c0, c1, off, len;
-	unsigned csize_shift = 62 - (l->cluster_bits - 8);
 	struct place pl = {0, 0};
 
 	memset(l->region_count, 0, l->l1_size * sizeof(*l->region_count));
@@ -161,14 +171,45 @@ static int finish_layout(struct qz *z, const struct plan *p)
 	l->l2_tables = 0;
 	for (uint64_t r = 0; r < l->l1_size; r++)
 		l->l2_tables += l->region_count[r] != 0;
-	l->data_clusters = div_round_up(pl.pos, l->cluster);
-	qcow2_layout_finish(l);
-	/* A compressed cluster's offset has csize_shift bits in its L2 entry. */
+	return pl.pos;
+}
+
+/* A compressed cluster's offset has csize_shift bits in its L2 entry. */
+static int check_offsets(const struct qz *z)
+{
+	const struct qcow2_layout *l = &z->l;
+	unsigned csize_shift = 62 - (l->cluster_bits - 8);
+
 	if ((l->total_clusters * l->cluster) >> csize_shift)
 		return ferr(-EFBIG, "a compressed image of %llu clusters is too large for "
 			    "qcow2 with %llu-byte clusters", (unsigned long long)l->total_clusters,
 			    (unsigned long long)l->cluster);
 	return 0;
+}
+
+/* Sized first: the tables as the codes need them, the data right after. */
+static int finish_layout(struct qz *z, const struct plan *p)
+{
+	z->l.data_clusters = div_round_up(count_regions(z, p), z->l.cluster);
+	qcow2_layout_finish(&z->l);
+	return check_offsets(z);
+}
+
+/* Written in one pass: the tables in the room the plain layout left
+ * before data_off, which stays where it was. The refcount blocks that
+ * room holds cover every planned cluster allocated, so they cover these. */
+static int finish_late_layout(struct qz *z, const struct plan *p)
+{
+	struct qcow2_layout *l = &z->l;
+	uint64_t room = l->data_off / l->cluster;
+
+	l->data_clusters = div_round_up(count_regions(z, p), l->cluster);
+	l->total_clusters = room + l->data_clusters;
+	if (l->l2_off + l->l2_tables * l->cluster > l->data_off ||
+	    l->total_clusters > l->rb_clusters * (l->cluster / 2))
+		return ferr(-EIO, "internal: qcow2 tables for %llu clusters do not fit the room "
+			    "left for them", (unsigned long long)l->total_clusters);
+	return check_offsets(z);
 }
 
 int qcow2z_prepare(struct image_writer *w, struct progress *prog)
@@ -183,8 +224,10 @@ int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 		return ferr(-ENOMEM, "out of memory");
 	w->priv = z;
 	z->c = w->o.compress;
+	z->late = w->o.patch;
 	z->threads = w->o.threads;
-	/* The plain layout gives the L1 size and the number of planned clusters. */
+	/* The plain layout gives the L1 size and the number of planned
+	 * clusters (and, written in one pass, the room for the tables). */
 	err = qcow2_layout(&z->l, w->p, CONFIG_FERRY_QCOW2_CLUSTER_BITS);
 	if (err)
 		return err;
@@ -200,6 +243,11 @@ int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 	if (!z->code16 && !z->code32)
 		return ferr(-ENOMEM, "out of memory for the sizes of %llu clusters",
 			    (unsigned long long)z->nclusters);
+	if (z->late) {
+		/* Every planned cluster stored whole: the longest it can be. */
+		w->length_max = z->l.total_clusters * z->l.cluster;
+		return 0;
+	}
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_sizes;
 	err = zpipe_pass(&cfg, z->nclusters);
@@ -218,7 +266,10 @@ static void add_ref(uint8_t *e)
 static int write_refblocks(const struct qz *z, struct image_out *out, uint8_t *buf)
 {
 	const struct qcow2_layout *l = &z->l;
-	uint64_t cs = l->cluster, per_rb = cs / 2, meta = l->data_off / cs;
+	uint64_t cs = l->cluster, per_rb = cs / 2, data = l->data_off / cs;
+	/* Header, refcounts, L1 and L2; with the tables written last, the
+	 * room they leave before data_off is no cluster's. */
+	uint64_t meta = l->l2_off / cs + l->l2_tables;
 	uint64_t i = 0, off, len, h0 = 0, h1 = 0;
 	struct place pl = {0, 0};
 	bool have = false;
@@ -235,8 +286,8 @@ static int write_refblocks(const struct qz *z, struct image_out *out, uint8_t *b
 			if (!have) {
 				if (!next_placed(z, &pl, &i, &off, &len, &code))
 					break;
-				h0 = meta + off / cs;
-				h1 = meta + (off + len - 1) / cs;
+				h0 = data + off / cs;
+				h1 = data + (off + len - 1) / cs;
 				have = true;
 			}
 			if (h0 >= end)
@@ -304,14 +355,14 @@ static void code_str(const struct qz *z, uint32_t code, char *buf, size_t len)
 
 static int take_write(struct zpipe *pp, struct zpipe_batch *b)
 {
-	const struct qz *z = pp->cfg.arg;
+	struct qz *z = pp->cfg.arg;
 	struct wpass *wp = z->wp;
 	uint64_t off, len;
 	int err = 0;
 
 	for (size_t i = 0; i < b->n && !err; i++) {
 		const struct zpipe_job *j = &b->jobs[i];
-		uint32_t got = job_code(z, j), want = code_get(z, b->first + i);
+		uint32_t got = job_code(z, j), want = z->late ? got : code_get(z, b->first + i);
 
 		if (got != want) {
 			char now[32], then[32];
@@ -322,11 +373,13 @@ static int take_write(struct zpipe *pp, struct zpipe_batch *b)
 				    "but to %s when the image was sized (did the source change?)",
 				    (unsigned long long)(j->guest << z->l.cluster_bits), now, then);
 		}
+		if (z->late)
+			code_set(z, b->first + i, got);
 		if (!place_next(z, &wp->pl, got, &off, &len))
 			continue;
 		off += z->l.data_off;
 		if (wp->out->pos - wp->base > off)
-			return ferr(-EIO, "internal: compressed qcow2 data at %llu overlaps %llu",
+			return ferr(-EIO, "internal: qcow2 data at %llu overlaps %llu",
 				    (unsigned long long)off,
 				    (unsigned long long)(wp->out->pos - wp->base));
 		err = image_out_skip(wp->out, off - (wp->out->pos - wp->base));
@@ -336,19 +389,15 @@ static int take_write(struct zpipe *pp, struct zpipe_batch *b)
 	return err;
 }
 
-int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress *prog)
+/* Header, refcounts, L1 and L2, as the codes place the data. */
+static int write_tables(const struct qz *z, const struct plan *p, struct image_out *out)
 {
-	struct qz *z = w->priv;
-	uint64_t base = out->pos;
-	struct wpass wp = {out, base, {0, 0}};
-	struct zpipe_cfg cfg;
-	uint8_t *buf;
+	uint8_t *buf = malloc(z->l.cluster);
 	int err;
 
-	buf = malloc(z->l.cluster);
 	if (!buf)
 		return ferr(-ENOMEM, "out of memory");
-	err = qcow2_write_header(&z->l, w->p->vsize, z->c, out, buf);
+	err = qcow2_write_header(&z->l, p->vsize, z->c, out, buf);
 	if (!err)
 		err = qcow2_write_reftable(&z->l, out, buf);
 	if (!err)
@@ -356,18 +405,92 @@ int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress 
 	if (!err)
 		err = qcow2_write_l1(&z->l, out, buf);
 	if (!err)
-		err = write_l2(z, w->p, out, buf);
+		err = write_l2(z, p, out, buf);
 	free(buf);
-	if (!err && out->pos - base != z->l.data_off)
-		err = ferr(-EIO, "internal: compressed qcow2 tables end at %llu, expected %llu",
-			   (unsigned long long)(out->pos - base), (unsigned long long)z->l.data_off);
-	if (err)
-		return err;
+	return err;
+}
+
+/* Every data cluster through the pipe into out, after what is there. */
+static int write_data(struct qz *z, const struct image_writer *w, struct image_out *out,
+		      struct progress *prog)
+{
+	struct wpass wp = {out, out->pos - z->l.data_off, {0, 0}};
+	struct zpipe_cfg cfg;
+	int err;
+
 	pipe_cfg(&cfg, z, w->p, w->in, prog);
 	cfg.take = take_write;
 	z->wp = &wp;
 	err = zpipe_pass(&cfg, z->nclusters);
 	z->wp = NULL;
+	return err;
+}
+
+/* The tables, written last into the room before the data. */
+struct patch_at {
+	struct image_out *out;
+	uint64_t at;
+};
+
+static int patch_write(void *ctx, const void *buf, size_t len)
+{
+	struct patch_at *pa = ctx;
+	int err = pa->out->patch(pa->out->ctx, pa->at, buf, len);
+
+	if (!err)
+		pa->at += len;
+	return err;
+}
+
+static int write_late(struct image_writer *w, struct image_out *out, struct progress *prog)
+{
+	struct qz *z = w->priv;
+	uint64_t base = out->pos, length;
+	struct patch_at pa = {out, base};
+	struct image_out tables = {.write = patch_write, .ctx = &pa};
+	int err;
+
+	if (!out->patch)
+		return ferr(-EINVAL, "internal: a qcow2 with its tables last needs a target that "
+			    "can rewrite them");
+	err = image_out_skip(out, z->l.data_off);
+	if (!err)
+		err = write_data(z, w, out, prog);
+	if (!err)
+		err = finish_late_layout(z, w->p);
+	if (err)
+		return err;
+	/* The last host cluster is padded to its end. */
+	length = z->l.total_clusters * z->l.cluster;
+	if (out->pos - base > length)
+		return ferr(-EIO, "internal: qcow2 data ends at %llu, past %llu",
+			    (unsigned long long)(out->pos - base), (unsigned long long)length);
+	err = image_out_skip(out, length - (out->pos - base));
+	if (!err)
+		err = write_tables(z, w->p, &tables);
+	if (!err && tables.pos != z->l.l2_off + z->l.l2_tables * z->l.cluster)
+		err = ferr(-EIO, "internal: qcow2 tables end at %llu, expected %llu",
+			   (unsigned long long)tables.pos,
+			   (unsigned long long)(z->l.l2_off + z->l.l2_tables * z->l.cluster));
+	if (!err)
+		w->length = length;
+	return err;
+}
+
+int qcow2z_write(struct image_writer *w, struct image_out *out, struct progress *prog)
+{
+	struct qz *z = w->priv;
+	uint64_t base = out->pos;
+	int err;
+
+	if (z->late)
+		return write_late(w, out, prog);
+	err = write_tables(z, w->p, out);
+	if (!err && out->pos - base != z->l.data_off)
+		err = ferr(-EIO, "internal: compressed qcow2 tables end at %llu, expected %llu",
+			   (unsigned long long)(out->pos - base), (unsigned long long)z->l.data_off);
+	if (!err)
+		err = write_data(z, w, out, prog);
 	/* The last host cluster is padded to its end. */
 	if (!err && out->pos - base <= w->length)
 		err = image_out_skip(out, w->length - (out->pos - base));

@@ -144,6 +144,15 @@ int sink_preflight(const char *target, const struct sink_opts *o)
 	return preflight(target, o, &stream);
 }
 
+bool sink_can_patch(const char *target, const struct sink_opts *o)
+{
+	bool stream;
+
+	if (sink_is_remote(target) || preflight(target, o, &stream))
+		return false;
+	return !stream;
+}
+
 /* The mkostemp template of a file written whole beside path, then renamed
  * onto it; NULL when out of memory. */
 static char *partial_template(const char *path)
@@ -200,8 +209,10 @@ static int open_target(struct sink *s, const char *target, const struct sink_opt
 	}
 	s->fd = fd;
 	s->seekable = true;
-	/* a file gets its SHA-256, for its manifest, hashed beside the writes */
-	return hashq_start(&s->hq);
+	/* a file gets its SHA-256, for its manifest, hashed beside the writes
+	 * or, when they will not be in order, read back at the finish */
+	s->rehash = o->patch;
+	return s->rehash ? 0 : hashq_start(&s->hq);
 }
 
 static int write_error(struct sink *s, int e)
@@ -307,6 +318,76 @@ int sink_skip(struct sink *s, uint64_t len)
 	return 0;
 }
 
+int sink_patch(struct sink *s, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (s->up || !s->seekable || off > s->pos || len > s->pos - off)
+		return ferr(-EINVAL, "internal: %s cannot take %zu bytes at %llu again", s->path,
+			    len, (unsigned long long)off);
+	/* The stream's hash has gone past these bytes: the file is hashed
+	 * whole once it is complete. */
+	hashq_abort(s->hq);
+	s->hq = NULL;
+	s->rehash = true;
+	while (len > 0) {
+		ssize_t n = pwrite(s->fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return write_error(s, errno);
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The SHA-256 of a file whose bytes were not written in order: read
+ * back, its holes counted as zeros without reading them. */
+static int rehash(struct sink *s)
+{
+	enum { STEP = 4u << 20 };
+	uint8_t *buf = malloc(STEP);
+	uint64_t off = 0;
+	int err = buf ? hashq_start(&s->hq) : ferr(-ENOMEM, "out of memory");
+
+	while (!err && off < s->pos) {
+		off_t data = lseek(s->fd, (off_t)off, SEEK_DATA), hole;
+
+		if (data < 0 || (uint64_t)data > s->pos)
+			data = (off_t)s->pos; /* ENXIO: only a hole is left */
+		if ((uint64_t)data > off) {
+			err = hashq_zeros(s->hq, (uint64_t)data - off);
+			off = (uint64_t)data;
+			continue;
+		}
+		hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > s->pos)
+			hole = (off_t)s->pos;
+		while (!err && off < (uint64_t)hole) {
+			size_t want = (uint64_t)hole - off < STEP ? (size_t)((uint64_t)hole - off) : STEP;
+			ssize_t n = pread(s->fd, buf, want, (off_t)off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				err = n < 0 ? ferr_errno(-errno, "cannot read %s back at %llu", s->path,
+							 (unsigned long long)off)
+					    : ferr(-EIO, "%s ends at %llu, before its %llu bytes",
+						   s->path, (unsigned long long)off,
+						   (unsigned long long)s->pos);
+			else
+				err = hashq_add(s->hq, buf, (size_t)n);
+			off += n > 0 ? (uint64_t)n : 0;
+		}
+	}
+	free(buf);
+	return err;
+}
+
 static void remote_free(struct sink *s)
 {
 	s->up->free(s->up);
@@ -331,6 +412,8 @@ int sink_finish(struct sink *s)
 		/* A trailing hole has to be made part of the file. */
 		if (ftruncate(s->fd, (off_t)s->pos) < 0)
 			err = write_error(s, errno);
+		else if (s->rehash && (err = rehash(s)))
+			;
 		else if (fsync(s->fd) < 0)
 			err = write_error(s, errno);
 	}

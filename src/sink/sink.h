@@ -17,6 +17,9 @@ struct remote;
 /* What the remote targets need; the local ones use only overwrite. */
 struct sink_opts {
 	bool overwrite;      /* replace an existing file */
+	/* A regular file's earlier bytes will be rewritten (sink_patch): its
+	 * SHA-256 is made at the finish, by reading it back. */
+	bool patch;
 	uint64_t length;     /* the exact bytes that will be written (0: unknown) */
 	/* With length 0, at most this many (an image written in one pass): an
 	 * s3:// upload cuts its parts by it. */
@@ -72,6 +75,7 @@ struct sink {
 	char *tmp;  /* the temporary file, renamed to path on success */
 	int fd;
 	bool seekable; /* a regular file: skipped ranges become holes */
+	bool rehash;   /* earlier bytes were rewritten: hashed at the finish */
 	uint64_t pos;  /* bytes of the stream so far */
 	uint64_t flush_started, flush_done; /* write-behind of a regular file */
 	struct hashq *hq;  /* a regular file's SHA-256 (stats.sha256), else NULL */
@@ -99,6 +103,14 @@ int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);
 /* Advances by len zero bytes. */
 int sink_skip(struct sink *s, uint64_t len);
+/* Whether a local target is a regular file (new or to replace): one whose
+ * earlier bytes sink_patch can rewrite. False for remote targets, "-", a
+ * FIFO or a device, and for a target that does not pass sink_preflight. */
+bool sink_can_patch(const char *target, const struct sink_opts *o);
+/* Rewrites len bytes at off, before the stream's end (a regular file
+ * only). The SHA-256 is then made by reading the file back at the finish,
+ * not beside the writes. */
+int sink_patch(struct sink *s, uint64_t off, const void *buf, size_t len);
 /* Flushes to stable storage and moves the file into place; completes an
  * upload. On failure everything is undone as by sink_abort. */
 int sink_finish(struct sink *s);

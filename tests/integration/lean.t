@@ -7,7 +7,7 @@
 # through its journal) and measured against e2image -ra.
 . "$(dirname "$0")/../lib/tap.sh"
 
-plan 25
+plan 31
 
 mib=1048576
 disk=$T_DIR/disk.img
@@ -50,6 +50,32 @@ check "raw: the 16 MiB of zeros in a file are holes: $((raw_alloc / mib)) MiB al
 qemu-img convert -O raw "$T_DIR/out.qcow2" "$T_DIR/qcow2.raw"
 check "qcow2 reads the same as raw (qemu-img compare)" qemu-img compare -q "$T_DIR/out.qcow2" "$T_DIR/out.raw"
 check "qemu-img check: the qcow2 is clean" qemu-img check -q "$T_DIR/out.qcow2" 2>/dev/null
+# In a file, the plain qcow2's blocks of zeros are holes (zeros.bin's).
+q_alloc=$(du -B1 "$T_DIR/out.qcow2" | cut -f1)
+check "qcow2: blocks of zeros are holes: $((q_alloc / mib)) MiB allocated, e2image -ra $((e2i / mib)) MiB (at most 1.05 x)" \
+	test "$q_alloc" -le $((e2i * 105 / 100))
+# A compressed qcow2 goes into a file in one pass, its tables last: its
+# clusters of zeros are not stored, and its SHA-256 is read back whole.
+rc=0
+"$FERRY" capture --no-fix --force --format qcow2 --compress zstd "$disk" "$T_DIR/z.qcow2" \
+	>/dev/null 2>"$T_DIR/z.err" || rc=$?
+"$FERRY" capture --no-fix --force --format qcow2 --compress zstd "$disk" - \
+	>"$T_DIR/stream.qcow2" 2>"$T_DIR/stream.err"
+check_eq "zstd qcow2: capture exits 0; sizing passes shown: none into a file, one into a stream" \
+	"0 0 1" "$rc $(tr '\r' '\n' <"$T_DIR/z.err" | grep -c '^sizing') $(tr '\r' '\n' <"$T_DIR/stream.err" | grep -c '^sizing')"
+zb=$(debugfs -R 'bmap /data/zeros.bin 2048' "$fs" 2>/dev/null)
+check_eq "zstd qcow2: a block in the middle of zeros.bin is in no allocated cluster (qemu-img map)" \
+	"False" "$(qemu-img map --output=json "$T_DIR/z.qcow2" | python3 -c '
+import json, sys
+at = int(sys.argv[1])
+print(any(e["data"] for e in json.load(sys.stdin) if e["start"] <= at < e["start"] + e["length"]))' $((mib + zb * 4096)))"
+check_eq "zstd qcow2: the manifest's SHA-256 is the file's" "$(sha "$T_DIR/z.qcow2")" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T_DIR/z.qcow2.ferry.json")"
+check "zstd qcow2: clean, and reads as the raw capture (qemu-img check, compare)" \
+	sh -c "qemu-img check -q '$T_DIR/z.qcow2' && qemu-img compare -q '$T_DIR/z.qcow2' '$T_DIR/out.raw'"
+# A stream cannot take the tables last: sized first, then written in order.
+check "zstd qcow2 to standard output: clean, and reads as the file does (qemu-img check, compare)" \
+	sh -c "qemu-img check -q '$T_DIR/stream.qcow2' && qemu-img compare -q '$T_DIR/stream.qcow2' '$T_DIR/z.qcow2'"
 out="$T_DIR/out.raw?offset=$mib"
 check "e2fsck -fn: the image's filesystem is clean" e2fsck -fn "$out"
 bad=""

@@ -161,16 +161,25 @@ static int out_skip(void *ctx, uint64_t len)
 	return sink_skip(ctx, len);
 }
 
-/* Writes the image of d to path; *length is what image_prepare promised,
- * *sizing and *writing what each pass counted on its progress. */
-static int write_image(struct disk *d, enum image_compress c, unsigned threads, const char *path,
-		       uint64_t *length, uint64_t *sizing, uint64_t *writing)
+static int out_patch(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	struct image_opts o = {.format = IMAGE_QCOW2, .compress = c, .threads = threads};
-	struct sink_opts so = {.overwrite = true};
+	return sink_patch(ctx, off, buf, len);
+}
+
+/* Writes the image of d to path (late: in one pass, the tables last);
+ * *length is what image_prepare promised (0 in one pass: then the length
+ * written), *sizing and *writing what each pass counted on its progress. */
+static int write_image(struct disk *d, enum image_compress c, unsigned threads, const char *path,
+		       bool late, uint64_t *length, uint64_t *sizing, uint64_t *writing)
+{
+	struct image_opts o = {.format = IMAGE_QCOW2, .compress = c, .threads = threads,
+			       .patch = late};
+	struct sink_opts so = {.overwrite = true, .patch = late};
 	struct progress p1, p2;
 	struct image_writer w;
 	struct sink s;
+	struct image_out out = {.write = out_write, .skip = out_skip,
+				.patch = late ? out_patch : NULL, .ctx = &s};
 	int err;
 
 	progress_init(&p1, "sizing", d->plan.data_bytes, NULL);
@@ -183,7 +192,9 @@ static int write_image(struct disk *d, enum image_compress c, unsigned threads, 
 	if (!err) {
 		err = sink_open(&s, path, &so);
 		if (!err)
-			err = image_write(&w, &(struct image_out){out_write, out_skip, &s, 0}, &p2);
+			err = image_write(&w, &out, &p2);
+		if (!err && length && late)
+			*length = w.length;
 		if (!err)
 			err = sink_finish(&s);
 		if (err)
@@ -208,6 +219,33 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* In one pass into a file, the tables last: one reading of the source, the
+ * same disk (raw's), and no more allocated than the image made in two (of
+ * len bytes). */
+static void late_checks(struct disk *d, enum image_compress c, const char *raw, uint64_t len)
+{
+	const char *cn = image_compress_name(c);
+	char late[300];
+	uint64_t llen = 0, sizing = 1, writing = 0;
+	struct stat st = {0};
+	int err;
+
+	snprintf(late, sizeof(late), "%s/%s.%s.late.qcow2", dir, d->name, cn);
+	err = write_image(d, c, 2, late, true, &llen, &sizing, &writing);
+	ok(!err && sizing == 0 && writing == d->plan.data_bytes && llen == file_size(late),
+	   "%s %s, tables last: one pass (%llu, %llu of %llu bytes read), %llu bytes", d->name,
+	   cn, (unsigned long long)sizing, (unsigned long long)writing,
+	   (unsigned long long)d->plan.data_bytes, (unsigned long long)llen);
+	ok(sh("qemu-img check -q '%s'", late) == 0 &&
+		   sh("qemu-img compare -q -f raw -F qcow2 '%s' '%s'", raw, late) == 0,
+	   "%s %s, tables last: qemu-img check clean, compare identical", d->name, cn);
+	stat(late, &st);
+	ok((uint64_t)st.st_blocks * 512 <= len + 64 * KiB,
+	   "%s %s, tables last: %llu bytes allocated, the two-pass image %llu", d->name, cn,
+	   (unsigned long long)st.st_blocks * 512, (unsigned long long)len);
+	unlink(late);
+}
+
 /* Per codec: the image, its checks, and the same image again. */
 static void codec_checks(struct disk *d, enum image_compress c, uint64_t plain_size,
 			 bool compressible)
@@ -222,7 +260,7 @@ static void codec_checks(struct disk *d, enum image_compress c, uint64_t plain_s
 	snprintf(one, sizeof(one), "%s/%s.%s.t1.qcow2", dir, d->name, cn);
 	snprintf(raw, sizeof(raw), "%s/%s.raw", dir, d->name);
 
-	err = write_image(d, c, 4, img, &len, &sizing, &writing);
+	err = write_image(d, c, 4, img, false, &len, &sizing, &writing);
 	ok(!err && len == file_size(img) && len > 0,
 	   "%s %s: image_prepare's length %llu is the bytes written (%llu)", d->name, cn,
 	   (unsigned long long)len, (unsigned long long)file_size(img));
@@ -236,14 +274,15 @@ static void codec_checks(struct disk *d, enum image_compress c, uint64_t plain_s
 	if (compressible)
 		ok(len < plain_size, "%s %s: %llu bytes, smaller than the uncompressed %llu",
 		   d->name, cn, (unsigned long long)len, (unsigned long long)plain_size);
-	err = write_image(d, c, 4, again, &len2, NULL, NULL);
+	err = write_image(d, c, 4, again, false, &len2, NULL, NULL);
 	ok(!err && sh("cmp -s '%s' '%s'", img, again) == 0,
 	   "%s %s: a second run is byte-identical", d->name, cn);
-	err = write_image(d, c, 1, one, &len1, NULL, NULL);
+	err = write_image(d, c, 1, one, false, &len1, NULL, NULL);
 	ok(!err && sh("cmp -s '%s' '%s'", img, one) == 0,
 	   "%s %s: one thread and four threads give the same bytes", d->name, cn);
 	unlink(again);
 	unlink(one);
+	late_checks(d, c, raw, len);
 }
 
 /* Both codecs on one disk, against its raw and uncompressed images. */
@@ -254,7 +293,7 @@ static void disk_checks(struct disk *d, bool compressible)
 
 	snprintf(raw, sizeof(raw), "%s/%s.raw", dir, d->name);
 	snprintf(plain, sizeof(plain), "%s/%s.qcow2", dir, d->name);
-	if (write_raw(d, raw) || write_image(d, IMAGE_COMPRESS_NONE, 0, plain, &len, NULL, NULL))
+	if (write_raw(d, raw) || write_image(d, IMAGE_COMPRESS_NONE, 0, plain, false, &len, NULL, NULL))
 		printf("# %s: cannot make the reference images\n", d->name);
 	codec_checks(d, IMAGE_COMPRESS_ZLIB, file_size(plain), compressible);
 	codec_checks(d, IMAGE_COMPRESS_ZSTD, file_size(plain), compressible);
@@ -281,7 +320,7 @@ static void fifo_check(struct disk *d)
 		execlp("sh", "sh", "-c", "cat \"$0\" > \"$1\"", fifo, got, (char *)NULL);
 		_exit(127);
 	}
-	err = write_image(d, IMAGE_COMPRESS_ZSTD, 2, fifo, NULL, NULL, NULL);
+	err = write_image(d, IMAGE_COMPRESS_ZSTD, 2, fifo, false, NULL, NULL, NULL);
 	if (err)
 		kill(pid, SIGTERM); /* it may still wait for a writer */
 	waitpid(pid, &st, 0);
@@ -300,7 +339,7 @@ static void change_check(struct disk *d)
 	/* A zero cluster inside a planned range (every fourth is zero). */
 	d->flip_at = 50 * 64 * KiB + 100;
 	d->arm_after_prepare = true;
-	err = write_image(d, IMAGE_COMPRESS_ZLIB, 2, path, NULL, NULL, NULL);
+	err = write_image(d, IMAGE_COMPRESS_ZLIB, 2, path, false, NULL, NULL, NULL);
 	d->arm_after_prepare = d->armed = false;
 	ok(err == -EIO && strstr(ferr_msg(), "when the image was sized"),
 	   "a cluster that compresses differently in the second pass fails: %s",
@@ -331,8 +370,8 @@ int main(void)
 	struct disk rnd, zero, text, mixed, odd, sparse;
 	char a[300], b[300];
 
-	/* Six disks, two codecs: 6 checks each, 1 more where data shrinks. */
-	tap_plan(6 * 2 * 6 + 5 * 2 + 6 + 2 + 2 + 3 + 1 + 2);
+	/* Six disks, two codecs: 9 checks each, 1 more where data shrinks. */
+	tap_plan(6 * 2 * 9 + 5 * 2 + 6 + 2 + 2 + 3 + 1 + 2);
 	if (!mkdtemp(dir)) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
