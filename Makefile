@@ -44,9 +44,9 @@ CFLAGS_SAN += -Wno-missing-field-initializers
 endif
 FERRY_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(CFLAGS)
 
-LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -lz -llzma -lzstd -llz4 -lbz2
+LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -lmbedcrypto -ldeflate -lz -llzma -lzstd -llz4 -lbz2
 LIBS_STATIC := -lnewt -lslang -lm -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
-	-lacl -llzma -lzstd -llz4 -lbz2 -lz -lmbedtls -lmbedx509 -lmbedcrypto
+	-lacl -llzma -lzstd -llz4 -lbz2 -ldeflate -lz -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(CONFIG_FERRY_STATIC),y)
 FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)
 # libparted.a needs the dm_* answers in disk/nodm.c, linked as an object.

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config kconfig-frontends-nox libparted-dev libext2fs-dev
 comerr-dev uuid-dev libblkid-dev libarchive-dev libmbedtls-dev libacl1-dev
-libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev
+libxml2-dev liblzma-dev libzstd-dev libbz2-dev liblz4-dev zlib1g-dev libdeflate-dev
 nettle-dev libssl-dev libicu-dev libnewt-dev grub-common grub-pc-bin"
 check="$build perl python3 file binutils qemu-utils fdisk e2fsprogs coreutils util-linux kmod
 cpio libarchive-tools gzip xz-utils zstd lz4 bzip2 initramfs-tools-core openssl iproute2
