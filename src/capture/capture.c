@@ -166,9 +166,13 @@ static int judge(struct capture_result *r)
 	return 0;
 }
 
+/* The image writer's reads (from one thread), counted. */
 static int source_input(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	return source_pread(ctx, buf, len, off);
+	struct capture_result *r = ctx;
+
+	r->read_bytes += len;
+	return source_pread(&r->src, buf, len, off);
 }
 
 static int sink_out_write(void *ctx, const void *buf, size_t len)
@@ -315,7 +319,7 @@ static void renumber(const struct table *from, const struct table *to, struct pa
 static int encode(struct capture_result *r, const struct progress_view *view, double t_start)
 {
 	const struct capture_opts *o = r->o;
-	struct image_input in = {source_input, &r->src};
+	struct image_input in = {source_input, r};
 	struct sink out = {.fd = -1};
 	struct image_writer iw;
 	struct image_opts io;

@@ -107,6 +107,9 @@ struct capture_result {
 	bool converted;        /* made to boot by BIOS (--boot-mode bios) */
 	const char *boot_mode; /* what the image boots by: "bios" or "uefi" */
 	uint64_t file_size;
+	/* What the image writer read of the disk (through the overlay): the
+	 * copied bytes once per pass, twice for an image sized first. */
+	uint64_t read_bytes;
 	struct sink_stats stats; /* of an upload */
 	struct capture_bad *bad; /* the sectors given up (capture_opts.strict: none) */
 	size_t nbad;

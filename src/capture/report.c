@@ -154,6 +154,7 @@ void capture_report_details(void *ctx, struct json *j)
 	json_str(j, "boot_mode", r->boot_mode);
 	json_str(j, "compress", image_compress_name(r->o->image.compress));
 	json_u64(j, "data_bytes", p->data_bytes);
+	json_u64(j, "read_bytes", r->read_bytes);
 	json_u64(j, "boot_gap_bytes", p->gap_bytes);
 	json_arr_begin(j, "partitions");
 	for (size_t i = 0; i < p->nparts; i++) {

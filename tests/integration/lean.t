@@ -7,7 +7,7 @@
 # through its journal) and measured against e2image -ra.
 . "$(dirname "$0")/../lib/tap.sh"
 
-plan 31
+plan 32
 
 mib=1048576
 disk=$T_DIR/disk.img
@@ -57,12 +57,14 @@ check "qcow2: blocks of zeros are holes: $((q_alloc / mib)) MiB allocated, e2ima
 # A compressed qcow2 goes into a file in one pass, its tables last: its
 # clusters of zeros are not stored, and its SHA-256 is read back whole.
 rc=0
-"$FERRY" capture --no-fix --force --format qcow2 --compress zstd "$disk" "$T_DIR/z.qcow2" \
-	>/dev/null 2>"$T_DIR/z.err" || rc=$?
+"$FERRY" capture --json --no-fix --force --format qcow2 --compress zstd "$disk" "$T_DIR/z.qcow2" \
+	>"$T_DIR/z.json" 2>"$T_DIR/z.err" || rc=$?
 "$FERRY" capture --no-fix --force --format qcow2 --compress zstd "$disk" - \
 	>"$T_DIR/stream.qcow2" 2>"$T_DIR/stream.err"
 check_eq "zstd qcow2: capture exits 0; sizing passes shown: none into a file, one into a stream" \
 	"0 0 1" "$rc $(tr '\r' '\n' <"$T_DIR/z.err" | grep -c '^sizing') $(tr '\r' '\n' <"$T_DIR/stream.err" | grep -c '^sizing')"
+check_eq "zstd qcow2 into a file: the source read once (read_bytes = data_bytes)" "1" \
+	"$(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(int(d["read_bytes"] == d["data_bytes"] > 0))' "$T_DIR/z.json")"
 zb=$(debugfs -R 'bmap /data/zeros.bin 2048' "$fs" 2>/dev/null)
 check_eq "zstd qcow2: a block in the middle of zeros.bin is in no allocated cluster (qemu-img map)" \
 	"False" "$(qemu-img map --output=json "$T_DIR/z.qcow2" | python3 -c '

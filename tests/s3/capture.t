@@ -83,9 +83,9 @@ rc=0
 cap --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/v.vmdk" >/dev/null 2>"$T_DIR/v.err" || rc=$?
 check_eq "vmdk to s3:// exits 0; boto3 reads back the local capture's bytes" \
 	"0 $(sha "$T_DIR/local.vmdk")" "$(rc_err "$rc" "$T_DIR/v.err") $(rgw_sha256 vm/v.vmdk)"
-check_eq "... in one pass (no sizing pass shown), in the parts the manifest counts" \
-	"0 $(( ($(stat -c %s "$T_DIR/local.vmdk") + 5 * 1048576 - 1) / (5 * 1048576) ))" \
-	"$(tr '\r' '\n' <"$T_DIR/v.err" | grep -c '^sizing') $(rgw_py 'import json; print(json.loads(s3.get_object(Bucket=bucket, Key="vm/v.vmdk.ferry.json")["Body"].read())["upload"]["parts"])')"
+check_eq "... in one pass (no sizing pass shown; the manifest's read_bytes = data_bytes), in the parts the manifest counts" \
+	"0 1 $(( ($(stat -c %s "$T_DIR/local.vmdk") + 5 * 1048576 - 1) / (5 * 1048576) ))" \
+	"$(tr '\r' '\n' <"$T_DIR/v.err" | grep -c '^sizing') $(rgw_py 'import json; m = json.loads(s3.get_object(Bucket=bucket, Key="vm/v.vmdk.ferry.json")["Body"].read()); print(int(m["read_bytes"] == m["data_bytes"] > 0), m["upload"]["parts"])')"
 # Killed in the middle of a one-pass upload, then run again: the parts are
 # cut the same way (by the largest the image could be), so those stored are
 # taken up, not sent again.
@@ -113,11 +113,11 @@ check_match "... the stored parts not sent again" "resumed: $stored stored parts
 
 url=$(rgw_presign_put vm/pv.vmdk 3600 "$RGW_HTTPS")
 rc=0
-env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --format vmdk \
-	--ca "$RGW_CA" "$disk" "$url" >/dev/null 2>"$T_DIR/pv.err" || rc=$?
-check_eq "vmdk to a presigned URL: sized first, the same bytes" \
-	"0 1 $(sha "$T_DIR/local.vmdk")" \
-	"$(rc_err "$rc" "$T_DIR/pv.err" | head -1) $(tr '\r' '\n' <"$T_DIR/pv.err" | grep -c '^sizing') $(rgw_sha256 vm/pv.vmdk)"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$FERRY" capture --json --format vmdk \
+	--ca "$RGW_CA" "$disk" "$url" >"$T_DIR/pv.json" 2>"$T_DIR/pv.err" || rc=$?
+check_eq "vmdk to a presigned URL: sized first (the source read twice: read_bytes = 2 x data_bytes), the same bytes" \
+	"0 1 1 $(sha "$T_DIR/local.vmdk")" \
+	"$(rc_err "$rc" "$T_DIR/pv.err" | head -1) $(tr '\r' '\n' <"$T_DIR/pv.err" | grep -c '^sizing') $(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(int(d["read_bytes"] == 2 * d["data_bytes"] > 0))' "$T_DIR/pv.json") $(rgw_sha256 vm/pv.vmdk)"
 
 # A presigned PUT: the URL carries its own signature; no credentials.
 url=$(rgw_presign_put vm/p.qcow2 3600 "$RGW_HTTPS")
