@@ -23,7 +23,66 @@ struct bedit {
 	struct sysdisk sd;
 	struct fix_report chg;   /* the current file's changes, until it is written */
 	bool kernelopts;         /* a BLS entry takes its options from grubenv */
+	/* Why a command line without resume= gets noresume: initramfs-tools
+	 * would resume from a swap left out of the image (empty: it would not). */
+	char noresume[256];
 };
+
+#define INITRAMFS_RESUME "/etc/initramfs-tools/conf.d/resume"
+
+/* The number of the swap partition val names (a device name, or UUID=,
+ * LABEL=, PARTUUID=) when --exclude leaves it out of the image; else 0. */
+static int excluded_swap(const struct bedit *b, const char *val)
+{
+	const struct fix_volume *v = NULL;
+
+	if (!b->c->exclude)
+		return 0;
+	if (!fix_volume_by_spec(b->c, val, &v) && sysdisk_map(&b->sd, val, "swap", 0, &v) != MAP_OK)
+		return 0;
+	return v && !strcmp(v->fs, "swap") && part_set_has(b->c->exclude, v->partnum) ? v->partnum
+										      : 0;
+}
+
+/* initramfs-tools resumes from the swap RESUME= names in its conf.d/resume
+ * unless the command line says resume= or noresume; if that swap is left
+ * out, its initramfs waits for it (about 30 s) at every boot. */
+static int find_resume_conf(struct bedit *b)
+{
+	const char *line;
+	size_t len, pos = 0, n;
+	char *text, val[256];
+	int err, part;
+
+	if (!b->c->exclude)
+		return 0;
+	err = bootcfg_read(b->c, INITRAMFS_RESUME, &text, &len);
+	if (err)
+		return err == 1 ? 0 : err;
+	val[0] = '\0';
+	while (text_next_line(text, len, &pos, &line, &n)) {
+		size_t i = bootcfg_skip_ws(line, n, 0), e;
+
+		if (n - i < 7 || strncmp(line + i, "RESUME=", 7))
+			continue;
+		i += 7;
+		if (i < n && (line[i] == '"' || line[i] == '\''))
+			e = i + 1 + strcspn(line + i + 1, line[i] == '"' ? "\"\n" : "'\n"), i++;
+		else
+			e = i + strcspn(line + i, " \t#\n");
+		if (e > n)
+			e = n;
+		/* the last assignment is the one the shell keeps */
+		snprintf(val, sizeof(val), "%.*s", (int)(e - i), line + i);
+	}
+	free(text);
+	part = val[0] ? excluded_swap(b, val) : 0;
+	if (part)
+		snprintf(b->noresume, sizeof(b->noresume),
+			 "added noresume: partition %d, which " INITRAMFS_RESUME " resumes from, "
+			 "is left out of the image (--exclude)", part);
+	return 0;
+}
 
 static int add_what(struct strbuf *what, const char *s)
 {
@@ -46,23 +105,27 @@ static int edit_arg(struct bedit *b, const char *file, const char *t, size_t tn,
 		if ((tn == 11 && !strncmp(t, "$kernelopts", 11)) ||
 		    (tn == 13 && !strncmp(t, "${kernelopts}", 13)))
 			*seen |= 4;
+		if (tn == 8 && !strncmp(t, "noresume", 8))
+			*seen |= 8;
 		return strbuf_add(out, t, tn);
 	}
 	snprintf(val, sizeof(val), "%.*s", (int)(tn - kn - 1), t + kn + 1);
 	if ((kn == 4 && !strncmp(t, "root", 4)) || (kn == 6 && !strncmp(t, "resume", 6))) {
 		bool root = kn == 4;
+		int gone = root ? 0 : excluded_swap(b, val);
 		const struct fix_volume *v;
-		enum map_result r = sysdisk_map(&b->sd, val, root ? NULL : "swap",
-						root ? b->c->root_part : 0, &v);
+		enum map_result r;
 
-		if (r == MAP_OK && !root && b->c->exclude &&
-		    part_set_has(b->c->exclude, v->partnum)) {
+		if (!root)
+			*seen |= 8; /* the command line says where to resume from */
+		if (gone) {
 			/* The swap is not in the image: an initramfs would wait for
 			 * it (dracut then gives up into its emergency shell). */
 			snprintf(why, sizeof(why), "resume= is noresume: partition %d is left out "
-				 "of the image (--exclude)", v->partnum);
+				 "of the image (--exclude)", gone);
 			return add_what(what, why) ? -ENOMEM : strbuf_add(out, "noresume", 8);
 		}
+		r = sysdisk_map(&b->sd, val, root ? NULL : "swap", root ? b->c->root_part : 0, &v);
 		if (r == MAP_OK) {
 			int err = add_what(what, root ? "root= by UUID" : "resume= by UUID");
 			return err ? err : strbuf_addf(out, "%.*s=UUID=%s", (int)kn, t, v->uuid);
@@ -113,6 +176,11 @@ static int edit_region(struct bedit *b, const char *file, const char *s,
 			err = add_what(what, (seen & 3) == 0 ? "added net.ifnames=0 biosdevname=0"
 						: seen & 1 ? "added biosdevname=0"
 							   : "added net.ifnames=0");
+	}
+	if (!err && rg->ifnames && !(seen & 12) && b->noresume[0]) {
+		err = strbuf_addf(out, "%snoresume", out->len || rg->sep ? " " : "");
+		if (!err)
+			err = add_what(what, b->noresume);
 	}
 	if (!err)
 		err = strbuf_add(out, s + tail, rg->end - tail);
@@ -259,16 +327,19 @@ static int edit_text(struct bedit *b, const struct bfile *f, const char *text, s
 	}
 	/* grub-mkconfig would drop the arguments again without it */
 	if (!err && f->kind == BK_DEFAULT && !cmdline) {
-		static const char add[] = "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0\"";
+		char add[128], what[sizeof(b->noresume) + 80];
+		bool nr = b->noresume[0];
 
+		snprintf(add, sizeof(add), "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0%s\"",
+			 nr ? " noresume" : "");
+		snprintf(what, sizeof(what), "added GRUB_CMDLINE_LINUX with net.ifnames=0 "
+			 "biosdevname=0%s%s", nr ? "; " : "", b->noresume);
 		if (out->len && out->s[out->len - 1] != '\n')
 			err = strbuf_add(out, "\n", 1);
 		if (!err)
 			err = strbuf_addf(out, "%s\n", add);
 		if (!err)
-			err = fix_change_code(&b->chg, "net.names", RULE, f->path,
-					      "added GRUB_CMDLINE_LINUX with net.ifnames=0 "
-					      "biosdevname=0", NULL, add);
+			err = fix_change_code(&b->chg, "net.names", RULE, f->path, what, NULL, add);
 	}
 	return err;
 }
@@ -344,6 +415,8 @@ int fix_bootloader(struct fix_ctx *c)
 	struct blist l = {0};
 	int err = sysdisk_init(&b.sd, c);
 
+	if (!err)
+		err = find_resume_conf(&b);
 	if (!err)
 		err = bootcfg_collect(c, &l);
 	fix_report_init(&b.chg);

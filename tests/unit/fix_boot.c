@@ -554,6 +554,83 @@ static void centos7_swap_excluded(void)
 	run_close(&r);
 }
 
+/* Writes text into a file of r's tree (its directories made). */
+static int put(const struct run *r, const char *dir, const char *name, const char *text)
+{
+	char cmd[4400], path[4400];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", r->dir, dir);
+	snprintf(path, sizeof(path), "%s/%s/%s", r->dir, dir, name);
+	if (system(cmd) || !(f = fopen(path, "w")))
+		return -1;
+	fputs(text, f);
+	return fclose(f) ? -1 : 0;
+}
+
+/* Debian names its swap only in initramfs-tools' conf.d/resume (no resume=
+ * on a command line): with --exclude 5 it would wait for that swap at every
+ * boot, so every command line gets noresume. Without --exclude, nothing. */
+static void debian12_swap_excluded(void)
+{
+	static const struct fix_volume vols[] = {
+		{.partnum = 1, .fs = "ext4", .uuid = D12_ROOT},
+		{.partnum = 5, .fs = "swap", .uuid = D12_SWAP},
+	};
+	struct part_set ex = {0};
+	struct run r;
+
+	part_set_add(&ex, 5);
+	for (int excluded = 0; excluded < 2; excluded++) {
+		const char *how = excluded ? "debian12, swap excluded" : "debian12, conf.d/resume";
+
+		if (run_open(&r, "debian12", vols, 2, 1, 0) ||
+		    put(&r, "etc/initramfs-tools/conf.d", "resume",
+			"# written by the installer\nRESUME=\"UUID=" D12_SWAP "\"\n")) {
+			ok(0, "%s: sample copied and opened", how);
+			return;
+		}
+		r.c.exclude = excluded ? &ex : NULL;
+		is_int(run_rules(&r), 0, "%s: the rules run", how);
+		if (!excluded) {
+			is_int(contains(r.dir, "boot/grub/grub.cfg", "noresume") +
+				       contains(r.dir, "etc/default/grub", "noresume"),
+			       0, "%s: the swap is in the image: no noresume", how);
+			run_close(&r);
+			continue;
+		}
+		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
+				   "\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
+				   " ro  quiet net.ifnames=0 biosdevname=0 noresume"),
+		       1, "%s: the default entry's linux line with noresume", how);
+		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
+				   "\t\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
+				   " ro single net.ifnames=0 biosdevname=0 noresume "),
+		       1, "%s: the recovery entry too, before the trailing blank", how);
+		is_int(lines_equal(r.dir, "boot/extlinux/extlinux.conf",
+				   "\tappend initrd=/boot/initrd.img-6.1.0-18-amd64 root=UUID=" D12_ROOT
+				   " ro quiet net.ifnames=0 biosdevname=0 noresume"),
+		       1, "%s: extlinux append line", how);
+		is_int(lines_equal(r.dir, "etc/default/grub",
+				   "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0 noresume\""),
+		       1, "%s: GRUB_CMDLINE_LINUX (what grub-mkconfig writes again)", how);
+		{
+			const char *what = NULL;
+
+			for (size_t i = 0; i < r.rep.nchanges; i++)
+				if (!strcmp(r.rep.changes[i].file, "/etc/default/grub") &&
+				    strstr(r.rep.changes[i].what, "noresume"))
+					what = r.rep.changes[i].what;
+			ok(what && strstr(what, "added noresume: partition 5, which "
+					  "/etc/initramfs-tools/conf.d/resume resumes from, is left "
+					  "out of the image"),
+			   "%s: the report says why (%s)", how, what ? what : "no change");
+		}
+		check_again(&r);
+		run_close(&r);
+	}
+}
+
 static void rhel8(void)
 {
 	static const struct fix_volume vols[] = {
@@ -721,6 +798,7 @@ int main(void)
 	centos6();
 	centos7();
 	centos7_swap_excluded();
+	debian12_swap_excluded();
 	rhel8();
 	rhel9();
 	sles15();
