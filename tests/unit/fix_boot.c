@@ -631,6 +631,34 @@ static void debian12_swap_excluded(void)
 	}
 }
 
+/* A resume= by UUID= of a swap left out is noresume too, as by device
+ * name (centos7_swap_excluded). */
+static void debian12_resume_uuid_excluded(void)
+{
+	static const struct fix_volume vols[] = {
+		{.partnum = 1, .fs = "ext4", .uuid = D12_ROOT},
+		{.partnum = 5, .fs = "swap", .uuid = D12_SWAP},
+	};
+	struct part_set ex = {0};
+	struct run r;
+
+	part_set_add(&ex, 5);
+	if (run_open(&r, "debian12", vols, 2, 1, 0) ||
+	    put(&r, "etc/default", "grub",
+		"GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"resume=UUID=" D12_SWAP " quiet\"\n")) {
+		ok(0, "debian12, resume=UUID= excluded: sample copied and opened");
+		return;
+	}
+	r.c.exclude = &ex;
+	is_int(run_rules(&r), 0, "debian12, resume=UUID= excluded: the rules run");
+	is_int(lines_equal(r.dir, "etc/default/grub",
+			   "GRUB_CMDLINE_LINUX=\"noresume quiet net.ifnames=0 biosdevname=0\""),
+	       1, "debian12, resume=UUID= excluded: GRUB_CMDLINE_LINUX with noresume");
+	is_int(contains(r.dir, "etc/default/grub", "resume=UUID"), 0,
+	       "debian12, resume=UUID= excluded: no resume= left");
+	run_close(&r);
+}
+
 static void rhel8(void)
 {
 	static const struct fix_volume vols[] = {
@@ -799,6 +827,7 @@ int main(void)
 	centos7();
 	centos7_swap_excluded();
 	debian12_swap_excluded();
+	debian12_resume_uuid_excluded();
 	rhel8();
 	rhel9();
 	sles15();
