@@ -10,6 +10,7 @@
 #include "disk/table.h"
 #include "fix/bootcfg.h"
 #include "fix/devname.h"
+#include "initrd/initrd.h"
 #include "util/err.h"
 
 #define RULE "bootloader"
@@ -25,7 +26,7 @@ struct bedit {
 	bool kernelopts;         /* a BLS entry takes its options from grubenv */
 	/* Why a command line without resume= gets noresume: initramfs-tools
 	 * would resume from a swap left out of the image (empty: it would not). */
-	char noresume[256];
+	char noresume[512];
 };
 
 #define INITRAMFS_RESUME "/etc/initramfs-tools/conf.d/resume"
@@ -44,22 +45,13 @@ static int excluded_swap(const struct bedit *b, const char *val)
 										      : 0;
 }
 
-/* initramfs-tools resumes from the swap RESUME= names in its conf.d/resume
- * unless the command line says resume= or noresume; if that swap is left
- * out, its initramfs waits for it (about 30 s) at every boot. */
-static int find_resume_conf(struct bedit *b)
+/* The value of the last RESUME= assignment in shell text (the one the shell
+ * keeps), quotes removed; val is left as it was when there is none. */
+static void resume_assignment(const char *text, size_t len, char *val, size_t size)
 {
 	const char *line;
-	size_t len, pos = 0, n;
-	char *text, val[256];
-	int err, part;
+	size_t pos = 0, n;
 
-	if (!b->c->exclude)
-		return 0;
-	err = bootcfg_read(b->c, INITRAMFS_RESUME, &text, &len);
-	if (err)
-		return err == 1 ? 0 : err;
-	val[0] = '\0';
 	while (text_next_line(text, len, &pos, &line, &n)) {
 		size_t i = bootcfg_skip_ws(line, n, 0), e;
 
@@ -72,16 +64,123 @@ static int find_resume_conf(struct bedit *b)
 			e = i + strcspn(line + i, " \t#\n");
 		if (e > n)
 			e = n;
-		/* the last assignment is the one the shell keeps */
-		snprintf(val, sizeof(val), "%.*s", (int)(e - i), line + i);
+		snprintf(val, size, "%.*s", (int)(e - i), line + i);
 	}
-	free(text);
-	part = val[0] ? excluded_swap(b, val) : 0;
-	if (part)
-		snprintf(b->noresume, sizeof(b->noresume),
-			 "added noresume: partition %d, which " INITRAMFS_RESUME " resumes from, "
-			 "is left out of the image (--exclude)", part);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The swap an initramfs-tools initrd resumes from: its init sources
+ * conf/initramfs.conf, then each file in conf/conf.d in name order; where RESUME
+ * was not configured the resume hook wrote the swap it found when the
+ * initrd was built into conf/conf.d/zz-resume-auto. *file names the member
+ * that set val. An initrd Ferry cannot read is passed over: the virtio
+ * rule reports it. */
+static int initrd_resume(struct bedit *b, const char *path, char *val, size_t size,
+			 char *file, size_t fsize)
+{
+	struct initrd rd;
+	char *data = NULL;
+	const char **names = NULL;
+	size_t len, n = 0;
+	int err = guest_read(b->c->g, path, INITRD_MAX, &data, &len);
+
+	initrd_init(&rd);
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	err = initrd_parse(data, len, &rd);
+	free(data);
+	if (err) {
+		initrd_release(&rd);
+		return 0;
+	}
+	names = calloc(rd.main.n + 1, sizeof(*names));
+	if (!names) {
+		initrd_release(&rd);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rd.main.n; i++) {
+		const char *nm = rd.main.v[i].name;
+
+		nm += !strncmp(nm, "./", 2) ? 2 : nm[0] == '/';
+		if (!strncmp(nm, "conf/conf.d/", 12) && nm[12] && !strchr(nm + 12, '/'))
+			names[n++] = nm;
+	}
+	qsort(names, n, sizeof(*names), by_name);
+	for (size_t i = 0; i <= n; i++) {
+		const char *nm = i ? names[i - 1] : "conf/initramfs.conf";
+		const struct cpio_entry *e = cpio_find(&rd.main, nm);
+		char was[256];
+
+		if (i > 1 && !strcmp(nm, names[i - 2]))
+			continue; /* cpio_find gave the last member of this name */
+		if (!e || (e->mode & 0170000) != 0100000)
+			continue;
+		snprintf(was, sizeof(was), "%s", val);
+		resume_assignment(e->data, e->size, val, size);
+		if (strcmp(was, val))
+			snprintf(file, fsize, "%s", nm);
+	}
+	free(names);
+	initrd_release(&rd);
 	return 0;
+}
+
+static int list_initrds(const char *name, uint32_t mode, void *arg)
+{
+	if (GUEST_ISDIR(mode) || strncmp(name, "initrd.img-", 11))
+		return 0;
+	return strbuf_add(arg, name, strlen(name) + 1);
+}
+
+/* initramfs-tools resumes from the swap RESUME= names, in its conf.d/resume
+ * or, found when the initrd was built, inside the initrd, unless the
+ * command line says resume= or noresume; if that swap is left out, its
+ * initramfs waits for it (about 30 s) at every boot. */
+static int find_resume_conf(struct bedit *b)
+{
+	struct strbuf initrds;
+	char *text, val[256] = "", path[300], file[128];
+	size_t len;
+	int err, part;
+
+	if (!b->c->exclude)
+		return 0;
+	err = bootcfg_read(b->c, INITRAMFS_RESUME, &text, &len);
+	if (err < 0)
+		return err;
+	if (!err) {
+		resume_assignment(text, len, val, sizeof(val));
+		free(text);
+		part = val[0] ? excluded_swap(b, val) : 0;
+		if (part) {
+			snprintf(b->noresume, sizeof(b->noresume),
+				 "added noresume: partition %d, which " INITRAMFS_RESUME " resumes "
+				 "from, is left out of the image (--exclude)", part);
+			return 0;
+		}
+	}
+	strbuf_init(&initrds);
+	err = guest_list(b->c->g, "/boot", list_initrds, &initrds);
+	if (err == -ENOENT || err == -ENOTDIR)
+		err = 0;
+	for (size_t o = 0; !err && o < initrds.len; o += strlen(initrds.s + o) + 1) {
+		snprintf(path, sizeof(path), "/boot/%s", initrds.s + o);
+		val[0] = file[0] = '\0';
+		err = initrd_resume(b, path, val, sizeof(val), file, sizeof(file));
+		part = !err && val[0] ? excluded_swap(b, val) : 0;
+		if (part) {
+			snprintf(b->noresume, sizeof(b->noresume),
+				 "added noresume: partition %d, which %s resumes from (its %s), is "
+				 "left out of the image (--exclude)", part, path, file);
+			break;
+		}
+	}
+	strbuf_release(&initrds);
+	return err;
 }
 
 static int add_what(struct strbuf *what, const char *s)

@@ -17,7 +17,6 @@
 
 #define RULE "virtio"
 #define TEXT_MAX (64u << 20)
-#define INITRD_MAX ((size_t)1 << 30)
 #define MODULE_MAX (64u << 20)
 #define MAX_KERNELS 16
 

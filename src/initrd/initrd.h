@@ -8,6 +8,9 @@
 #include "initrd/cpio.h"
 #include "initrd/compress.h"
 
+/* The largest initrd file read whole. */
+#define INITRD_MAX ((size_t)1 << 30)
+
 struct initrd {
 	/* The uncompressed archives in front and the zero fill after them,
 	 * byte for byte (nearly archives). */

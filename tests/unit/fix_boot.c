@@ -264,6 +264,7 @@ static void check_again(struct run *r)
 
 #define D12_ROOT "3b0d1a5e-7f3c-4c2a-9e8b-2d6f1a4c5e70"
 #define D12_SWAP "c6f2e8a1-4d5b-4e3f-8a9c-1b2d3e4f5a60"
+#define D12_SWAP2 "0a4b6c8d-1e2f-4a3b-9c5d-7e8f9a0b1c2d"
 
 static void debian12(void)
 {
@@ -659,6 +660,86 @@ static void debian12_resume_uuid_excluded(void)
 	run_close(&r);
 }
 
+/* An initrd whose RESUME was found when it was built: initramfs-tools'
+ * resume hook wrote it into the initrd as conf/conf.d/zz-resume-auto, with
+ * nothing in /etc. Built here with cpio and zstd as mkinitramfs does. The
+ * member set last in name order is the one that counts: a later
+ * RESUME=none, or a swap in the image, gets no noresume. */
+static void debian12_initrd_resume(void)
+{
+	static const struct fix_volume vols[] = {
+		{.partnum = 1, .fs = "ext4", .uuid = D12_ROOT},
+		{.partnum = 5, .fs = "swap", .uuid = D12_SWAP},
+		{.partnum = 6, .fs = "swap", .uuid = D12_SWAP2},
+	};
+	static const struct {
+		const char *how, *later; /* a conf.d member after zz-resume-auto */
+		const char *swap;        /* what zz-resume-auto names */
+		bool noresume;
+	} cases[] = {
+		{"initrd zz-resume-auto, swap excluded", NULL, "UUID=" D12_SWAP, true},
+		{"initrd zz-resume-auto, RESUME=none after it", "RESUME=none\n",
+		 "UUID=" D12_SWAP, false},
+		{"initrd zz-resume-auto, swap in the image", NULL, "UUID=" D12_SWAP2, false},
+	};
+	struct part_set ex = {0};
+	struct run r;
+
+	part_set_add(&ex, 5);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const char *how = cases[k].how;
+		char text[200], cmd[4400];
+
+		snprintf(text, sizeof(text), "RESUME=%s\n", cases[k].swap);
+		if (run_open(&r, "debian12", vols, 3, 1, 0) ||
+		    put(&r, "rd/conf", "initramfs.conf", "MODULES=most\nBUSYBOX=auto\n") ||
+		    put(&r, "rd/conf/conf.d", "zz-resume-auto", text) ||
+		    (cases[k].later && put(&r, "rd/conf/conf.d", "zzz-local", cases[k].later))) {
+			ok(0, "%s: sample copied and opened", how);
+			return;
+		}
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s/rd' && find . | LC_ALL=C sort | cpio -o -H newc --quiet | "
+			 "zstd -q -c > '%s/boot/initrd.img-6.1.0-18-amd64' && rm -r '%s/rd'",
+			 r.dir, r.dir, r.dir);
+		if (system(cmd)) {
+			ok(0, "%s: initrd built with cpio and zstd", how);
+			run_close(&r);
+			return;
+		}
+		r.c.exclude = &ex;
+		is_int(run_rules(&r), 0, "%s: the rules run", how);
+		if (!cases[k].noresume) {
+			is_int(contains(r.dir, "boot/grub/grub.cfg", "noresume") +
+				       contains(r.dir, "etc/default/grub", "noresume"),
+			       0, "%s: no noresume", how);
+			run_close(&r);
+			continue;
+		}
+		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
+				   "\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
+				   " ro  quiet net.ifnames=0 biosdevname=0 noresume"),
+		       1, "%s: the default entry's linux line with noresume", how);
+		is_int(lines_equal(r.dir, "etc/default/grub",
+				   "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0 noresume\""),
+		       1, "%s: GRUB_CMDLINE_LINUX with noresume", how);
+		{
+			const char *what = NULL;
+
+			for (size_t i = 0; i < r.rep.nchanges; i++)
+				if (!strcmp(r.rep.changes[i].file, "/etc/default/grub") &&
+				    strstr(r.rep.changes[i].what, "noresume"))
+					what = r.rep.changes[i].what;
+			ok(what && strstr(what, "added noresume: partition 5, which "
+					  "/boot/initrd.img-6.1.0-18-amd64 resumes from (its "
+					  "conf/conf.d/zz-resume-auto), is left out of the image"),
+			   "%s: the report says why (%s)", how, what ? what : "no change");
+		}
+		check_again(&r);
+		run_close(&r);
+	}
+}
+
 static void rhel8(void)
 {
 	static const struct fix_volume vols[] = {
@@ -828,6 +909,7 @@ int main(void)
 	centos7_swap_excluded();
 	debian12_swap_excluded();
 	debian12_resume_uuid_excluded();
+	debian12_initrd_resume();
 	rhel8();
 	rhel9();
 	sles15();
