@@ -266,6 +266,8 @@ enum tui_go tui_disks(struct tui *t)
 				check_report_release(&t->rep);
 				t->have_rep = false;
 			}
+			if (sys != t->disk) /* its partition numbers were another disk's */
+				(void)tui_set(t, JOB_EXCLUDE, NULL);
 			t->disk = sys;
 			go = TUI_NEXT;
 		} else if (co == rescan) {
@@ -343,6 +345,7 @@ static void findings_text(const struct check_report *r, FILE *f)
 
 static int run_check(struct tui *t)
 {
+	struct part_set ex = {{0}};
 	struct source src;
 	newtComponent form;
 	int err;
@@ -356,10 +359,15 @@ static int run_check(struct tui *t)
 	newtDrawForm(form);
 	newtRefresh();
 	check_report_init(&t->rep, t->cloud);
-	err = source_open(&src, t->pr.disks[t->disk].src.path);
+	if (t->job.val[JOB_EXCLUDE])
+		err = part_set_parse(&ex, t->job.val[JOB_EXCLUDE]);
+	else
+		err = 0;
+	if (!err)
+		err = source_open(&src, t->pr.disks[t->disk].src.path);
 	if (!err) {
 		struct trial_opts to = {t->cloud->efi ? BOOT_MODE_KEEP : BOOT_MODE_BIOS,
-					t->job.val[JOB_FORMAT], NULL};
+					t->job.val[JOB_FORMAT], &ex};
 
 		err = check_on_copy(&src, &to, &t->rep);
 		source_release(&src);
@@ -375,18 +383,121 @@ static int run_check(struct tui *t)
 	return 0;
 }
 
+/* The system disk's partitions an operator may leave out: not the ones
+ * that hold / or /boot, not an extended partition or an LVM PV (the check
+ * refuses what else the system needs, naming it). */
+static bool may_leave_out(const struct tui *t, size_t p)
+{
+	const struct probe_part *pp = &t->pr.disks[t->disk].parts[p];
+
+	return pp->part && pp->part->kind != PART_EXTENDED && pp->fs != FS_LVM2 &&
+	       !(t->pr.root.disk == t->disk && t->pr.root.part == (int)p) &&
+	       !(t->pr.boot.disk == t->disk && t->pr.boot.part == (int)p);
+}
+
+/* Leave out: the partitions to leave out of the image, marked in a list;
+ * the choice becomes ferry.exclude. 1 when it changed, 0 when not, -1 on
+ * error (said). */
+static int leave_out(struct tui *t)
+{
+	const struct probe_disk *d = &t->pr.disks[t->disk];
+	struct part_set was = {{0}}, now = {{0}};
+	newtComponent form, list, ok, cancel, co;
+	struct newtExitStruct es;
+	struct strbuf v;
+	char line[96], sz[16], used[16], name[64];
+	size_t n = 0;
+	int err;
+
+	if (t->job.val[JOB_EXCLUDE] && part_set_parse(&was, t->job.val[JOB_EXCLUDE]) < 0) {
+		tui_message("Leave out", "%s", ferr_msg());
+		return -1;
+	}
+	for (size_t p = 0; p < d->nparts; p++)
+		n += may_leave_out(t, p);
+	if (!n) {
+		tui_message("Leave out", "%s has no partition that may be left out: the system "
+			    "needs every one.", d->src.path);
+		return 0;
+	}
+	newtCenteredWindow(68, 15, "Leave out");
+	form = newtForm(NULL, NULL, 0);
+	newtFormAddComponent(form, newtTextboxReflowed(1, 0, "A partition left out is not "
+		"copied: its space in the image reads as zeros and the lines of /etc/fstab "
+		"that mount it are commented out. Space marks one.", 62, 0, 0, 0));
+	list = newtCheckboxTree(1, 4, 7, NEWT_FLAG_SCROLL);
+	for (size_t p = 0; p < d->nparts; p++) {
+		const struct probe_part *pp = &d->parts[p];
+
+		if (!may_leave_out(t, p))
+			continue;
+		fmt_bytes(sz, sizeof(sz), pp->dev.size);
+		if (pp->have_used)
+			fmt_bytes(used, sizeof(used), pp->used);
+		else
+			snprintf(used, sizeof(used), "-");
+		snprintf(line, sizeof(line), "%-13.13s %10s %-6.6s %-10.10s %9s used",
+			 probe_part_name(pp, name, sizeof(name)), sz, fs_type_name(pp->fs),
+			 pp->label[0] ? pp->label : "-", used);
+		newtCheckboxTreeAddItem(list, line, (void *)pp, 0, NEWT_ARG_APPEND, NEWT_ARG_LAST);
+		if (part_set_has(&was, pp->part->num))
+			newtCheckboxTreeSetEntryValue(list, (void *)pp, '*');
+	}
+	newtCheckboxTreeSetWidth(list, 64);
+	ok = newtCompactButton(48, 12, "OK");
+	cancel = newtCompactButton(56, 12, "Cancel");
+	newtFormAddComponents(form, list, ok, cancel, NULL);
+	newtFormAddHotKey(form, NEWT_KEY_F12);
+	newtFormRun(form, &es);
+	co = es.reason == NEWT_EXIT_HOTKEY ? ok : es.u.co; /* F12 is OK */
+	if (co == ok) {
+		int m;
+		const void **sel = (const void **)newtCheckboxTreeGetSelection(list, &m);
+
+		for (int i = 0; i < m; i++)
+			part_set_add(&now, ((const struct probe_part *)sel[i])->part->num);
+		free(sel);
+	} else {
+		now = was;
+	}
+	newtFormDestroy(form);
+	newtPopWindow();
+	if (!memcmp(&was, &now, sizeof(was)))
+		return 0;
+	strbuf_init(&v);
+	err = 0;
+	for (int num = 1; !err && num < 256; num++)
+		if (part_set_has(&now, num))
+			err = strbuf_addf(&v, "%s%d", v.len ? "," : "", num);
+	if (!err)
+		err = tui_set(t, JOB_EXCLUDE, v.s);
+	strbuf_release(&v);
+	if (err) {
+		tui_message("Leave out", "%s", ferr_msg());
+		return -1;
+	}
+	return 1;
+}
+
 enum tui_go tui_check(struct tui *t)
 {
-	newtComponent form, clouds, verdict, report, back, next, co;
+	newtComponent form, clouds, verdict, report, back, next, leave, co;
 	struct newtExitStruct es;
 	struct text x;
-	char line[128];
+	char line[128], out[48] = "";
 	enum tui_go go = TUI_QUIT;
 
 	tui_frame("2/7 Cloud and check", " <Enter> on a cloud checks again   <F12> next screen");
 	if (!t->have_rep && run_check(t) < 0) {
-		tui_message("Check", "The check failed:\n\n%s", ferr_msg());
-		return TUI_BACK;
+		if (!t->job.val[JOB_EXCLUDE]) {
+			tui_message("Check", "The check failed:\n\n%s", ferr_msg());
+			return TUI_BACK;
+		}
+		/* what the check refuses to leave out: said, and kept in */
+		tui_message("Leave out", "%s\n\nNothing is left out.", ferr_msg());
+		if (tui_set(t, JOB_EXCLUDE, NULL))
+			return TUI_QUIT;
+		return tui_check(t);
 	}
 	newtOpenWindow(1, 2, 76, 19, "Cloud and check");
 	form = newtForm(NULL, NULL, 0);
@@ -398,11 +509,14 @@ enum tui_go tui_check(struct tui *t)
 		if (&cloud_profiles[i] == t->cloud)
 			newtListboxSetCurrent(clouds, (int)i);
 	}
+	if (t->job.val[JOB_EXCLUDE])
+		snprintf(out, sizeof(out), "; left out: %s", t->job.val[JOB_EXCLUDE]);
 	if (t->left)
-		snprintf(line, sizeof(line), "%zu blocker%s the fixes leave: the capture stops unless forced",
-			 t->left, t->left == 1 ? "" : "s");
+		snprintf(line, sizeof(line), "%zu blocker%s the fixes leave: the capture stops unless "
+			 "forced%s", t->left, t->left == 1 ? "" : "s", out);
 	else
-		snprintf(line, sizeof(line), "Ready: nothing blocks the migration once captured");
+		snprintf(line, sizeof(line), "Ready: nothing blocks the migration once captured%s",
+			 out);
 	verdict = newtLabel(1, 7, line);
 	report = newtTextbox(1, 8, 72, 8, NEWT_FLAG_SCROLL);
 	if (text_open(&x)) {
@@ -412,7 +526,8 @@ enum tui_go tui_check(struct tui *t)
 	}
 	back = newtCompactButton(57, 17, "Back");
 	next = newtCompactButton(65, 17, "Next");
-	newtFormAddComponents(form, clouds, verdict, report, next, back, NULL);
+	leave = newtCompactButton(44, 17, "Leave out");
+	newtFormAddComponents(form, clouds, verdict, report, next, leave, back, NULL);
 	newtFormAddHotKey(form, NEWT_KEY_F12);
 	for (;;) {
 		newtFormRun(form, &es);
@@ -425,6 +540,18 @@ enum tui_go tui_check(struct tui *t)
 				check_report_release(&t->rep);
 			t->have_rep = false;
 			go = TUI_NEXT + 100; /* this screen again, checked anew */
+		} else if (co == leave) {
+			int r = leave_out(t);
+
+			if (r < 0) {
+				go = TUI_QUIT;
+			} else if (r == 0) {
+				continue;
+			} else {
+				check_report_release(&t->rep);
+				t->have_rep = false;
+				go = TUI_NEXT + 100;
+			}
 		} else if (co == back) {
 			go = TUI_BACK;
 		} else if (co == next) {

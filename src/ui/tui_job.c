@@ -13,10 +13,12 @@
 #include "ui/tui.h"
 #include "util/err.h"
 
-/* Keys that describe this capture and not the next server's. */
+/* Keys that describe this capture and not the next server's: what is
+ * left out is chosen for each server (the next one's partition N may hold
+ * what it needs). */
 static bool per_server(enum job_key k)
 {
-	return k == JOB_SOURCE || k == JOB_CREDENTIALS || k == JOB_FORCE;
+	return k == JOB_SOURCE || k == JOB_CREDENTIALS || k == JOB_FORCE || k == JOB_EXCLUDE;
 }
 
 int tui_job_cmdline(const struct tui *t, struct strbuf *out)

@@ -255,6 +255,10 @@ enum tui_go tui_confirm(struct tui *t)
 		    t->cloud->title, redacted.s ? redacted.s : "",
 		    t->job.val[JOB_FORMAT] ? t->job.val[JOB_FORMAT] : "qcow2",
 		    compressed ? ", compressed with " : "", compressed ? t->job.val[JOB_COMPRESS] : "");
+	if (t->job.val[JOB_EXCLUDE])
+		strbuf_addf(&s, "Left out (read as zeros, their fstab lines commented out): "
+			    "partition%s %s.\n\n", strchr(t->job.val[JOB_EXCLUDE], ',') ? "s" : "",
+			    t->job.val[JOB_EXCLUDE]);
 	if (t->force)
 		strbuf_addf(&s, "Despite %zu blocker%s the fixes leave.\n\n", t->left,
 			    t->left == 1 ? "" : "s");

@@ -197,9 +197,12 @@ static int apply(struct tui *t, const char *const v[NF], const char *format, con
 	char target[2048];
 	int err = 0;
 
-	for (enum job_key k = JOB_TARGET; !err && k <= JOB_CREDENTIALS; k++)
-		if (k != JOB_FORMAT && k != JOB_COMPRESS && k != JOB_CLOUD)
-			err = tui_set(t, k, NULL);
+	/* the keys this screen owns (the others, ferry.boot_mode and
+	 * ferry.exclude among them, stay as they came) */
+	static const enum job_key own[] = {JOB_TARGET, JOB_ENDPOINT, JOB_REGION, JOB_CREDENTIALS};
+
+	for (size_t i = 0; !err && i < sizeof(own) / sizeof(own[0]); i++)
+		err = tui_set(t, own[i], NULL);
 	if (err)
 		return err;
 	switch (t->kind) {

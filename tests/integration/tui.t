@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null; then
 	echo "1..0 # SKIP needs tmux (support/deps.sh check)"
 	exit 0
 fi
-plan 42
+plan 55
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -189,4 +189,62 @@ check_match "... and the fallback is said" "no terminal description for TERM=no-
 check_eq "no file beside the images but the images and their manifests" \
 	"out-data.qcow2 out-data.qcow2.ferry.json out.qcow2 out.qcow2.ferry.json" \
 	"$(cd "$T_DIR" && printf "%s\n" out* | LC_ALL=C sort | xargs)"
+
+# 5. Leave out. ferry.exclude=2 names /: the check refuses it, the screen
+# says so and nothing is left out. Then partition 5 (/srv) is marked in the
+# Leave out list: the check and the confirm screen say so, the image reads
+# zeros there and its fstab line is commented out (debugfs); the job shown
+# for the next server does not carry it, and keeps the ferry.boot_mode of
+# the command line (the target screen once cleared it).
+tx_start e "TERM=vt220 $FERRY tui --cmdline 'ferry.exclude=2 ferry.boot_mode=bios' $disk"
+tx_show e "1/7 Disks" "<Leave>" || :
+tx_keys e F12
+tx_wait e "Nothing is left out" 60 || :
+check_match "leave out: / is refused, said on the screen" \
+	"--exclude 2: partition 2 holds /, which the system needs to boot" \
+	"$(tx_box e "Leave out" | tr -d '\n' | tr -s ' ')"
+tx_keys e Enter
+tx_show e "2/7 Cloud and check" "<Next>" 60 || :
+screen=$(tx_screen e)
+check_match "leave out: ... and the check runs with nothing left out" \
+	"Ready: nothing blocks the migration once captured +│" "$screen"
+check_match "leave out: the button is there" "<Leave out> +<Back> +<Next>" "$screen"
+tx_keys e Tab Tab Tab Enter
+tx_wait e "Space marks one" || :
+screen=$(tx_box e "Leave out")
+check_match "leave out: the list offers the swap and /srv, not / or /boot" \
+	"partition 3 .*swap.*partition 5 .*srv" "$(tr -d '\n' <<<"$screen")"
+check_eq "leave out: ... and not / or /boot" "" "$(grep -oE 'partition [12] ' <<<"$screen")"
+tx_keys e Down Space Tab Enter
+tx_show e "2/7 Cloud and check" "left out: 5" 60 || :
+check_match "leave out: the check says what is left out" \
+	"Ready: nothing blocks the migration once captured; left out: 5" "$(tx_screen e)"
+tx_keys e F12
+tx_show e "3/7 Network" "<Next>" || :
+tx_keys e F12
+tx_show e "4/7 Target" "<Next>" || :
+tx_keys e Tab Tab Space
+for _ in 1 2 3 4 5 6 7 8; do tx_keys e Tab; done
+tx_type e "$T_DIR/ex.qcow2"
+tx_keys e F12
+tx_show e "5/7 Confirm" "[│x] Back [│x]" || :
+check_match "leave out: the confirm screen says so" \
+	"Left out \(read as zeros, their fstab lines commented out\): partition 5\." \
+	"$(tx_box e Confirm | tr -d '\n' | tr -s ' ')"
+tx_keys e Enter
+tx_show e "7/7 Result" "<Done>" 120 || :
+check_match "leave out: captured" "Result: captured" "$(tx_screen e)"
+tx_keys e NPage NPage NPage NPage
+check_match "leave out: the job for the next server leaves nothing out, keeps ferry.boot_mode" \
+	"^ferry\.target=$T_DIR/ex\.qcow2 ferry\.format=qcow2 ferry\.compress=none ferry\.cloud=kvm ferry\.boot_mode=bios <Save" \
+	"$(tr -d '│\n' <<<"$(tx_screen e)" | tr -s ' ' | grep -oE 'ferry\.target=.*')"
+qemu-img convert -O raw "$T_DIR/ex.qcow2" "$T_DIR/ex.raw"
+check "leave out: partition 5 reads as zeros in the image" cmp -n $((FX_P5_SIZE * 512)) \
+	-i $((FX_P5_START * 512)):0 "$T_DIR/ex.raw" /dev/zero
+check_match "leave out: its fstab line is commented out" \
+	"# ferry: disabled, partition 5 is left out of the image \(--exclude\)" \
+	"$(debugfs -R 'cat /etc/fstab' "$T_DIR/ex.raw?offset=$(fx_off 2)" 2>/dev/null)"
+tx_keys e Tab Tab Enter
+check_eq "leave out: exit 0" 0 "$(tx_exit e)"
+check_eq "the source's SHA-256 is unchanged after it" "$src_sha" "$(sha "$disk")"
 done_testing
