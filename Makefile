@@ -301,7 +301,8 @@ check-lint: $(FERRY)
 
 check-unit: $(UNIT_BINS)
 	@$(TOPDIR)/support/deps.sh check
-	$(PROVE) --exec '' $(UNIT_BINS)
+	@mkdir -p $(O)/tmp
+	TMPDIR=$(O)/tmp $(PROVE) --exec '' $(UNIT_BINS)
 
 check-integration: $(FERRY) $(GRUB_BIOS)/core-root.img
 	@$(TOPDIR)/support/deps.sh check

@@ -16,7 +16,7 @@
 #include "util/endian.h"
 #include "util/err.h"
 
-static char dir[] = "/tmp/ferry-compress-XXXXXX";
+static char dir[192];
 
 struct tool {
 	enum codec c;
@@ -242,7 +242,7 @@ int main(void)
 	void *out;
 	size_t olen, used;
 
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "compress")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}

@@ -15,7 +15,7 @@
 #include "testsh.h"
 #include "util/err.h"
 
-static char dir[] = "/tmp/ferry-cpio-XXXXXX";
+static char dir[192];
 
 static bool data_is(const struct cpio_entry *e, const char *s)
 {
@@ -347,7 +347,7 @@ int main(void)
 	uint8_t *buf;
 	size_t len;
 
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "cpio")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}

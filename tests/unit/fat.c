@@ -15,7 +15,7 @@
 #include "testsh.h"
 #include "util/err.h"
 
-static char dir[] = "/tmp/ferry-fat-XXXXXX";
+static char dir[192];
 
 #define MT "MTOOLS_SKIP_CHECK=1 "
 
@@ -303,7 +303,7 @@ static void damaged(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "fat")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}

@@ -175,12 +175,11 @@ static int run_open(struct run *r, const char *name, const struct fix_volume *vo
 		    int root_part, int boot_part)
 {
 	char cmd[8400];
-	const char *tmp = getenv("TMPDIR");
 
 	memset(r, 0, sizeof(*r));
 	r->name = name;
 	snprintf(r->orig, sizeof(r->orig), "%s/%s", samples, name);
-	snprintf(r->dir, sizeof(r->dir), "%s/ferry-fix-XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(r->dir, sizeof(r->dir), "%s/ferry-fix-XXXXXX", tap_tmpdir());
 	if (!mkdtemp(r->dir))
 		return -errno;
 	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", r->orig, r->dir);

@@ -302,9 +302,8 @@ static void boot_mount(void)
 int main(void)
 {
 	char cmd[128];
-	const char *tmp = getenv("TMPDIR");
 
-	snprintf(top, sizeof(top), "%s/ferry-boot-XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(top, sizeof(top), "%s/ferry-boot-XXXXXX", tap_tmpdir());
 	if (!mkdtemp(top)) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;

@@ -296,9 +296,8 @@ static void left_alone(void)
 int main(void)
 {
 	char cmd[128];
-	const char *tmp = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "%s/ferry-fstab-XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/ferry-fstab-XXXXXX", tap_tmpdir());
 	if (!mkdtemp(dir)) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;

@@ -39,7 +39,7 @@ static inline const char *fx_samples(void)
 static inline void fx_init(const char *name)
 {
 	snprintf(fx_base, sizeof(fx_base), "%s/ferry-%s-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name);
+		 tap_tmpdir(), name);
 	if (!mkdtemp(fx_base)) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		exit(1);

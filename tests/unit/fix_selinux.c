@@ -92,10 +92,9 @@ static void config(const char *text, const char *want, int changes, const char *
 int main(void)
 {
 	char cmd[200];
-	const char *tmp = getenv("TMPDIR");
 	struct result r;
 
-	snprintf(dir, sizeof(dir), "%s/ferry-selinux-XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/ferry-selinux-XXXXXX", tap_tmpdir());
 	if (!mkdtemp(dir)) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;

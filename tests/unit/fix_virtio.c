@@ -19,7 +19,7 @@
 #define KVER "6.1.0-9-amd64"
 #define KVER2 "6.1.0-8-amd64"
 
-static char tmp[] = "/tmp/ferry-virtio-XXXXXX";
+static char tmp[192];
 
 static int run_rule(const char *root, struct fix_report *rep)
 {
@@ -130,7 +130,7 @@ int main(void)
 	char here[512], script[600];
 
 	tap_plan(3 * 17 + 10);
-	if (!mkdtemp(tmp))
+	if (!tap_scratch(tmp, sizeof(tmp), "virtio"))
 		return 1;
 	snprintf(here, sizeof(here), "%s", __FILE__);
 	snprintf(script, sizeof(script), "%s/virtio_tree.sh", dirname(here));

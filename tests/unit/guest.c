@@ -19,7 +19,7 @@
 #include "testsh.h"
 #include "util/err.h"
 
-static char tmp[256];
+static char tmp[192];
 
 static void make_tree(const char *dir)
 {
@@ -220,7 +220,7 @@ int main(void)
 	size_t len;
 
 	tap_plan(24 + 3 + 6 + 4 * 42);
-	snprintf(tmp, sizeof(tmp), "%s/ferry-guest-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(tmp, sizeof(tmp), "%s/ferry-guest-XXXXXX", tap_tmpdir());
 	if (!mkdtemp(tmp))
 		return 1;
 

@@ -17,7 +17,7 @@
 #include "testsh.h"
 #include "util/err.h"
 
-static char dir[] = "/tmp/ferry-http-XXXXXX";
+static char dir[192];
 
 /* CA, CA2, a server certificate for s3.test and 127.0.0.1, and one for
  * s3.test only. */
@@ -108,7 +108,7 @@ int main(void)
 	struct http_opts o = {0};
 
 	tap_plan(16);
-	if (!mkdtemp(dir))
+	if (!tap_scratch(dir, sizeof(dir), "http"))
 		return 1;
 	if (!ok(make_certs() == 0, "test CA and certificates made with openssl")) {
 		sh("cat %s/openssl.log", dir);

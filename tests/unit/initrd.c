@@ -16,7 +16,7 @@
 #include "util/err.h"
 #include "util/progress.h"
 
-static char dir[] = "/tmp/ferry-initrd-XXXXXX";
+static char dir[192];
 
 #define MODULE "usr/lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko"
 #define MODULE_DATA "\177ELF virtio_blk"
@@ -306,7 +306,7 @@ static void damaged(enum codec c, const char *comp)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "initrd")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}

@@ -80,10 +80,12 @@ static void config_cases(void)
  * entry's ferry.cloud=kvm used to override a job file's cloud=tencent). */
 static void default_cloud_cases(void)
 {
-	char conf[] = "/tmp/ferry-job-conf-XXXXXX";
-	int fd = mkstemp(conf);
+	char conf[256];
 	struct job j;
+	int fd;
 
+	snprintf(conf, sizeof(conf), "%s/ferry-job-conf-XXXXXX", tap_tmpdir());
+	fd = mkstemp(conf);
 	if (fd < 0 || write(fd, "FERRY_VERSION='1'\nFERRY_CLOUD='huawei'\n", 39) != 39) {
 		ok(0, "a rescue.conf to read");
 		return;

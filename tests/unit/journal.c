@@ -16,7 +16,7 @@
 #include "util/endian.h"
 #include "util/err.h"
 
-static char dir[] = "/tmp/ferry-journal-XXXXXX";
+static char dir[192];
 static char warned[512];
 
 static void on_warn(const char *msg, void *arg)
@@ -277,7 +277,7 @@ struct fixture {
 	const char *label;
 	const char *jo; /* the debugfs journal_open command */
 	unsigned bs;
-	char img[128], old[128];
+	char img[300], old[300];
 	uint64_t blk[16];
 	size_t nblk;
 	unsigned char *orig;    /* /f as written */
@@ -312,7 +312,7 @@ static int fixture_init(struct fixture *f, const char *label, const char *mkfs, 
 static int new_content(struct fixture *f, const char *name, const size_t *idx, size_t n,
 		       int fill, unsigned apply)
 {
-	char path[160];
+	char path[320];
 	unsigned char *b = malloc(n * f->bs);
 	int r;
 
@@ -332,7 +332,7 @@ static int new_content(struct fixture *f, const char *name, const size_t *idx, s
 
 static int run_debugfs(struct fixture *f, const char *script)
 {
-	char path[160];
+	char path[320];
 
 	snprintf(path, sizeof(path), "%s/%s.cmds", dir, f->label);
 	if (write_file(path, script, strlen(script)))
@@ -342,7 +342,7 @@ static int run_debugfs(struct fixture *f, const char *script)
 
 static bool cat_is(const char *img, const unsigned char *want, size_t len)
 {
-	char path[160];
+	char path[320];
 	unsigned char *got;
 	size_t n = 0;
 	bool r;
@@ -360,7 +360,7 @@ static bool cat_is(const char *img, const unsigned char *want, size_t len)
  * them with e2fsprogs' own tools. */
 static void check_replay(struct fixture *f, unsigned trans, unsigned blocks, unsigned revoked)
 {
-	char ours[160], ref[160], again[160], *seq_ours, *seq_ref;
+	char ours[400], ref[400], again[400], *seq_ours, *seq_ref;
 	struct journal_stats st;
 	bool same = true;
 	int err;
@@ -554,7 +554,7 @@ static int replay_loaded(const char *img, struct journal_stats *st, bool *sees_g
  * original. Returns the number of blocks journalled, 0 on failure. */
 static size_t journal_changes(struct fixture *f, const char *change)
 {
-	char after[160], data[160], cmd[512], script[4096];
+	char after[400], data[400], cmd[512], script[4096];
 	uint64_t blk[256];
 	size_t n, len;
 
@@ -580,7 +580,7 @@ static size_t journal_changes(struct fixture *f, const char *change)
  * write the superblock and descriptors read at open time back over them. */
 static void metadata_case(const char *label, const char *mkfs, const char *jo, unsigned bs)
 {
-	char after[160], ours[160], ref[160], again[160], change[512];
+	char after[400], ours[400], ref[400], again[400], change[512];
 	struct journal_stats st;
 	struct fixture f;
 	size_t n = 0;
@@ -716,7 +716,7 @@ static void refusal_cases(void)
 {
 	struct journal_stats st = {1, 1, 1};
 	struct fixture f;
-	char *before, *after, ext[160], fc[160];
+	char *before, *after, ext[400], fc[400];
 
 	if (ok(fixture_init(&f, "clean", "-t ext4", "jo", 4096) == 0, "clean: fixture built")) {
 		before = sha256(f.img);
@@ -762,7 +762,7 @@ int main(void)
 	struct ferry_warn_scope scope;
 
 	ferry_warn_push(&scope, on_warn, NULL);
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "journal")) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;
 	}

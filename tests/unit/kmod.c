@@ -17,7 +17,7 @@
 #define KVER "6.1.0-13-amd64"
 #define VERMAGIC "6.1.0-13-amd64 SMP preempt mod_unload modversions "
 
-static char tmp[] = "/tmp/ferry-kmod-XXXXXX";
+static char tmp[192];
 
 /* Runs a shell command; its standard output goes to out if given. Returns
  * the exit status, -1 if it did not run. */
@@ -784,8 +784,8 @@ int main(void)
 	char path[300];
 
 	tap_plan(79);
-	if (!mkdtemp(tmp) || sh(NULL, "mkdir %s/empty.d", tmp)) {
-		printf("Bail out! cannot make a scratch directory in /tmp\n");
+	if (!tap_scratch(tmp, sizeof(tmp), "kmod") || sh(NULL, "mkdir %s/empty.d", tmp)) {
+		printf("Bail out! cannot make a scratch directory in %s\n", tap_tmpdir());
 		return 1;
 	}
 	have_kmod = sh(NULL, "exec >/dev/null; command -v depmod && command -v modprobe && "

@@ -24,7 +24,7 @@
 #define MiB (1024 * KiB)
 #define GiB (1024 * MiB)
 
-static char dir[] = "/tmp/ferry-qcow2z-XXXXXX";
+static char dir[192];
 
 enum kind { K_RANDOM, K_ZERO, K_TEXT, K_MIXED };
 
@@ -372,7 +372,7 @@ int main(void)
 
 	/* Six disks, two codecs: 9 checks each, 1 more where data shrinks. */
 	tap_plan(6 * 2 * 9 + 5 * 2 + 6 + 2 + 2 + 3 + 1 + 2);
-	if (!mkdtemp(dir)) {
+	if (!tap_scratch(dir, sizeof(dir), "qcow2z")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}

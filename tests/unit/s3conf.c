@@ -111,10 +111,10 @@ static void errors(void)
 
 int main(void)
 {
-	char dir[] = "/tmp/ferry-s3conf-XXXXXX";
+	char dir[192];
 
 	tap_plan(14 + 11 + 6 + 4);
-	if (!mkdtemp(dir))
+	if (!tap_scratch(dir, sizeof(dir), "s3conf"))
 		return 1;
 	targets();
 	credentials(dir);

@@ -18,7 +18,7 @@
 #define DISK (8u << 20)
 #define SEC 512u
 
-static char tmp[256];
+static char tmp[192];
 
 /* The disk's byte at off: every sector different. */
 static uint8_t pattern(uint64_t off)
@@ -382,7 +382,7 @@ int main(void)
 
 	tap_plan(39);
 	snprintf(tmp, sizeof(tmp), "%s/ferry-salvage-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		 tap_tmpdir());
 	if (!disk || !mkdtemp(tmp))
 		return 1;
 	for (uint64_t i = 0; i < DISK; i++)

@@ -2,9 +2,11 @@
 #ifndef FERRY_TAP_H
 #define FERRY_TAP_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_num, tap_failed;
@@ -42,6 +44,27 @@ static inline __attribute__((format(printf, 2, 3))) int ok(int cond, const char 
 			printf("#   expected: '%s'\n#   got:      '%s'\n", w_ ? w_ : "(null)", \
 			       g_ ? g_ : "(null)");                                      \
 	} while (0)
+
+/* Where a test writes: $TMPDIR, which make check-unit sets inside the
+ * build tree; /tmp when it is not set. */
+static inline const char *tap_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
+/* A new scratch directory tap_tmpdir()/ferry-NAME-XXXXXX in buf; NULL,
+ * said as a bail out, when it cannot be made. */
+static inline char *tap_scratch(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/ferry-%s-XXXXXX", tap_tmpdir(), name);
+	if (!mkdtemp(buf)) {
+		printf("Bail out! cannot make %s: %s\n", buf, strerror(errno));
+		return NULL;
+	}
+	return buf;
+}
 
 static inline int tap_done(void)
 {

@@ -23,8 +23,8 @@
 #define NULLAG 0xffffffffu
 #define HDR 56u /* a v5 short-form btree block header */
 
-static char dir[] = "/tmp/ferry-xfs-XXXXXX";
-static char img[64];
+static char dir[192];
+static char img[256];
 static int fd = -1;
 
 static struct {
@@ -408,7 +408,7 @@ int main(void)
 		return 0;
 	}
 	tap_plan(73);
-	if (!mkdtemp(dir))
+	if (!tap_scratch(dir, sizeof(dir), "xfs"))
 		return 1;
 	snprintf(img, sizeof(img), "%s/x.img", dir);
 	is_int(sh("truncate -s 320M %s && mkfs.xfs -q -f -K %s", img, img), 0,

@@ -28,7 +28,7 @@
 #define FSTAB "UUID=0b7c6c8e-4b44-4a5e-9c2a-1f7c0c7d0b02 / xfs defaults 0 0\n"
 #define MiB (1024 * 1024)
 
-static char dir[] = "/tmp/ferry-xfsfile-XXXXXX";
+static char dir[192];
 static char script[512];
 
 struct img {
@@ -863,7 +863,7 @@ int main(void)
 		return 0;
 	}
 	tap_plan(3 * 40 + 2 * 6 + 8 + 3 + 18 + 91);
-	if (!mkdtemp(dir))
+	if (!tap_scratch(dir, sizeof(dir), "xfsfile"))
 		return 1;
 	snprintf(here, sizeof(here), "%s", __FILE__);
 	snprintf(script, sizeof(script), "%s/xfs_tree.sh", dirname(here));
