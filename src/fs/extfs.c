@@ -365,6 +365,173 @@ static void clean_journal_body(ext2_filsys fs, ext2fs_block_bitmap map, uint64_t
 	free(jsb);
 }
 
+/* Blocks claimed by the live inodes' extent trees: in unwritten extents
+ * (fallocate: they read as zeros whatever the disk holds), and in
+ * everything else that holds something (written extents, the trees' own
+ * blocks, block-mapped files, extended attribute blocks). */
+struct claims {
+	ext2_filsys fs;
+	ext2fs_block_bitmap unwritten, held;
+	uint64_t nunwritten;
+};
+
+static void claim(struct claims *c, ext2fs_block_bitmap m, blk64_t b, blk64_t n)
+{
+	blk64_t total = ext2fs_blocks_count(c->fs->super);
+
+	if (b >= total)
+		return;
+	if (n > total - b)
+		n = total - b;
+	if (n)
+		ext2fs_mark_block_bitmap_range2(m, b, (unsigned)n);
+	if (m == c->unwritten)
+		c->nunwritten += n;
+}
+
+static int claim_mapped(ext2_filsys fs, blk64_t *b, e2_blkcnt_t nth, blk64_t ref, int off,
+			void *arg)
+{
+	(void)fs, (void)nth, (void)ref, (void)off;
+	claim(arg, ((struct claims *)arg)->held, *b, 1);
+	return 0;
+}
+
+/* Every block of inode ino into c; -1 when its tree does not read whole. */
+static int claim_inode(struct claims *c, ext2_ino_t ino, struct ext2_inode *inode)
+{
+	ext2_filsys fs = c->fs;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t e;
+
+	if (ext2fs_file_acl_block(fs, inode))
+		claim(c, c->held, ext2fs_file_acl_block(fs, inode), 1);
+	if (inode->i_flags & EXT4_INLINE_DATA_FL || !ext2fs_inode_has_valid_blocks2(fs, inode))
+		return 0;
+	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+		return ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, claim_mapped, c)
+			       ? -1
+			       : 0;
+	if (ext2fs_extent_open2(fs, ino, inode, &h))
+		return -1;
+	for (e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e;
+	     e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF))
+			claim(c, c->held, ex.e_pblk, 1); /* a tree block below */
+		else if (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT)
+			claim(c, c->unwritten, ex.e_pblk, ex.e_len);
+		else
+			claim(c, c->held, ex.e_pblk, ex.e_len);
+	}
+	ext2fs_extent_free(h);
+	return e == EXT2_ET_EXTENT_NO_NEXT ? 0 : -1;
+}
+
+/* The groups' own blocks: superblocks, descriptors, bitmaps, inode tables. */
+static void claim_group_metadata(struct claims *c)
+{
+	ext2_filsys fs = c->fs;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		blk64_t super = 0, old_desc = 0, new_desc = 0;
+		blk_t n = 0;
+
+		ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &n);
+		if (super || g == 0)
+			claim(c, c->held, super, 1);
+		if (old_desc)
+			claim(c, c->held, old_desc, fs->desc_blocks + fs->super->s_reserved_gdt_blocks);
+		if (new_desc)
+			claim(c, c->held, new_desc, 1);
+		claim(c, c->held, ext2fs_block_bitmap_loc(fs, g), 1);
+		claim(c, c->held, ext2fs_inode_bitmap_loc(fs, g), 1);
+		claim(c, c->held, ext2fs_inode_table_loc(fs, g), fs->inode_blocks_per_group);
+	}
+}
+
+/* The blocks of unwritten extents (fallocate) read as zeros through the
+ * filesystem, whatever stale bytes they hold: they are not copied. Only on
+ * a filesystem the kernel left clean (no errors, nothing in the journal to
+ * replay), only for inodes the inode bitmap marks in use, and never a
+ * block anything else claims. An extent tree that does not read, or an
+ * inode in use that does not (its checksum wrong, its table on sectors
+ * that did not read): nothing is left out. Not on bigalloc, where a
+ * cluster is the unit the bitmap counts. */
+static void unwritten_extents(struct extfs *x, ext2fs_block_bitmap map, uint64_t *skipped)
+{
+	ext2_filsys fs = x->fs;
+	struct ext2_super_block *sb = fs->super;
+	size_t isz = EXT2_INODE_SIZE(sb);
+	struct claims c = {fs, NULL, NULL, 0};
+	ext2_inode_scan scan = NULL;
+	struct ext2_inode *inode = NULL;
+	bool whole = true;
+	ext2_ino_t ino;
+	blk64_t b, end;
+
+	if (!ext2fs_has_feature_extents(sb) || ext2fs_has_feature_bigalloc(sb) ||
+	    ext2fs_has_feature_journal_needs_recovery(sb) ||
+	    (sb->s_state & EXT2_ERROR_FS) || !(sb->s_state & EXT2_VALID_FS) ||
+	    ext2fs_read_inode_bitmap(fs) || !(inode = malloc(isz)) ||
+	    ext2fs_allocate_block_bitmap(fs, "unwritten", &c.unwritten) ||
+	    ext2fs_allocate_block_bitmap(fs, "held", &c.held) ||
+	    ext2fs_open_inode_scan(fs, 0, &scan))
+		goto out;
+	for (;;) {
+		errcode_t e = ext2fs_get_next_inode_full(scan, &ino, inode, (int)isz);
+
+		if (e == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE || e == EXT2_ET_INODE_CSUM_INVALID ||
+		    e == EXT2_ET_INODE_IS_GARBAGE) {
+			/* an inode that cannot be trusted: what it claims is
+			 * not known, so nothing is left out */
+			if (ino && ext2fs_test_inode_bitmap2(fs->inode_map, ino))
+				whole = false;
+			continue;
+		}
+		if (e) {
+			whole = false;
+			break;
+		}
+		if (!ino)
+			break;
+		if (!ext2fs_test_inode_bitmap2(fs->inode_map, ino) ||
+		    block_unreadable(x, ext2fs_inode_bitmap_loc(fs, ext2fs_group_of_ino(fs, ino))))
+			continue;
+		if (claim_inode(&c, ino, inode) < 0) {
+			whole = false;
+			break;
+		}
+	}
+	if (!whole || !c.nunwritten)
+		goto out;
+	claim_group_metadata(&c);
+	end = ext2fs_blocks_count(sb) - 1;
+	b = sb->s_first_data_block;
+	while (b <= end) {
+		blk64_t s, z;
+
+		if (ext2fs_find_first_set_block_bitmap2(c.unwritten, b, end, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(c.unwritten, s, end, &z))
+			z = end + 1;
+		for (b = s; b < z; b++)
+			if (!ext2fs_test_block_bitmap2(c.held, b) &&
+			    ext2fs_test_block_bitmap2(map, b)) {
+				ext2fs_unmark_block_bitmap2(map, b);
+				*skipped += fs->blocksize;
+			}
+	}
+out:
+	if (scan)
+		ext2fs_close_inode_scan(scan);
+	if (c.held)
+		ext2fs_free_block_bitmap(c.held);
+	if (c.unwritten)
+		ext2fs_free_block_bitmap(c.unwritten);
+	free(inode);
+}
+
 int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
 {
 	ext2_filsys fs = x->fs;
@@ -395,6 +562,7 @@ int extfs_used_ranges(struct extfs *x, extfs_range_fn fn, void *arg)
 	unused_itables(x, map, &x->unused_bytes);
 	zero_reserved_gdt(fs, map, &x->unused_bytes);
 	clean_journal_body(fs, map, &x->unused_bytes);
+	unwritten_extents(x, map, &x->unused_bytes);
 	start = fs->super->s_first_data_block;
 	end = ext2fs_blocks_count(fs->super) - 1;
 	while (start <= end && !err) {
