@@ -174,8 +174,8 @@ static int find_resume_conf(struct bedit *b)
 		part = !err && val[0] ? excluded_swap(b, val) : 0;
 		if (part) {
 			snprintf(b->noresume, sizeof(b->noresume),
-				 "added noresume: partition %d, which %s resumes from (its %s), is "
-				 "left out of the image (--exclude)", part, path, file);
+				 "added noresume: partition %d, which %.200s resumes from (its %.120s), "
+				 "is left out of the image (--exclude)", part, path, file);
 			break;
 		}
 	}
