@@ -359,10 +359,7 @@ static int run_check(struct tui *t)
 	newtDrawForm(form);
 	newtRefresh();
 	check_report_init(&t->rep, t->cloud);
-	if (t->job.val[JOB_EXCLUDE])
-		err = part_set_parse(&ex, t->job.val[JOB_EXCLUDE]);
-	else
-		err = 0;
+	err = t->job.val[JOB_EXCLUDE] ? part_set_parse(&ex, t->job.val[JOB_EXCLUDE]) : 0;
 	if (!err)
 		err = source_open(&src, t->pr.disks[t->disk].src.path);
 	if (!err) {
@@ -396,8 +393,8 @@ static bool may_leave_out(const struct tui *t, size_t p)
 }
 
 /* Leave out: the partitions to leave out of the image, marked in a list;
- * the choice becomes ferry.exclude. 1 when it changed, 0 when not, -1 on
- * error (said). */
+ * the choice becomes ferry.exclude. 1 when it changed, 0 when not, -1 when
+ * it could not be taken (said to the operator). */
 static int leave_out(struct tui *t)
 {
 	const struct probe_disk *d = &t->pr.disks[t->disk];
@@ -541,17 +538,11 @@ enum tui_go tui_check(struct tui *t)
 			t->have_rep = false;
 			go = TUI_NEXT + 100; /* this screen again, checked anew */
 		} else if (co == leave) {
-			int r = leave_out(t);
-
-			if (r < 0) {
-				go = TUI_QUIT;
-			} else if (r == 0) {
+			if (leave_out(t) <= 0) /* unchanged, or why said */
 				continue;
-			} else {
-				check_report_release(&t->rep);
-				t->have_rep = false;
-				go = TUI_NEXT + 100;
-			}
+			check_report_release(&t->rep);
+			t->have_rep = false;
+			go = TUI_NEXT + 100;
 		} else if (co == back) {
 			go = TUI_BACK;
 		} else if (co == next) {

@@ -8,7 +8,7 @@
 # in use whose checksum is wrong leaves every unwritten extent copied.
 . "$(dirname "$0")/../lib/tap.sh"
 
-plan 17
+plan 19
 
 mib=1048576
 uuid=6b1d6f0e-5d6a-4d7e-9a53-0f6c2b4e8a11
@@ -97,7 +97,9 @@ check_eq "damaged: claim.bin's unwritten extent is on data.bin's blocks" \
 	"$(extents "$cfs" claim.bin | head -1 | cut -d' ' -f1)"
 check_eq "damaged: reused.bin is on the blocks of the freed inode's unwritten extent" \
 	"${gone% *}" "$(extents "$cfs" reused.bin | head -1 | cut -d' ' -f1)"
+claim_sha=$(sha "$T_DIR/claim.img")
 "$FERRY" capture --quiet --format raw "$T_DIR/claim.img" "$T_DIR/claim.raw"
+check_eq "damaged: its SHA-256 is unchanged" "$claim_sha" "$(sha "$T_DIR/claim.img")"
 check_eq "damaged: data.bin is copied all the same" "$(sha "$T_DIR/data.bin")" \
 	"$(debugfs -R 'cat data.bin' "$T_DIR/claim.raw?offset=$mib" 2>/dev/null |
 		openssl dgst -sha256 -r | cut -d' ' -f1)"
@@ -111,7 +113,9 @@ cp "$disk" "$T_DIR/csum.img"
 dd if="$disk" of="$T_DIR/csum-fs.img" bs=1M skip=1 status=none
 debugfs -w -R "set_inode_field data.bin checksum 0xdead" "$T_DIR/csum-fs.img" >/dev/null 2>&1
 dd if="$T_DIR/csum-fs.img" of="$T_DIR/csum.img" bs=1M seek=1 conv=notrunc status=none
+csum_sha=$(sha "$T_DIR/csum.img")
 "$FERRY" capture --quiet --force --format raw "$T_DIR/csum.img" "$T_DIR/csum.raw" 2>/dev/null
+check_eq "bad inode checksum: its SHA-256 is unchanged" "$csum_sha" "$(sha "$T_DIR/csum.img")"
 first=$(extents "$fs_img" swapfile | head -1 | cut -d' ' -f1)
 check "bad inode checksum: swapfile's blocks are copied as the disk holds them" \
 	cmp -n $((4096 * 4096)) "$T_DIR/csum.img" "$T_DIR/csum.raw" -i $((mib + first * 4096)):$((mib + first * 4096))

@@ -568,6 +568,43 @@ static int put(const struct run *r, const char *dir, const char *name, const cha
 	return fclose(f) ? -1 : 0;
 }
 
+/* What the report says of the noresume added to /etc/default/grub, or NULL. */
+static const char *noresume_reason(const struct run *r)
+{
+	const char *what = NULL;
+
+	for (size_t i = 0; i < r->rep.nchanges; i++)
+		if (!strcmp(r->rep.changes[i].file, "/etc/default/grub") &&
+		    strstr(r->rep.changes[i].what, "noresume"))
+			what = r->rep.changes[i].what;
+	return what;
+}
+
+/* The debian12 sample after the rules, the swap left out: noresume on the
+ * default entry and in GRUB_CMDLINE_LINUX, and the report says why. */
+static void check_noresume(const struct run *r, const char *how, const char *why)
+{
+	const char *what = noresume_reason(r);
+
+	is_int(lines_equal(r->dir, "boot/grub/grub.cfg",
+			   "\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
+			   " ro  quiet net.ifnames=0 biosdevname=0 noresume"),
+	       1, "%s: the default entry's linux line with noresume", how);
+	is_int(lines_equal(r->dir, "etc/default/grub",
+			   "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0 noresume\""),
+	       1, "%s: GRUB_CMDLINE_LINUX (what grub-mkconfig writes again)", how);
+	ok(what && strstr(what, why), "%s: the report says why (%s)", how,
+	   what ? what : "no change");
+}
+
+/* No noresume anywhere: the swap is in the image, or not resumed from. */
+static void check_no_noresume(const struct run *r, const char *how)
+{
+	is_int(contains(r->dir, "boot/grub/grub.cfg", "noresume") +
+		       contains(r->dir, "etc/default/grub", "noresume"),
+	       0, "%s: no noresume", how);
+}
+
 /* Debian names its swap only in initramfs-tools' conf.d/resume (no resume=
  * on a command line): with --exclude 5 it would wait for that swap at every
  * boot, so every command line gets noresume. Without --exclude, nothing. */
@@ -593,16 +630,13 @@ static void debian12_swap_excluded(void)
 		r.c.exclude = excluded ? &ex : NULL;
 		is_int(run_rules(&r), 0, "%s: the rules run", how);
 		if (!excluded) {
-			is_int(contains(r.dir, "boot/grub/grub.cfg", "noresume") +
-				       contains(r.dir, "etc/default/grub", "noresume"),
-			       0, "%s: the swap is in the image: no noresume", how);
+			check_no_noresume(&r, how);
 			run_close(&r);
 			continue;
 		}
-		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
-				   "\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
-				   " ro  quiet net.ifnames=0 biosdevname=0 noresume"),
-		       1, "%s: the default entry's linux line with noresume", how);
+		check_noresume(&r, how, "added noresume: partition 5, which "
+				       "/etc/initramfs-tools/conf.d/resume resumes from, is left "
+				       "out of the image");
 		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
 				   "\t\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
 				   " ro single net.ifnames=0 biosdevname=0 noresume "),
@@ -611,21 +645,6 @@ static void debian12_swap_excluded(void)
 				   "\tappend initrd=/boot/initrd.img-6.1.0-18-amd64 root=UUID=" D12_ROOT
 				   " ro quiet net.ifnames=0 biosdevname=0 noresume"),
 		       1, "%s: extlinux append line", how);
-		is_int(lines_equal(r.dir, "etc/default/grub",
-				   "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0 noresume\""),
-		       1, "%s: GRUB_CMDLINE_LINUX (what grub-mkconfig writes again)", how);
-		{
-			const char *what = NULL;
-
-			for (size_t i = 0; i < r.rep.nchanges; i++)
-				if (!strcmp(r.rep.changes[i].file, "/etc/default/grub") &&
-				    strstr(r.rep.changes[i].what, "noresume"))
-					what = r.rep.changes[i].what;
-			ok(what && strstr(what, "added noresume: partition 5, which "
-					  "/etc/initramfs-tools/conf.d/resume resumes from, is left "
-					  "out of the image"),
-			   "%s: the report says why (%s)", how, what ? what : "no change");
-		}
 		check_again(&r);
 		run_close(&r);
 	}
@@ -709,31 +728,13 @@ static void debian12_initrd_resume(void)
 		r.c.exclude = &ex;
 		is_int(run_rules(&r), 0, "%s: the rules run", how);
 		if (!cases[k].noresume) {
-			is_int(contains(r.dir, "boot/grub/grub.cfg", "noresume") +
-				       contains(r.dir, "etc/default/grub", "noresume"),
-			       0, "%s: no noresume", how);
+			check_no_noresume(&r, how);
 			run_close(&r);
 			continue;
 		}
-		is_int(lines_equal(r.dir, "boot/grub/grub.cfg",
-				   "\tlinux\t/boot/vmlinuz-6.1.0-18-amd64 root=UUID=" D12_ROOT
-				   " ro  quiet net.ifnames=0 biosdevname=0 noresume"),
-		       1, "%s: the default entry's linux line with noresume", how);
-		is_int(lines_equal(r.dir, "etc/default/grub",
-				   "GRUB_CMDLINE_LINUX=\"net.ifnames=0 biosdevname=0 noresume\""),
-		       1, "%s: GRUB_CMDLINE_LINUX with noresume", how);
-		{
-			const char *what = NULL;
-
-			for (size_t i = 0; i < r.rep.nchanges; i++)
-				if (!strcmp(r.rep.changes[i].file, "/etc/default/grub") &&
-				    strstr(r.rep.changes[i].what, "noresume"))
-					what = r.rep.changes[i].what;
-			ok(what && strstr(what, "added noresume: partition 5, which "
-					  "/boot/initrd.img-6.1.0-18-amd64 resumes from (its "
-					  "conf/conf.d/zz-resume-auto), is left out of the image"),
-			   "%s: the report says why (%s)", how, what ? what : "no change");
-		}
+		check_noresume(&r, how, "added noresume: partition 5, which "
+				       "/boot/initrd.img-6.1.0-18-amd64 resumes from (its "
+				       "conf/conf.d/zz-resume-auto), is left out of the image");
 		check_again(&r);
 		run_close(&r);
 	}
