@@ -55,13 +55,13 @@ tx_start vm qemu-system-x86_64 -accel "${FERRY_QEMU_ACCEL:-tcg}" -machine pc -m 
 t0=$SECONDS
 check "the menus start on the serial console by themselves" tx_show vm "1/7 Disks" "<Leave>" 180
 echo "# the menus after $((SECONDS - t0)) s" >&2
-check_match "disks: /dev/sda is the system disk" "sda .*system \(/\)" "$(tx_screen vm)"
+tx_check "disks: /dev/sda is the system disk" vm "sda .*system \(/\)"
 tx_keys vm F12
 tx_show vm "2/7 Cloud and check" "<Next>" 120 || :
 tx_keys vm F12
 tx_show vm "3/7 Network" "<Next>" || :
-check_match "network: eth0 with its MAC, its link and the DHCP address" \
-	"eth0 +52:54:00:12:34:56 +link up +10\.0\.2\.15/24 \(dhcp\)" "$(tx_screen vm)"
+tx_check "network: eth0 with its MAC, its link and the DHCP address" vm \
+	"eth0 +52:54:00:12:34:56 +link up +10\.0\.2\.15/24 \(dhcp\)"
 # Static, from the card's list: the radio buttons are 2 fields on, then
 # the address, gateway, DNS and Apply. Without an address, Apply says so.
 tx_keys vm Tab Tab Space Tab Tab Tab Tab Enter
@@ -78,6 +78,7 @@ tx_keys vm Tab
 tx_type vm "10.0.2.3"
 tx_keys vm Tab Enter
 tx_wait vm "eth0 .*10\.0\.2\.16/24" 60 || :
+tx_wait vm "Name servers: +10\.0\.2\.3" || :
 screen=$(tx_screen vm)
 check_match "network: Apply puts the static address on eth0 (no DHCP left)" \
 	"eth0 +52:54:00:12:34:56 +link up +10\.0\.2\.16/24 +│" "$screen"
@@ -86,8 +87,8 @@ check_match "network: ... with its default route and name server" \
 .*Name servers: +10\.0\.2\.3" "$screen"
 tx_keys vm F12
 tx_show vm "4/7 Target" "<Next>" || :
-check_match "target: the endpoint from the kernel command line" "Endpoint +https://s3\.test:$RGW_HTTPS_PORT" \
-	"$(tx_screen vm)"
+tx_check "target: the endpoint from the kernel command line" vm \
+	"Endpoint +https://s3\.test:$RGW_HTTPS_PORT"
 # Bucket: 5 fields on from the S3 button; then the key.
 for _ in 1 2 3 4 5; do tx_keys vm Tab; done
 tx_type vm "$RGW_BUCKET"
@@ -95,7 +96,7 @@ tx_keys vm Tab
 tx_type vm "$key"
 tx_keys vm F12
 tx_show vm "5/7 Confirm" "[│x] Back [│x]" 120 || :
-check_match "confirm: into the object typed" "into s3://$RGW_BUCKET/$key" "$(tx_screen vm)"
+tx_check "confirm: into the object typed" vm "into s3://$RGW_BUCKET/$key"
 tx_keys vm Enter
 check "progress: the capture's screen names its phase" tx_show vm "6/7 Capture" "Phase: [a-z]" 60
 check "the capture ends on the result screen" tx_show vm "7/7 Result" "<Done>" 600

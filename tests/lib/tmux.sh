@@ -56,10 +56,19 @@ tx_wait() {
 }
 
 # tx_show NAME TITLE LAST [SECONDS]: waits until the screen that shows
-# TITLE has been drawn through LAST (what it draws last: a new screen first
-# clears the old one, so LAST cannot be the old screen's).
+# TITLE has been drawn through LAST (what it draws last). The terminal is
+# sent only the cells that changed, top to bottom: a LAST the old screen
+# had at the same place (a <Next> button) is there before the rows above
+# it arrive, which over a slow serial line can take seconds. What a test
+# reads on a screen it waits for with tx_check.
 tx_show() {
 	tx_wait "$1" "$2" "${4:-30}" && tx_wait "$1" "$3" "${4:-30}"
+}
+
+# tx_check DESCRIPTION NAME RE [SECONDS]: a test that RE (one line) shows
+# on NAME's screen within SECONDS (30); on a timeout the screen is shown.
+tx_check() {
+	check "$1" tx_wait "$2" "$3" "${4:-30}"
 }
 
 # tx_box NAME TITLE: the text inside the window titled TITLE (newt draws
