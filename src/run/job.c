@@ -49,6 +49,7 @@ const struct job_key_info job_keys[JOB_NKEYS] = {
 		       "stop before this phase"},
 	[JOB_NTP] = {"ntp", NULL, "set the clock from this NTP server first"},
 	[JOB_MEDIUM] = {"medium", NULL, "the boot medium's label, for /init to wait for"},
+	[JOB_DHCP_WAIT] = {"dhcp_wait", NULL, "seconds /init gives DHCP (default 60 for a network job, else 10)"},
 	[JOB_STATUS_INTERVAL] = {"status_interval", NULL, "seconds between KEY.status.json"},
 	[JOB_DEBUG] = {"debug", "0|1|no|yes", "more messages"},
 };

@@ -30,7 +30,7 @@ fi
 # included); the timeout only catches a guest that neither boots nor fails.
 BOOT_TIMEOUT=240
 PROMPT_RE='ferry:/# '
-plan 30
+plan 33
 
 # --- the images
 
@@ -241,6 +241,44 @@ if ! grep -q 'job failed' "$T_DIR/exit4.console"; then
 else
 	not_ok "no failure message when ferry run finds no job" "$(tr -d '\r' <"$T_DIR/exit4.console" | tail -n 8)"
 fi
+
+# --- DHCP through a switch port that forwards nothing at first (spanning
+# tree after the card's driver reset its link): qemu's filter-redirector
+# sends every frame of the card into a null device until QMP turns it off.
+# A job whose target is on the network gives DHCP 60 s.
+
+stp_boot() {
+	RQ_INITRD=$T_DIR/initrd-extra.img rq_kernel "$1" "ferry.target=s3://bucket/key ferrytest.exit=0 $2" \
+		-chardev null,id=void -object filter-redirector,id=stp,netdev=n,queue=all,outdev=void \
+		-qmp "unix:$T_DIR/qmp.sock,server=on,wait=off"
+}
+stp_boot "$T_DIR/stp.console" ""
+if rq_wait_line '^ferry: DHCP on eth0 \(up to 60 s\)' "$BOOT_TIMEOUT"; then
+	sleep 15
+	qm_qmp "$T_DIR/qmp.sock" qom-set '{"path": "/objects/stp", "property": "status", "value": "off"}' ||
+		echo "# the port could not be opened" >&2
+fi
+if rq_ready 90 && rq_console | grep -q 'ferry: network: eth0 10\.0\.2\.15/24 (dhcp)' &&
+	rq_wait_line "stand-in ferry run: exit 0" 30; then
+	ok "a network job waits for DHCP through a port that forwards nothing for 15 s"
+else
+	not_ok "a network job waits for DHCP through a port that forwards nothing for 15 s" "$QM_WHY" \
+		"$(qm_tail 20)"
+fi
+rq_stop
+stp_boot "$T_DIR/stp4.console" "ferry.dhcp_wait=4"
+if rq_wait_line '^ferry: DHCP on eth0 \(up to 4 s\)' "$BOOT_TIMEOUT" &&
+	rq_wait_line "^ferry: the network phase failed: no network card got an address, and the job's target is on the network" 60 &&
+	! rq_console | grep -q 'stand-in ferry'; then
+	ok "ferry.dhcp_wait=4 through the same port: no address, the network job stops there"
+else
+	not_ok "ferry.dhcp_wait=4 through the same port: no address, the network job stops there" "$(qm_tail 20)"
+fi
+rq_stop
+rq_kernel "$T_DIR/wait0.console" "ferry.dhcp_wait=0"
+check "ferry.dhcp_wait=0 is refused, saying what it takes" \
+	rq_wait_line '^ferry: the network phase failed: ferry.dhcp_wait=0: expected seconds, 1 to 3600$' "$BOOT_TIMEOUT"
+rq_stop
 
 # --- the background lane's boots
 

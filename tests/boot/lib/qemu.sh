@@ -126,6 +126,31 @@ qm_stop() {
 	QM_PID=""
 }
 
+# qm_qmp SOCKET COMMAND ARGUMENTS-JSON: one QMP command to the qemu whose
+# -qmp unix:SOCKET,server=on,wait=off is given; fails (saying why) unless
+# qemu answers it with "return".
+qm_qmp() {
+	python3 - "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def answer():
+    while True:
+        m = json.loads(f.readline())
+        if "event" not in m:
+            return m
+f.readline()  # the greeting
+for cmd, args in (("qmp_capabilities", {}), (sys.argv[2], json.loads(sys.argv[3]))):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    m = answer()
+    if "return" not in m:
+        sys.exit("qmp %s: %s" % (cmd, m))
+PY
+}
+
 # qm_tail [N]: the last N (20) console lines, control characters removed.
 qm_tail() {
 	tr -d '\r' <"$QM_LOG" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tail -n "${1:-20}"
