@@ -48,7 +48,11 @@ LIBS_DYN := -lnewt -lparted -lext2fs -lcom_err -larchive -lmbedtls -lmbedx509 -l
 LIBS_STATIC := -lnewt -lslang -lm -lparted -luuid -lblkid -lext2fs -lcom_err -larchive -lnettle \
 	-lacl -llzma -lzstd -llz4 -lbz2 -ldeflate -lz -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(CONFIG_FERRY_STATIC),y)
-FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS)
+# Every open() and fsync() goes through blk/guard.c (which source.c's use of it brings
+# out of libferry.a before the libraries that call open).
+FERRY_LDFLAGS := -static $(CFLAGS_SAN) $(LDFLAGS) \
+	-Wl,--wrap=open,--wrap=open64,--wrap=openat,--wrap=__open_2,--wrap=__open64_2,--wrap=__openat_2 \
+	-Wl,--wrap=fsync,--wrap=fdatasync
 # libparted.a needs the dm_* answers in disk/nodm.c, linked as an object.
 FERRY_LIBS := $(OBJDIR)/disk/nodm.o $(LIBS_STATIC)
 else

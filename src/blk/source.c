@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "blk/guard.h"
 #include "blk/source.h"
 #include "blk/cow.h"
 #include "blk/salvage.h"
@@ -39,7 +40,9 @@ static int guard_blockdev(struct source *src, const struct stat *st)
 	int ro = 1, ssz = 512;
 	unsigned int pbsz = 512;
 
-	/* The kernel flag makes every later writer fail, libparted included. */
+	/* The kernel flag makes every later write fail; the guard refuses the
+	 * opens for writing, libparted's included. */
+	guard_disk(st->st_rdev);
 	if (!source_disk_in_use(st->st_rdev, src->in_use, sizeof(src->in_use)) &&
 	    ioctl(src->fd, BLKROSET, &ro) < 0)
 		return ferr_errno(-errno, "cannot set %s read-only (BLKROSET)", src->path);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blk/guard.h"
 #include "disk/table.h"
 #include "util/err.h"
 
@@ -14,6 +15,10 @@ static char ped_last[512];
 /* Never Fix, Yes or Retry: those are the answers that make libparted write. */
 static PedExceptionOption readonly_handler(PedException *ex)
 {
+	/* "Unable to open DISK read-write ... opened read-only": the guard's. */
+	if (ex->type == PED_EXCEPTION_WARNING && ex->options == PED_EXCEPTION_OK &&
+	    guard_take_refusal())
+		return PED_EXCEPTION_OK;
 	snprintf(ped_last, sizeof(ped_last), "%s", ex->message);
 	for (char *p = ped_last; *p; p++)
 		if (*p == '\n')

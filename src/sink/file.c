@@ -99,6 +99,10 @@ static int local_check(const char *target, const struct sink_opts *o, bool *stre
 			*stream = true;
 			return 0;
 		}
+		/* Replaced, it would become a file in /dev's memory. */
+		if (S_ISBLK(st.st_mode))
+			return ferr(-EINVAL, "target %s is a block device: Ferry writes an image "
+				    "file or an upload, not onto a disk", target);
 		if (!o->overwrite)
 			return ferr(-EEXIST, "target %s already exists (use --overwrite to replace it)",
 				    target);

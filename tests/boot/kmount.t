@@ -4,7 +4,9 @@
 # the copy to the kernel's NBD client, the kernel mounts the XFS (replaying
 # its log into the overlay), the rules edit grub.cfg there, and the image
 # is checked on the host with xfs_repair and a read-only mount. The source
-# is attached read-only and keeps its SHA-256.
+# is attached writable, as a server's disk is: after the capture the kernel
+# has it read-only, its block statistics count no write (not even the
+# flushes libparted's fsyncs would send), and it keeps its SHA-256.
 # shellcheck source=../lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 # shellcheck source=lib/qemu.sh
@@ -23,7 +25,7 @@ if [ -n "$need" ]; then
 	echo "1..0 # SKIP needs:$need"
 	exit 0
 fi
-plan 9
+plan 11
 
 UUID_BOOT=3d0c0000-0000-4000-8000-00000000b001
 UUID_ROOT=3d0c0000-0000-4000-8000-00000000b002
@@ -83,7 +85,7 @@ truncate -s 1G "$out"
 mke2fs -q -F -t ext4 "$out"
 
 rq_kernel "$T_DIR/console" "ferry.mode=shell" \
-	-drive "file=$src,format=raw,if=virtio,readonly=on" -drive "file=$out,format=raw,if=virtio"
+	-drive "file=$src,format=raw,if=virtio" -drive "file=$out,format=raw,if=virtio"
 if rq_ready 240; then
 	rq_wait_line 'ferry:/# ' 60 || :
 fi
@@ -93,6 +95,15 @@ check_match "ferry capture in the rescue image edits the XFS /boot and finishes"
 rq_cmd 'ls /sys/block/nbd0/pid 2>&1; grep -c ferry-mnt /proc/mounts; umount /mnt/out; sync' 60 || :
 check_match "... and leaves no NBD device connected and nothing mounted" \
 	"No such file or directory.*0" "$(tr '\n' ' ' <<<"$RQ_OUT")"
+# shellcheck disable=SC2016 # the guest's shell expands these
+rq_cmd 'echo ro=$(cat /sys/block/vda/ro)
+for f in /sys/block/vda/stat /sys/block/vda/vda*/stat; do set -- $(cat $f); echo "${f%/stat} writes=$5 sectors=$7"; done' 30 || :
+check_match "the source is read-only in the kernel after the capture (BLKROSET)" "^ro=1" "$RQ_OUT"
+stats=$(grep -E '^/sys/block/vda(/vda[0-9]+)? writes=' <<<"$RQ_OUT" || :)
+check_eq "no write reached the source: vda, vda1 and vda2 count none, not even a flush (/sys/block/*/stat)" \
+	"/sys/block/vda writes=0 sectors=0
+/sys/block/vda/vda1 writes=0 sectors=0
+/sys/block/vda/vda2 writes=0 sectors=0" "$stats"
 rq_stop
 
 check_eq "the source's SHA-256 is unchanged" "$src_sha" "$(sha "$src")"
