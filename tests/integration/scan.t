@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 35
+plan 36
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -155,6 +155,7 @@ if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null)
 	check_eq "scan without arguments skips loop devices" "" \
 		"$("$FERRY" scan --json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(d["path"] for d in json.load(sys.stdin)["disks"] if "loop" in d["path"]))')"
 	writes() { awk '{ print $5 }' "/sys/block/${loop#/dev/}/stat"; }
+	data_sha=$(sha "$data")
 	w0=$(writes)
 	"$FERRY" scan "$loop" >/dev/null
 	check_eq "a disk not in use is flagged read-only by the kernel" 1 "$(blockdev --getro "$loop")"
@@ -162,6 +163,7 @@ if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null)
 	"$FERRY" capture --quiet --force --format raw "$loop" "$T_DIR/loop.raw" 2>/dev/null || :
 	check_eq "scan, check and capture send the disk no write, not even a flush (its /sys/block stat)" \
 		"0 writes, captured" "$(($(writes) - w0)) writes, $([ -s "$T_DIR/loop.raw" ] && echo captured)"
+	check_eq "... and the disk's SHA-256 is unchanged" "$data_sha" "$(sha "$data")"
 	# A node of its own for the same device: were it replaced by a file, as
 	# a block device target once was, /dev's node would not be.
 	read -r ma mi < <(stat -c '%t %T' "$loop")
@@ -174,7 +176,7 @@ if [ "$(id -u)" = 0 ] && loop=$(losetup -f --show "$T_DIR/data.img" 2>/dev/null)
 	blockdev --setrw "$loop"
 	undo_now "losetup -d $loop"
 else
-	for _ in 1 2 3 4 5 6 7; do
+	for _ in 1 2 3 4 5 6 7 8; do
 		T_NUM=$((T_NUM + 1))
 		echo "ok $T_NUM # skip loop devices need root"
 	done
