@@ -214,8 +214,10 @@ static int write_image(struct capture_result *r, struct image_writer *iw, struct
 	}
 	so.length = iw->length;
 	so.length_max = iw->length_max;
+	so.view = view;
 	if (iw->o.patch) {
 		so.patch = true;
+		so.head = iw->head;
 		io.patch = sink_out_patch;
 	}
 	so.made = made_partial;
@@ -359,8 +361,8 @@ static int encode(struct capture_result *r, const struct progress_view *view, do
 	r->plan_s = now_seconds() - t0;
 	io = o->image;
 	io.any_length = !sink_is_remote(o->target) || !strncmp(o->target, "s3://", 5);
-	/* A regular file takes a compressed qcow2's tables after its data:
-	 * one pass. */
+	/* A regular file or an s3:// upload takes a compressed qcow2's tables
+	 * after its data: one pass. */
 	io.patch = io.format == IMAGE_QCOW2 && io.compress != IMAGE_COMPRESS_NONE &&
 		   sink_can_patch(o->target, &o->sink);
 	if (image_sized_first(&io)) {

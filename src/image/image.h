@@ -51,10 +51,10 @@ struct image_opts {
 	 * byte (a file, a FIFO, an s3:// upload, not a presigned PUT): a VMDK
 	 * is then written in one pass. */
 	bool any_length;
-	/* The target can rewrite what it has taken (a regular file, through
-	 * image_out.patch): a compressed qcow2 is then written in one pass,
-	 * its data first and its tables last, into the room left for them
-	 * before the data. */
+	/* The target can rewrite what it has taken (a regular file or an
+	 * s3:// upload, through image_out.patch): a compressed qcow2 is then
+	 * written in one pass, its data first and its tables last, into the
+	 * room left for them before the data (image_writer.head bytes). */
 	bool patch;
 };
 
@@ -84,6 +84,9 @@ struct image_writer {
 	const struct image_input *in;
 	uint64_t length; /* bytes image_write will produce; 0: known once written */
 	uint64_t length_max; /* with length 0: at most this many */
+	/* With o.patch: the first bytes that are rewritten once the rest is
+	 * written (image_out.patch is called only within them). */
+	uint64_t head;
 	void *priv;      /* the format's own state */
 };
 

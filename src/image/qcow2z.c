@@ -1,13 +1,14 @@
 /* Compressed qcow2 (zlib or zstd clusters).
  *
- * Into a target that can rewrite what it has taken (a regular file) the
- * image goes in one pass: room for the tables is
- * left where the plain layout puts them (every planned cluster allocated,
- * so they always fit), the data clusters follow in guest order as they
- * come, and the tables are written into the room at the end. What the
- * tables do not fill stays a hole, counted by no refcount.
+ * Into a target that can rewrite what it has taken (a regular file, an
+ * s3:// upload that holds its first part back) the image goes in one
+ * pass: room for the tables is left where the plain layout puts them
+ * (every planned cluster allocated, so they always fit), the data clusters
+ * follow in guest order as they come, and the tables are written into the
+ * room at the end. What the tables do not fill stays a hole (zeros in an
+ * upload), counted by no refcount.
  *
- * Anything else (a FIFO, an upload) takes the compressed image strictly in
+ * Anything else (a FIFO, a presigned PUT) takes the compressed image strictly in
  * order: a first pass compresses every data cluster only to learn its
  * size; the second compresses again, checks each size and streams header,
  * refcounts, L1, L2 and the byte-packed clusters. */
@@ -246,6 +247,7 @@ int qcow2z_prepare(struct image_writer *w, struct progress *prog)
 	if (z->late) {
 		/* Every planned cluster stored whole: the longest it can be. */
 		w->length_max = z->l.total_clusters * z->l.cluster;
+		w->head = z->l.data_off;
 		return 0;
 	}
 	pipe_cfg(&cfg, z, w->p, w->in, prog);

@@ -152,6 +152,8 @@ bool sink_can_patch(const char *target, const struct sink_opts *o)
 {
 	bool stream;
 
+	if (!strncmp(target, "s3://", 5))
+		return true;
 	if (sink_is_remote(target) || preflight(target, o, &stream))
 		return false;
 	return !stream;
@@ -326,6 +328,8 @@ int sink_patch(struct sink *s, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	if (s->up && s->up->patch)
+		return s->up->patch(s->up, off, buf, len);
 	if (s->up || !s->seekable || off > s->pos || len > s->pos - off)
 		return ferr(-EINVAL, "internal: %s cannot take %zu bytes at %llu again", s->path,
 			    len, (unsigned long long)off);

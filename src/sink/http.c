@@ -767,6 +767,11 @@ static int read_line(struct http_conn *c, char *line, size_t size)
 	}
 }
 
+static size_t body_max(const struct http_conn *c)
+{
+	return c->body_max ? c->body_max : HTTP_BODY_MAX;
+}
+
 /* Reads len body bytes (or to the end of the stream if len is -1). */
 static int read_body(struct http_conn *c, uint64_t len, struct http_response *r)
 {
@@ -777,9 +782,9 @@ static int read_body(struct http_conn *c, uint64_t len, struct http_response *r)
 		if (n) {
 			if ((uint64_t)n > len)
 				n = (size_t)len;
-			if (r->body.len + n > HTTP_BODY_MAX)
-				return ferr(-EFBIG, "%s:%u: a response body larger than %u KiB",
-					    c->host, c->port, HTTP_BODY_MAX >> 10);
+			if (r->body.len + n > body_max(c))
+				return ferr(-EFBIG, "%s:%u: a response body larger than %zu KiB",
+					    c->host, c->port, body_max(c) >> 10);
 			if (strbuf_add(&r->body, c->buf + c->off, n))
 				return -ENOMEM;
 			c->off += n;
@@ -996,9 +1001,10 @@ int http_read_response(struct http_conn *c, const char *method, struct http_resp
 
 	memset(r, 0, sizeof(*r));
 	strbuf_init(&r->body);
-	/* The whole answer within twice the timeout (bodies are 1 MiB at most). */
+	/* The whole answer within twice the timeout (bodies are 1 MiB at most,
+	 * unless the caller takes longer ones). */
 	c->late = false;
-	c->deadline = now_seconds() + 2 * c->timeout_ms / 1000.0;
+	c->deadline = body_max(c) > HTTP_BODY_MAX ? 0 : now_seconds() + 2 * c->timeout_ms / 1000.0;
 	err = read_response(c, method, r);
 	c->deadline = 0;
 	if (err) {

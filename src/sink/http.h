@@ -56,6 +56,10 @@ struct http_conn {
 	mbedtls_ctr_drbg_context drbg;
 	struct ratelimit *rl;
 	uint64_t sent; /* body bytes sent on this connection */
+	/* The longest answer body the next responses may have; 0:
+	 * HTTP_BODY_MAX. Set above it (an object read back), an answer is
+	 * bounded by timeout_ms per read only, not by a deadline. */
+	size_t body_max;
 	unsigned timeout_ms;
 	double deadline;    /* of the handshake or answer under way; 0: none */
 	bool late, stalled; /* what ended it: the deadline; a send that waited */

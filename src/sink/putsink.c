@@ -119,7 +119,7 @@ int putsink_open(struct sink *s, const char *url, const struct sink_opts *o)
 
 	if (!u)
 		return ferr(-ENOMEM, "out of memory");
-	u->r = (struct remote){putsink_write, putsink_finish, putsink_abort, NULL, putsink_free};
+	u->r = (struct remote){putsink_write, NULL, putsink_finish, putsink_abort, NULL, putsink_free};
 	sha256_init(&u->sha);
 	ratelimit_init(&u->rl, o->rate, NULL, NULL);
 	s->up = &u->r;

@@ -4,11 +4,14 @@
 #define FERRY_REMOTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sink/sink.h"
 
 struct remote {
 	int (*write)(struct remote *r, const void *buf, size_t len);
+	/* sink_patch; NULL: the sink cannot. */
+	int (*patch)(struct remote *r, uint64_t off, const void *buf, size_t len);
 	int (*finish)(struct remote *r, struct sink_stats *st);
 	/* Stops everything; fills st->kept. Frees nothing. */
 	void (*abort)(struct remote *r, struct sink_stats *st);

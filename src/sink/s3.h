@@ -31,6 +31,8 @@ struct s3_client {
 	 * no turns. */
 	void (*turn)(void *arg, bool take);
 	void *turn_arg;
+	/* The longest answer body taken (s3_get_range sets it); 0: http.h's. */
+	size_t body_max;
 };
 
 /* t and cred must outlive the client. region NULL: "us-east-1". */
@@ -42,6 +44,10 @@ void s3_client_release(struct s3_client *c);
 /* PUT the whole object key (NULL: the target's key). */
 int s3_put_object(struct s3_client *c, const char *key, const void *data, size_t len,
 		  const char *content_type);
+
+/* GET len bytes of the target's object from off into buf (a Range
+ * request): exactly len must come back. */
+int s3_get_range(struct s3_client *c, uint64_t off, void *buf, size_t len);
 
 int s3_create_multipart(struct s3_client *c, char *upload_id, size_t len);
 /* Uploads part number part (1-based), with a Content-MD5 if the server

@@ -5,7 +5,13 @@
  * takes tens of milliseconds at radosgw, time in which one stream would
  * send nothing). An unfinished upload of the same key is taken up: a part
  * whose MD5 the server already holds is not sent again. Memory: one part
- * being filled plus one per worker. */
+ * being filled plus one per worker.
+ *
+ * An image whose first bytes are rewritten once the rest is made (a
+ * compressed qcow2 in one pass: its tables) goes up in any order, as S3
+ * allows: those bytes are held back as part 1, patched, and sent last,
+ * after every other part. The SHA-256 of the object is then made by
+ * reading it back, as a local file's is (sink/file.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,7 +61,11 @@ struct s3sink {
 	size_t fill;
 	unsigned next;
 	struct progress *prog;
+	const struct progress_view *view;
 	bool done;
+	/* Part 1 held back to be rewritten: hlen bytes at most, hfill so far. */
+	uint8_t *head;
+	size_t hlen, hfill;
 
 	/* Shared with the workers, under lock. */
 	pthread_mutex_t lock;
@@ -169,11 +179,24 @@ static void *work(void *arg)
 			fail_locked(s, err, w->cl.refused);
 		else if (s->prog)
 			progress_add(s->prog, j.len);
-		s->pool[s->npool++] = j.buf;
+		if (j.buf != s->head)
+			s->pool[s->npool++] = j.buf;
 		pthread_cond_broadcast(&s->cond);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+/* Queues a part for the workers, under the lock. */
+static void queue_locked(struct s3sink *s, unsigned number, uint8_t *buf, size_t len)
+{
+	while (!s->err && s->qn == s->nw)
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (!s->err) {
+		s->q[(s->qhead + s->qn) % s->nw] = (struct job){number, buf, len};
+		s->qn++;
+		pthread_cond_broadcast(&s->cond);
+	}
 }
 
 /* Queues the part being filled and takes an empty buffer for the next. */
@@ -182,14 +205,10 @@ static int submit(struct s3sink *s)
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	while (!s->err && s->qn == s->nw)
-		pthread_cond_wait(&s->cond, &s->lock);
+	queue_locked(s, ++s->next, s->cur, s->fill);
 	if (!s->err) {
-		s->q[(s->qhead + s->qn) % s->nw] = (struct job){++s->next, s->cur, s->fill};
-		s->qn++;
 		s->cur = NULL;
 		s->fill = 0;
-		pthread_cond_broadcast(&s->cond);
 	}
 	/* A buffer is made only when none is free and fewer than one per
 	 * worker plus one exist. */
@@ -221,8 +240,17 @@ static int s3sink_write(struct remote *r, const void *buf, size_t len)
 		return ferr(-EFBIG, "internal: more than the announced %s%llu bytes for s3://%s/%s",
 			    s->open ? "at most " : "", (unsigned long long)s->length, s->t.bucket,
 			    s->t.key);
-	sha256_update(&s->sha, buf, len);
+	if (!s->head)
+		sha256_update(&s->sha, buf, len);
 	s->written += len;
+	if (s->hfill < s->hlen) {
+		size_t n = s->hlen - s->hfill < len ? s->hlen - s->hfill : len;
+
+		memcpy(s->head + s->hfill, p, n);
+		s->hfill += n;
+		p += n;
+		len -= n;
+	}
 	while (len) {
 		size_t n = (size_t)(s->part - s->fill);
 		int err;
@@ -238,6 +266,62 @@ static int s3sink_write(struct remote *r, const void *buf, size_t len)
 			if (err)
 				return err;
 		}
+	}
+	return 0;
+}
+
+static int s3sink_patch(struct remote *r, uint64_t off, const void *buf, size_t len)
+{
+	struct s3sink *s = (struct s3sink *)r;
+
+	if (!s->head || off > s->hfill || len > s->hfill - off)
+		return ferr(-EINVAL, "internal: s3://%s/%s cannot take %zu bytes at %llu again "
+			    "(only its first %zu bytes are held back)", s->t.bucket, s->t.key, len,
+			    (unsigned long long)off, s->hlen);
+	memcpy(s->head + off, buf, len);
+	return 0;
+}
+
+/* The SHA-256 of an object sent out of order: read back from the server,
+ * a head's length at a time into the head's buffer. */
+static int read_back(struct s3sink *s, char hex[65])
+{
+	struct progress prog;
+	struct sha256 sha;
+	uint64_t off = 0;
+	int err = 0;
+
+	sha256_init(&sha);
+	progress_init(&prog, "readback", s->length, s->view);
+	while (!err && off < s->length) {
+		size_t n = s->length - off < s->hlen ? (size_t)(s->length - off) : s->hlen;
+
+		err = s3_get_range(&s->ctl, off, s->head, n);
+		if (!err) {
+			sha256_update(&sha, s->head, n);
+			progress_add(&prog, n);
+			off += n;
+		}
+	}
+	if (!err) {
+		progress_finish(&prog);
+		sha256_final_hex(&sha, hex);
+	}
+	sha256_release(&sha);
+	if (err == -EACCES) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		return ferr(err, "%s: the image is stored whole, but its SHA-256 (for the manifest) "
+			    "is made by reading it back, which these credentials may not "
+			    "(s3:GetObject)", msg);
+	}
+	if (err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", ferr_msg());
+		return ferr(err, "%s: the image is stored whole, but reading it back for its "
+			    "SHA-256 (for the manifest) failed", msg);
 	}
 	return 0;
 }
@@ -266,6 +350,15 @@ static int s3sink_finish(struct remote *r, struct sink_stats *st)
 		if (err)
 			return err;
 	}
+	if (s->head && s->hfill) {
+		/* part 1, rewritten: sent after every other */
+		pthread_mutex_lock(&s->lock);
+		queue_locked(s, 1, s->head, s->hfill);
+		err = s->err ? ferr(s->err, "%s", s->msg) : 0;
+		pthread_mutex_unlock(&s->lock);
+		if (err)
+			return err;
+	}
 	if (s->open && s->written) {
 		/* every part is queued: the upload has as many as it has */
 		s->nparts = s->next;
@@ -285,7 +378,13 @@ static int s3sink_finish(struct remote *r, struct sink_stats *st)
 		return err;
 	}
 	s->done = true;
-	sha256_final_hex(&s->sha, st->sha256);
+	if (s->head) {
+		err = read_back(s, st->sha256);
+		if (err)
+			return err;
+	} else {
+		sha256_final_hex(&s->sha, st->sha256);
+	}
 	st->parts = s->nparts;
 	st->part_size = s->part;
 	st->parts_reused = s->reused;
@@ -340,6 +439,7 @@ static void s3sink_free(struct remote *r)
 	for (size_t i = 0; i < s->npool; i++)
 		free(s->pool[i]);
 	free(s->cur);
+	free(s->head);
 	free(s->pool);
 	free(s->q);
 	free(s->w);
@@ -383,6 +483,22 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 	if (err)
 		return ferr_ctx(err, "s3://%s/%s", s->t.bucket, s->t.key);
 	s->nparts = (size_t)((s->length + s->part - 1) / s->part);
+	if (o->patch) {
+		/* Part 1 holds what will be rewritten, and is at least a part
+		 * (only the last may be shorter); the others follow it. */
+		if (!s->open || o->head > SIZE_MAX / 2)
+			return ferr(-EINVAL, "internal: an upload rewritten at its start needs an open "
+				    "length and a head that fits in memory");
+		s->hlen = o->head > s->part ? (size_t)o->head : (size_t)s->part;
+		s->head = malloc(s->hlen);
+		if (!s->head)
+			return ferr(-ENOMEM, "out of memory to hold back the first %zu bytes of "
+				    "s3://%s/%s", s->hlen, s->t.bucket, s->t.key);
+		s->next = 1;
+		s->nparts = 1 + (size_t)(s->length > s->hlen
+						 ? (s->length - s->hlen + s->part - 1) / s->part
+						 : 0);
+	}
 	if (nw > MAX_PARALLEL)
 		nw = MAX_PARALLEL;
 	s->turns = nw;
@@ -391,6 +507,7 @@ static int start(struct s3sink *s, const struct sink_opts *o, struct sink_stats 
 		nw = (unsigned)s->nparts;
 	s->nw = nw;
 	s->prog = o->prog;
+	s->view = o->view;
 	snprintf(host, sizeof(host), "%s%s%s", s->t.virtual_host ? s->t.bucket : "",
 		 s->t.virtual_host ? "." : "", s->t.host);
 	err = sink_http_opts(o, host, s->t.https, &s->http, &s->proxy);
@@ -437,8 +554,8 @@ int s3sink_open(struct sink *s, const char *target, const struct sink_opts *o)
 
 	if (!u)
 		return ferr(-ENOMEM, "out of memory");
-	u->r = (struct remote){s3sink_write, s3sink_finish, s3sink_abort, s3sink_put_beside,
-			       s3sink_free};
+	u->r = (struct remote){s3sink_write, s3sink_patch, s3sink_finish, s3sink_abort,
+			       s3sink_put_beside, s3sink_free};
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	sha256_init(&u->sha);

@@ -12,14 +12,18 @@
 #include "sink/http.h"
 
 struct progress;
+struct progress_view;
 struct remote;
 
 /* What the remote targets need; the local ones use only overwrite. */
 struct sink_opts {
 	bool overwrite;      /* replace an existing file */
-	/* A regular file's earlier bytes will be rewritten (sink_patch): its
-	 * SHA-256 is made at the finish, by reading it back. */
+	/* Earlier bytes will be rewritten (sink_patch): the SHA-256 is made at
+	 * the finish, by reading the file or the object back. A regular file
+	 * takes them anywhere; an s3:// upload of open length within its first
+	 * head bytes, which it holds back as part 1 and sends last. */
 	bool patch;
+	uint64_t head;
 	uint64_t length;     /* the exact bytes that will be written (0: unknown) */
 	/* With length 0, at most this many (an image written in one pass): an
 	 * s3:// upload cuts its parts by it. */
@@ -37,6 +41,8 @@ struct sink_opts {
 	const char *proxy;   /* http://[USER:PASS@]HOST[:PORT]; NULL: from the environment */
 	bool no_proxy;       /* --proxy "": ignore https_proxy */
 	struct progress *prog; /* advanced as bytes are stored remotely */
+	/* Shows the reading back of an upload made out of order (NULL: none). */
+	const struct progress_view *view;
 	/* Told the temporary file's path as it is created, with SIGINT,
 	 * SIGTERM and SIGHUP held back until it returns (so a handler that
 	 * removes the file never misses it). */
@@ -103,13 +109,14 @@ int sink_open(struct sink *s, const char *target, const struct sink_opts *o);
 int sink_write(struct sink *s, const void *buf, size_t len);
 /* Advances by len zero bytes. */
 int sink_skip(struct sink *s, uint64_t len);
-/* Whether a local target is a regular file (new or to replace): one whose
- * earlier bytes sink_patch can rewrite. False for remote targets, "-", a
- * FIFO or a device, and for a target that does not pass sink_preflight. */
+/* Whether earlier bytes of the target can be rewritten with sink_patch: a
+ * regular file (new or to replace), or an s3:// upload (within the head it
+ * is told of). False for a presigned URL, "-", a FIFO or a device, and for
+ * a local target that does not pass sink_preflight. */
 bool sink_can_patch(const char *target, const struct sink_opts *o);
-/* Rewrites len bytes at off, before the stream's end (a regular file
- * only). The SHA-256 is then made by reading the file back at the finish,
- * not beside the writes. */
+/* Rewrites len bytes at off, before the stream's end (a regular file, or
+ * an s3:// upload's held-back head). The SHA-256 is then made by reading
+ * the file or object back at the finish, not beside the writes. */
 int sink_patch(struct sink *s, uint64_t off, const void *buf, size_t len);
 /* Flushes to stable storage and moves the file into place; completes an
  * upload. On failure everything is undone as by sink_abort. */

@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 39
+plan 49
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -62,17 +62,72 @@ check_eq "--json: upload.sha256 is the local raw capture's" "$want_r" \
 	"$(json_get "$T_DIR/b.json" upload sha256)"
 check_eq "boto3 agrees" "$want_r" "$(rgw_sha256 vm/b.raw)"
 
-# Compressed qcow2: two passes, so the length is known and the stream is
-# in order; the upload equals a local compressed capture.
+# Compressed qcow2: one pass, as into a local file. Its tables are made
+# last, into the room left before the data; the upload holds that room
+# back as part 1, sends it after every other part, and reads the object
+# back for its SHA-256. The object equals the local compressed capture.
 "$FERRY" capture --quiet --format qcow2 --compress zstd "$disk" "$T_DIR/local.zst.qcow2"
+want_z=$(sha "$T_DIR/local.zst.qcow2")
 rc=0
-cap --quiet --format qcow2 --compress zstd --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/z.qcow2" \
-	2>"$T_DIR/z.err" || rc=$?
+cap --format qcow2 --compress zstd --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/z.qcow2" \
+	>"$T_DIR/z.out" 2>"$T_DIR/z.err" || rc=$?
 check_eq "compressed qcow2 to s3:// exits 0" "0" "$(rc_err "$rc" "$T_DIR/z.err")"
-check_eq "boto3 reads back the local compressed capture's bytes" "$(sha "$T_DIR/local.zst.qcow2")" \
-	"$(rgw_sha256 vm/z.qcow2)"
+check_eq "boto3 reads back the local compressed capture's bytes" "$want_z" "$(rgw_sha256 vm/z.qcow2)"
 check "and it is smaller than the uncompressed one" test \
 	"$(stat -c %s "$T_DIR/local.zst.qcow2")" -lt "$(stat -c %s "$T_DIR/local.qcow2")"
+zparts=$(( ($(stat -c %s "$T_DIR/local.zst.qcow2") + 5 * 1048576 - 1) / (5 * 1048576) ))
+check_eq "... in one pass (no sizing pass; the manifest's read_bytes = data_bytes, its SHA-256 the local file's), in $zparts parts" \
+	"0 1 $want_z $zparts" \
+	"$(tr '\r' '\n' <"$T_DIR/z.err" | grep -c '^sizing') $(rgw_py 'import json; m = json.loads(s3.get_object(Bucket=bucket, Key="vm/z.qcow2.ferry.json")["Body"].read()); print(int(m["read_bytes"] == m["data_bytes"] > 0), m["sha256"], m["upload"]["parts"])')"
+check "more than one part, so part 1 went out of order" test "$zparts" -ge 2
+check_match "the object is read back for its SHA-256, with progress" "readback.*100%" \
+	"$(cat "$T_DIR/z.err")"
+check_match "the report gives that SHA-256" "upload: sha256 $want_z, $zparts parts" "$(cat "$T_DIR/z.out")"
+check_eq "qemu-img compare: the compressed object holds the raw capture's disk" "0" \
+	"$(rgw_get vm/z.qcow2 "$T_DIR/z.dl" && qemu-img compare -q -f qcow2 -F raw "$T_DIR/z.dl" "$T_DIR/local.raw" >/dev/null 2>&1; echo $?)"
+
+# Killed in the middle, then run again: the parts stored are taken up (the
+# same data, cut the same way); part 1, sent last, is sent now.
+"$FERRY" capture --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" --quiet \
+	--format qcow2 --compress zstd --part-size 5Mi --parallel 1 --rate 4M "$disk" \
+	"s3://$RGW_BUCKET/vm/kz.qcow2" 2>"$T_DIR/kz1.err" &
+pid=$!
+upload=""
+for _ in $(seq 1 300); do
+	upload=$(rgw_uploads | awk '$1 == "vm/kz.qcow2" {print $2}')
+	if [ -n "$upload" ] && [ "$(rgw_parts vm/kz.qcow2 "$upload" | wc -l)" -ge 1 ]; then
+		break
+	fi
+	sleep 0.2
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || :
+stored=$(rgw_parts_settled vm/kz.qcow2 "$upload")
+first=$(rgw_parts vm/kz.qcow2 "$upload" | awk '$1 == 1' | wc -l)
+rc=0
+cap --format qcow2 --compress zstd --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/kz.qcow2" \
+	>"$T_DIR/kz2.out" 2>"$T_DIR/kz2.err" || rc=$?
+check_eq "a one-pass qcow2 upload killed after $stored parts (part 1 not among them: it goes last), run again: exit 0, the local bytes" \
+	"0 0 $want_z" "$(rc_err "$rc" "$T_DIR/kz2.err") $first $(rgw_sha256 vm/kz.qcow2)"
+check_match "... the stored parts not sent again" "resumed: $stored stored parts? not sent again" \
+	"$(cat "$T_DIR/kz2.out")"
+
+# Credentials that may write but not read: the image is stored whole, but
+# its SHA-256 cannot be made; the capture fails saying so, with no manifest.
+rgw_py 'import json
+pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+       "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/vm/nz.qcow2" % bucket}]}
+s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(pol))'
+rc=0
+cap --quiet --format qcow2 --compress zstd --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/nz.qcow2" \
+	2>"$T_DIR/nz.err" || rc=$?
+rgw_py 's3.delete_bucket_policy(Bucket=bucket)'
+check_eq "GetObject denied: exit 1" "1" "$rc"
+check_match "... one line naming the object and the reason" \
+	"^ferry: s3://$RGW_BUCKET/vm/nz.qcow2: GET: HTTP 403 Forbidden: AccessDenied: the image is stored whole, but its SHA-256 \\(for the manifest\\) is made by reading it back, which these credentials may not \\(s3:GetObject\\)$" \
+	"$(cat "$T_DIR/nz.err")"
+check_eq "... the image is stored whole, no manifest beside it, no upload left open" \
+	"$want_z " "$(rgw_sha256 vm/nz.qcow2) $(rgw_keys | grep -F vm/nz.qcow2.ferry.json || :)$(rgw_uploads | grep -F nz.qcow2 || :)"
 
 # A streamOptimized VMDK goes up in one pass (its tables follow the data):
 # the parts are cut as it is made, no sizing pass; the object is the local
