@@ -58,8 +58,9 @@ struct capture_hooks {
 	/* A warning, as it happens (each text once per capture). */
 	void (*warn)(void *ctx, const char *msg);
 	/* The work under way: "scan" (filesystems read whole), "sizing"
-	 * (compressed qcow2's first pass), "capture" (a local target) or
-	 * "upload" (a remote one). */
+	 * (a compressed image's first pass), "capture" (a local target),
+	 * "upload" (a remote one) or "readback" (an upload made out of order,
+	 * read back for its SHA-256). */
 	void (*progress)(void *ctx, const struct progress *p, bool final);
 	/* The checks' findings, once judged and before a byte is copied;
 	 * r->blocked says whether they stop the capture. */
