@@ -73,6 +73,8 @@ static void reap(pid_t pid)
 
 /* GETs / from a server answering head (and piece); returns what
  * http_request returned, the response in r. */
+static size_t body_max; /* the connection's, for the next get */
+
 static int get_len(const char *head, size_t hlen, const char *piece, struct http_response *r)
 {
 	struct http_opts o = {.timeout_ms = 10000};
@@ -86,6 +88,7 @@ static int get_len(const char *head, size_t hlen, const char *piece, struct http
 		return ferr(-EIO, "no server");
 	err = http_open(&c, "127.0.0.1", port, false, &o);
 	if (!err) {
+		c.body_max = body_max;
 		err = http_request(&c, "GET", "/", NULL, 0, NULL, 0, r);
 		http_close(&c);
 	}
@@ -160,6 +163,24 @@ static void framing(void)
 	    "not HTTP: said with the escape made harmless");
 }
 
+/* An object read back (s3_get_range) takes bodies as long as it asks for:
+ * 3 MiB within 4, not within 2 nor within the default 1. */
+static void longer_bodies(void)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 3145728\r\n\r\n";
+	struct http_response r;
+
+	body_max = 4u << 20;
+	is_int(get(head, "0123456789abcdef", &r), 0, "a 3 MiB body with room for 4 MiB");
+	ok(r.body.len == 3u << 20 && !memcmp(r.body.s + (3u << 20) - 16, "0123456789abcdef", 16),
+	   "... all of it");
+	http_response_release(&r);
+	body_max = 2u << 20;
+	ERR(head, "0123456789abcdef", -EFBIG, "larger than 2048 KiB", "with room for 2 MiB: refused");
+	body_max = 0;
+	ERR(head, "0123456789abcdef", -EFBIG, "larger than 1024 KiB", "by default: refused");
+}
+
 static void reason(void)
 {
 	static const char head[] = "HTTP/1.1 503 \x1b]0;owned\x07\x1b[2JSlow\x9b" "1m Down\r\n"
@@ -219,9 +240,10 @@ static void list_parts(void)
 
 int main(void)
 {
-	tap_plan(41);
+	tap_plan(47);
 	signal(SIGPIPE, SIG_IGN);
 	framing();
+	longer_bodies();
 	reason();
 	list_parts();
 	return tap_failed ? 1 : 0;
