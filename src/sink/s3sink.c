@@ -10,8 +10,9 @@
  * An image whose first bytes are rewritten once the rest is made (a
  * compressed qcow2 in one pass: its tables) goes up in any order, as S3
  * allows: those bytes are held back as part 1, patched, and sent last,
- * after every other part. The SHA-256 of the object is then made by
- * reading it back, as a local file's is (sink/file.c). */
+ * after every other part (its buffer, at least a part long, is memory on
+ * top of the above). The SHA-256 of the object is then made by reading it
+ * back into that buffer, as a local file's is read back (sink/file.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
