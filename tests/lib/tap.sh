@@ -92,6 +92,30 @@ check_fails() {
 # four times coreutils' sha256sum on the boot tests' disks of 3 and 4 GiB,
 # hashed before and after every capture.
 sha() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
+# sha_extents FILE: a SHA-256 of a sparse file's content that does not
+# read its holes: its size, then each 4 KiB block that is not all zeros
+# with its offset (a disk of hundreds of GiB hashes in a moment). Any
+# change of content changes it. (Where the data is, by SEEK_DATA, is not
+# hashed: an unwritten extent counts as data once it has been read into
+# the page cache, so reading a file would change it.)
+sha_extents() {
+	/usr/bin/python3 -c 'import hashlib, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); size = os.fstat(fd).st_size; h = hashlib.sha256(b"%d;" % size); off = 0
+zero = bytes(4096)
+while off < size:
+    try:
+        off = os.lseek(fd, off, os.SEEK_DATA) // 4096 * 4096
+    except OSError:
+        break
+    end = os.lseek(fd, off, os.SEEK_HOLE)
+    while off < end:
+        b = os.pread(fd, min(end - off, 1 << 22), off)
+        for i in range(0, len(b), 4096):
+            if b[i:i + 4096] != zero[:len(b) - i if len(b) - i < 4096 else 4096]:
+                h.update(b"%d:" % (off + i)); h.update(b[i:i + 4096])
+        off += len(b)
+print(h.hexdigest())' "$1"
+}
 
 done_testing() {
 	[ "$T_FAILED" = 0 ]

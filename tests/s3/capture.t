@@ -7,7 +7,7 @@
 . "$TESTS_DIR/lib/fixture.sh"
 . "$TESTS_DIR/s3/lib/rgw.sh"
 
-plan 49
+plan 51
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HTTPS)"
@@ -85,6 +85,32 @@ check_match "the object is read back for its SHA-256, with progress" "readback.*
 check_match "the report gives that SHA-256" "upload: sha256 $want_z, $zparts parts" "$(cat "$T_DIR/z.out")"
 check_eq "qemu-img compare: the compressed object holds the raw capture's disk" "0" \
 	"$(rgw_get vm/z.qcow2 "$T_DIR/z.dl" && qemu-img compare -q -f qcow2 -F raw "$T_DIR/z.dl" "$T_DIR/local.raw" >/dev/null 2>&1; echo $?)"
+
+# A disk whose tables need more room than a part: 400 GiB, nearly empty,
+# the filesystem's metadata in every 2 GiB, so an L2 table for each. Part
+# 1 is then the room, longer than the others.
+wide=$T_DIR/wide.img
+mkdir -p "$T_DIR/widetree/etc"
+echo "LABEL=wideroot / ext4 defaults 0 1" >"$T_DIR/widetree/etc/fstab"
+truncate -s $(((400 << 30) + (1 << 20))) "$wide"
+echo "start=2048, type=83" | sfdisk -q "$wide"
+mke2fs -q -F -t ext4 -L wideroot -E offset=1048576,lazy_itable_init=1,lazy_journal_init=1 \
+	-d "$T_DIR/widetree" "$wide" 400G
+wide_sha=$(sha_extents "$wide")
+"$FERRY" capture --quiet --format qcow2 --compress zstd "$wide" "$T_DIR/wide.qcow2"
+# where the last L2 table ends, by the header and the L1 table
+room=$(python3 -c 'import struct, sys
+f = open(sys.argv[1], "rb"); h = f.read(48)
+bits, n, at = struct.unpack(">I", h[20:24])[0], struct.unpack(">I", h[36:40])[0], struct.unpack(">Q", h[40:48])[0]
+f.seek(at); l1 = struct.unpack(">%dQ" % n, f.read(8 * n))
+print(max(e & 0x00fffffffffffe00 for e in l1) + (1 << bits))' "$T_DIR/wide.qcow2")
+rc=0
+cap --quiet --format qcow2 --compress zstd --part-size 5Mi "$wide" "s3://$RGW_BUCKET/vm/wide.qcow2" \
+	2>"$T_DIR/wide.err" || rc=$?
+check "the tables of a 400 GiB disk end past a part: at $room bytes" test "$room" -gt $((5 << 20))
+check_eq "... to s3://: exit 0, the local capture's bytes, the source unchanged" \
+	"0 $(sha "$T_DIR/wide.qcow2") $wide_sha" "$(rc_err "$rc" "$T_DIR/wide.err") $(rgw_sha256 vm/wide.qcow2) $(sha_extents "$wide")"
+rm -f "$wide" "$T_DIR/wide.qcow2"
 
 # Killed in the middle, then run again: the parts stored are taken up (the
 # same data, cut the same way); part 1, sent last, is sent now.

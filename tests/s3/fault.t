@@ -9,7 +9,7 @@
 . "$TESTS_DIR/s3/lib/rgw.sh"
 . "$TESTS_DIR/s3/lib/faultproxy.sh"
 
-plan 27
+plan 29
 
 rgw_start || { not_ok "radosgw starts"; done_testing; exit 1; }
 ok "radosgw starts ($RGW_HOST_HTTPS)"
@@ -54,6 +54,21 @@ check_eq "capture through https_proxy, two tunnels cut: exits 0" "0" "$(rc_err "
 check_eq "https_proxy was used and cut twice" "2" "$(fp_stat dropped)"
 check_eq "the object equals a local capture" "$(sha "$T_DIR/local.qcow2")" "$(rgw_sha256 f/disk.qcow2)"
 check_eq "the source is unchanged" "$src_sha" "$(sha "$disk")"
+
+# 2b. A compressed qcow2 goes up in one pass and is read back for its
+# SHA-256: the proxy cuts two tunnels as they bring it back (after 3 MB
+# towards ferry); the ranged GETs are asked again.
+"$FERRY" capture --quiet --format qcow2 --compress zlib "$disk" "$T_DIR/local.z.qcow2"
+fp_start --map s3.test=127.0.0.1 --drop-down-after 3000000 --drops 2
+rc=0
+https_proxy=$proxy:$FP_PORT "$FERRY" capture --format qcow2 --compress zlib --endpoint "$RGW_HOST_HTTPS" \
+	--region "$RGW_REGION" --ca "$RGW_CA" --part-size 5Mi "$disk" "s3://$RGW_BUCKET/f/z.qcow2" \
+	>"$T_DIR/z.out" 2>"$T_DIR/z.err" || rc=$?
+check_eq "compressed qcow2, read back through two tunnels cut: exits 0, the proxy cut two" "0 2" \
+	"$(rc_err "$rc" "$T_DIR/z.err") $(fp_stat dropped)"
+check_eq "the object and the report's SHA-256 are the local capture's" \
+	"$(sha "$T_DIR/local.z.qcow2") $(sha "$T_DIR/local.z.qcow2")" \
+	"$(rgw_sha256 f/z.qcow2) $(sed -n 's/.*upload: sha256 \([0-9a-f]*\),.*/\1/p' "$T_DIR/z.out")"
 
 # 3. Killed in the middle, then run again: only the missing parts travel.
 fp_start --map s3.test=127.0.0.1

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 # An HTTP CONNECT proxy for the upload tests that can cut tunnels on purpose
-# (after N bytes client-to-server, with an RST) and records what it relayed.
+# (after N bytes client-to-server, or server-to-client, with an RST) and
+# records what it relayed.
 #
 # usage: faultproxy.py --listen PORT [--port-file F] [--map HOST=IP]...
-#          [--drop-after N --drops K] [--stats F] [--require-auth USER:PASS]
+#          [--drop-after N | --drop-down-after N] [--drops K] [--stats F]
+#          [--require-auth USER:PASS]
 # TLS inside a tunnel is relayed as bytes: the proxy never sees plaintext.
 # Standard library only; run it with /usr/bin/python3. SIGTERM ends it.
 import argparse
@@ -78,6 +80,8 @@ def parse_args(argv):
                    help="connect to IP when a client asks for HOST")
     p.add_argument("--drop-after", type=int, metavar="N",
                    help="cut a tunnel once N bytes went client-to-server")
+    p.add_argument("--drop-down-after", type=int, metavar="N",
+                   help="cut a tunnel once N bytes went server-to-client")
     p.add_argument("--drops", type=int, default=1, metavar="K",
                    help="how many tunnels to cut (default 1)")
     p.add_argument("--stats", help="JSON counters, rewritten on every change")
@@ -94,6 +98,8 @@ def parse_args(argv):
     a.hosts = hosts
     if a.drop_after is not None and a.drop_after < 0:
         p.error("--drop-after must be >= 0")
+    if a.drop_down_after is not None and a.drop_down_after < 0:
+        p.error("--drop-down-after must be >= 0")
     if a.require_auth is not None and ":" not in a.require_auth:
         p.error("--require-auth wants USER:PASS")
     return a
@@ -173,7 +179,7 @@ class Tunnel:
     def __init__(self, args, stats, client, upstream, pending_up):
         self.args, self.stats = args, stats
         self.c, self.u = client, upstream
-        self.sent_up = 0
+        self.sent_up = self.sent_down = 0
         # Per direction: bytes waiting to be written, and whether the
         # reading side reached EOF (then the writing side gets a FIN).
         self.buf = {"up": pending_up, "down": b""}
@@ -223,6 +229,8 @@ class Tunnel:
                     elif d == "up":
                         if not self.take_up(data):
                             return "dropped"
+                    elif not self.take_down(data):
+                        return "dropped"
                     else:
                         # Counted (and written out) before the client can
                         # see it: a client that got the reply sees the file.
@@ -264,6 +272,17 @@ class Tunnel:
         self.stats.add("bytes_up", len(data))
         self.sent_up += len(data)
         self.buf["up"] = data
+        return True
+
+    def take_down(self, data):
+        """False once the tunnel is cut: one that carried more than
+        --drop-down-after bytes to the client. What came before the limit
+        is dropped with it (the client sees an answer cut off)."""
+        limit = self.args.drop_down_after
+        if limit is not None and self.sent_down + len(data) > limit:
+            if self.stats.claim_drop(self.args.drops):
+                return False
+        self.sent_down += len(data)
         return True
 
     def flush_blocking(self, data):

@@ -2,7 +2,8 @@
 # cut tunnels on purpose) from a TAP test. Source after tests/lib/tap.sh.
 #
 #   fp_start [OPTION...]   start it on a free port on 127.0.0.1 with OPTIONs
-#                          (--map HOST=IP, --drop-after N, --drops K,
+#                          (--map HOST=IP, --drop-after N,
+#                          --drop-down-after N, --drops K,
 #                          --require-auth USER:PASS, --verbose); exports
 #                          FP_PORT, FP_STATS (its JSON counters) and FP_PID
 #   fp_stat KEY            one counter: tunnels dropped bytes_up bytes_down
