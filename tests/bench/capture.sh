@@ -84,9 +84,6 @@ measure "ferry capture qcow2" "$FERRY" capture --quiet --format qcow2 "$disk" "$
 # The same, each followed by an fsync of its output: the time until the
 # image is on stable storage. ferry syncs before it renames its output
 # into place; the other tools leave their data in the page cache.
-# shellcheck disable=SC2317 # called through bash -c (export -f)
-durable() { "${@:2}" && sync "$1"; }
-export -f durable
 echo
 echo "until the output is on stable storage (the tool, then sync OUTPUT):"
 measure "dd + sync" bash -c 'durable "$@"' _ "$out" dd if="$part" of="$out" bs=4M

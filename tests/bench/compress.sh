@@ -5,7 +5,9 @@
 # the used blocks) with -c -O qcow2 (zlib, then zstd), -O vpc and -O vmdk
 # -o subformat=streamOptimized. Prints median wall time, output size
 # (allocated bytes) and peak RSS of RUNS runs each, and checks ferry
-# against its targets:
+# against its targets (qemu-img timed with a sync of its output after it:
+# ferry fsyncs its image before it renames it into place, and both are
+# timed until the image is on stable storage):
 #   each format: ferry's output <= qemu-img's;
 #   each compressed one: ferry's time <= 0.25 x qemu-img's;
 #   qcow2+zlib on the machine's CPUs (2 here) >= 1.7 x as fast as on one
@@ -47,13 +49,13 @@ cat "$disk" "$raw" >/dev/null
 
 # (/usr/bin/time runs each: no shell functions)
 measure "ferry qcow2+zlib" "$FERRY" capture --quiet --format qcow2 --compress zlib "$disk" "$out"
-measure "qemu-img qcow2 zlib" qemu-img convert -c -O qcow2 -o compression_type=zlib "$raw" "$out"
+measure "qemu-img qcow2 zlib" bash -c 'durable "$@"' _ "$out" qemu-img convert -c -O qcow2 -o compression_type=zlib "$raw" "$out"
 measure "ferry qcow2+zstd" "$FERRY" capture --quiet --format qcow2 --compress zstd "$disk" "$out"
-measure "qemu-img qcow2 zstd" qemu-img convert -c -O qcow2 -o compression_type=zstd "$raw" "$out"
+measure "qemu-img qcow2 zstd" bash -c 'durable "$@"' _ "$out" qemu-img convert -c -O qcow2 -o compression_type=zstd "$raw" "$out"
 measure "ferry vhd" "$FERRY" capture --quiet --format vhd "$disk" "$out"
-measure "qemu-img vpc" qemu-img convert -O vpc "$raw" "$out"
+measure "qemu-img vpc" bash -c 'durable "$@"' _ "$out" qemu-img convert -O vpc "$raw" "$out"
 measure "ferry vmdk" "$FERRY" capture --quiet --format vmdk "$disk" "$out"
-measure "qemu-img vmdk streamOptimized" qemu-img convert -O vmdk -o subformat=streamOptimized "$raw" "$out"
+measure "qemu-img vmdk streamOptimized" bash -c 'durable "$@"' _ "$out" qemu-img convert -O vmdk -o subformat=streamOptimized "$raw" "$out"
 measure "ferry qcow2+zlib, 1 CPU" taskset -c 0 "$FERRY" capture --quiet --format qcow2 \
 	--compress zlib "$disk" "$out"
 

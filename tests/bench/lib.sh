@@ -42,6 +42,14 @@ measure() {
 	rm -f "$out" "$out.ferry.json"
 }
 
+# durable OUTPUT COMMAND...: the command, then a sync of OUTPUT: what a
+# tool that leaves its output in the page cache takes to make it durable,
+# as ferry does before it renames its image into place. measure runs it
+# as: measure NAME bash -c 'durable "$@"' _ OUTPUT COMMAND...
+# shellcheck disable=SC2317 # called through bash -c (export -f)
+durable() { "${@:2}" && sync "$1"; }
+export -f durable
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 fail=0
 verdict() {
