@@ -19,8 +19,15 @@
 #include "blk/guard.h"
 #include "util/config.h"
 
+/* A guarded disk (a block device's whole disk, ino 0) or image file. */
+struct guarded {
+	bool file;
+	dev_t dev;
+	ino_t ino;
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static dev_t *disks;
+static struct guarded *disks;
 static size_t ndisks, cap;
 static unsigned refusals;
 
@@ -53,27 +60,41 @@ static dev_t whole_disk(dev_t dev)
 	return sscanf(buf, "%u:%u", &ma, &mi) == 2 ? makedev(ma, mi) : dev;
 }
 
-void guard_disk(dev_t dev)
+static bool same(const struct guarded *a, const struct guarded *b)
 {
-	dev_t disk = whole_disk(dev);
+	return a->file == b->file && a->dev == b->dev && a->ino == b->ino;
+}
 
+static void add(struct guarded g)
+{
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < ndisks; i++)
-		if (disks[i] == disk)
+		if (same(&disks[i], &g))
 			goto out;
 	if (ndisks == cap) {
 		size_t ncap = cap ? cap * 2 : 16;
-		dev_t *d = realloc(disks, ncap * sizeof(*d));
+		struct guarded *d = realloc(disks, ncap * sizeof(*d));
 
-		/* Out of memory: the disk stays read-only in the kernel. */
+		/* Out of memory: a disk stays read-only in the kernel, a
+		 * file opened read-only by Ferry itself. */
 		if (!d)
 			goto out;
 		disks = d;
 		cap = ncap;
 	}
-	disks[ndisks++] = disk;
+	disks[ndisks++] = g;
 out:
 	pthread_mutex_unlock(&lock);
+}
+
+void guard_disk(dev_t dev)
+{
+	add((struct guarded){false, whole_disk(dev), 0});
+}
+
+void guard_file(dev_t dev, ino_t ino)
+{
+	add((struct guarded){true, dev, ino});
 }
 
 bool guard_take_refusal(void)
@@ -88,15 +109,26 @@ bool guard_take_refusal(void)
 	return took;
 }
 
-static bool is_guarded(dev_t disk)
+static bool is_guarded(struct guarded g)
 {
 	bool hit = false;
 
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < ndisks && !hit; i++)
-		hit = disks[i] == disk;
+		hit = same(&disks[i], &g);
 	pthread_mutex_unlock(&lock);
 	return hit;
+}
+
+/* Whether what st describes is a guarded disk's block device or a
+ * guarded image file. */
+static bool guarded_stat(const struct stat *st)
+{
+	if (S_ISBLK(st->st_mode))
+		return is_guarded((struct guarded){false, whole_disk(st->st_rdev), 0});
+	if (S_ISREG(st->st_mode))
+		return is_guarded((struct guarded){true, st->st_dev, st->st_ino});
+	return false;
 }
 
 static bool any_guarded(void)
@@ -110,15 +142,14 @@ static bool any_guarded(void)
 }
 
 /* Whether an open of path (relative to dirfd) with flags would write a
- * guarded disk; counts it. */
+ * guarded disk or file; counts it. */
 static bool refused(int dirfd, const char *path, int flags)
 {
 	struct stat st;
 
 	if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC))
 		return false;
-	if (!any_guarded() || fstatat(dirfd, path, &st, 0) || !S_ISBLK(st.st_mode) ||
-	    !is_guarded(whole_disk(st.st_rdev)))
+	if (!any_guarded() || fstatat(dirfd, path, &st, 0) || !guarded_stat(&st))
 		return false;
 	pthread_mutex_lock(&lock);
 	refusals++;
@@ -126,13 +157,12 @@ static bool refused(int dirfd, const char *path, int flags)
 	return true;
 }
 
-/* Whether fd is a block device of a guarded disk. */
+/* Whether fd is a block device of a guarded disk or a guarded file. */
 static bool guarded_fd(int fd)
 {
 	struct stat st;
 
-	return any_guarded() && !fstat(fd, &st) && S_ISBLK(st.st_mode) &&
-	       is_guarded(whole_disk(st.st_rdev));
+	return any_guarded() && !fstat(fd, &st) && guarded_stat(&st);
 }
 
 static int guarded_openat(int dirfd, const char *path, int flags, mode_t mode)

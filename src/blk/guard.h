@@ -1,8 +1,9 @@
 /* The last layer of the one rule: every open() and fsync() in the ferry
  * binary, the libraries' included, passes through guard.c. On a block
  * device of a disk Ferry reads as a source (the disk or any of its
- * partitions), an open that asks to write fails with EROFS, and an fsync
- * or fdatasync does nothing, whatever the kernel would allow.
+ * partitions), or on a disk image file it reads as one, an open that asks
+ * to write fails with EROFS, and an fsync or fdatasync does nothing,
+ * whatever the kernel or the file's mode would allow.
  *
  * The kernel's read-only flag (BLKROSET) refuses writes, but neither opens
  * for writing nor flushes: libparted opens a disk O_RDWR when it can, then
@@ -23,6 +24,10 @@
 /* Guards the whole disk that dev (a disk or one of its partitions) belongs
  * to, for the rest of the process. */
 void guard_disk(dev_t dev);
+
+/* Guards a disk image file, by its device and inode (whatever name it is
+ * opened by), for the rest of the process. */
+void guard_file(dev_t dev, ino_t ino);
 
 /* True, once for each, after an open was refused: libparted's warning that
  * it opened a disk read-only follows each refusal. */

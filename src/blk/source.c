@@ -88,6 +88,9 @@ int source_open(struct source *src, const char *path)
 		 * without it they go through the page cache. */
 		src->dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	} else if (S_ISREG(st.st_mode)) {
+		/* An image file is guarded as a disk is: libparted would open
+		 * it for writing, and fsync it. */
+		guard_file(st.st_dev, st.st_ino);
 		src->size = (uint64_t)st.st_size;
 	} else {
 		err = ferr(-EINVAL, "%s is not a block device or a disk image file", path);

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TESTS_DIR/lib/fixture.sh"
 
-plan 36
+plan 37
 
 disk=$T_DIR/disk.img
 fx_server_disk "$disk"
@@ -181,4 +181,43 @@ else
 		echo "ok $T_NUM # skip loop devices need root"
 	done
 fi
+
+# An image file as the source: never opened for writing, never written.
+# inotify tells: a file opened for writing reports IN_CLOSE_WRITE when it
+# is closed, a write IN_MODIFY. (libparted opened it read-write; the guard
+# refuses that, as for a disk.)
+watch_py='import ctypes, os, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(os.O_NONBLOCK)
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x8 | 0x2) < 0:
+    sys.exit("inotify: " + os.strerror(ctypes.get_errno()))
+open(sys.argv[2], "w").close()
+counts = {0x8: 0, 0x2: 0}
+while True:
+    stop = os.path.exists(sys.argv[3])
+    try:
+        buf = os.read(fd, 65536)
+    except BlockingIOError:
+        buf = b""
+    while buf:
+        mask, name_len = struct.unpack("iIII", buf[:16])[1], struct.unpack("iIII", buf[:16])[3]
+        for m in counts:
+            counts[m] += bool(mask & m)
+        buf = buf[16 + name_len:]
+    if stop:
+        break
+    time.sleep(0.05)
+print(counts[0x8], counts[0x2])'
+/usr/bin/python3 -c "$watch_py" "$data" "$T_DIR/watch.ready" "$T_DIR/watch.stop" >"$T_DIR/watch.out" &
+watcher=$!
+for _ in $(seq 1 100); do [ -e "$T_DIR/watch.ready" ] && break; sleep 0.05; done
+"$FERRY" scan "$data" >/dev/null
+"$FERRY" check "$data" >/dev/null 2>&1 || :
+"$FERRY" capture --quiet --force --format raw "$data" "$T_DIR/file.raw" 2>"$T_DIR/file.err" || :
+sleep 0.2
+touch "$T_DIR/watch.stop"
+wait "$watcher" || :
+check_eq "an image file: scan, check and capture never open it for writing nor write it (inotify: closes after writing, modifications), and say nothing of it" \
+	"0 0, captured, 0" \
+	"$(cat "$T_DIR/watch.out"), $([ -s "$T_DIR/file.raw" ] && echo captured), $(grep -c -i -e read-write -e libparted "$T_DIR/file.err")"
 done_testing
