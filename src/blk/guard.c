@@ -19,11 +19,13 @@
 #include "blk/guard.h"
 #include "util/config.h"
 
-/* A guarded disk (a block device's whole disk, ino 0) or image file. */
+/* A guarded disk (a block device's whole disk, ino 0) or image file
+ * (refs: the sources holding it). */
 struct guarded {
 	bool file;
 	dev_t dev;
 	ino_t ino;
+	unsigned refs;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -69,8 +71,10 @@ static void add(struct guarded g)
 {
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < ndisks; i++)
-		if (same(&disks[i], &g))
+		if (same(&disks[i], &g)) {
+			disks[i].refs++;
 			goto out;
+		}
 	if (ndisks == cap) {
 		size_t ncap = cap ? cap * 2 : 16;
 		struct guarded *d = realloc(disks, ncap * sizeof(*d));
@@ -82,6 +86,7 @@ static void add(struct guarded g)
 		disks = d;
 		cap = ncap;
 	}
+	g.refs = 1;
 	disks[ndisks++] = g;
 out:
 	pthread_mutex_unlock(&lock);
@@ -89,12 +94,26 @@ out:
 
 void guard_disk(dev_t dev)
 {
-	add((struct guarded){false, whole_disk(dev), 0});
+	add((struct guarded){false, whole_disk(dev), 0, 0});
 }
 
 void guard_file(dev_t dev, ino_t ino)
 {
-	add((struct guarded){true, dev, ino});
+	add((struct guarded){true, dev, ino, 0});
+}
+
+void guard_file_release(dev_t dev, ino_t ino)
+{
+	struct guarded g = {true, dev, ino, 0};
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < ndisks; i++)
+		if (same(&disks[i], &g)) {
+			if (!--disks[i].refs)
+				disks[i] = disks[--ndisks];
+			break;
+		}
+	pthread_mutex_unlock(&lock);
 }
 
 bool guard_take_refusal(void)
@@ -125,9 +144,9 @@ static bool is_guarded(struct guarded g)
 static bool guarded_stat(const struct stat *st)
 {
 	if (S_ISBLK(st->st_mode))
-		return is_guarded((struct guarded){false, whole_disk(st->st_rdev), 0});
+		return is_guarded((struct guarded){false, whole_disk(st->st_rdev), 0, 0});
 	if (S_ISREG(st->st_mode))
-		return is_guarded((struct guarded){true, st->st_dev, st->st_ino});
+		return is_guarded((struct guarded){true, st->st_dev, st->st_ino, 0});
 	return false;
 }
 

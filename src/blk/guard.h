@@ -26,8 +26,11 @@
 void guard_disk(dev_t dev);
 
 /* Guards a disk image file, by its device and inode (whatever name it is
- * opened by), for the rest of the process. */
+ * opened by), until guard_file_release is called as often as guard_file
+ * was: while a source holds it open (a disk stays guarded; a file may be
+ * written again later, by what made it). */
 void guard_file(dev_t dev, ino_t ino);
+void guard_file_release(dev_t dev, ino_t ino);
 
 /* True, once for each, after an open was refused: libparted's warning that
  * it opened a disk read-only follows each refusal. */

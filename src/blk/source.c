@@ -88,9 +88,6 @@ int source_open(struct source *src, const char *path)
 		 * without it they go through the page cache. */
 		src->dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	} else if (S_ISREG(st.st_mode)) {
-		/* An image file is guarded as a disk is: libparted would open
-		 * it for writing, and fsync it. */
-		guard_file(st.st_dev, st.st_ino);
 		src->size = (uint64_t)st.st_size;
 	} else {
 		err = ferr(-EINVAL, "%s is not a block device or a disk image file", path);
@@ -100,6 +97,10 @@ int source_open(struct source *src, const char *path)
 		err = ferr(-EINVAL, "%s is empty (0 bytes)", path);
 		goto out_close;
 	}
+	/* An image file is guarded as a disk is, until source_release:
+	 * libparted would open it for writing, and fsync it. */
+	if (!src->blockdev)
+		guard_file(st.st_dev, st.st_ino);
 	posix_fadvise(src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 
@@ -114,6 +115,11 @@ out_free:
 
 void source_release(struct source *src)
 {
+	struct stat st;
+
+	/* An image file is guarded while it is a source (a disk for good). */
+	if (src->fd >= 0 && !src->blockdev && !fstat(src->fd, &st) && S_ISREG(st.st_mode))
+		guard_file_release(st.st_dev, st.st_ino);
 	if (src->fd >= 0)
 		close(src->fd);
 	if (src->dfd >= 0)
