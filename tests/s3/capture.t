@@ -117,17 +117,8 @@ rm -f "$wide" "$T_DIR/wide.qcow2"
 "$FERRY" capture --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" --quiet \
 	--format qcow2 --compress zstd --part-size 5Mi --parallel 1 --rate 4M "$disk" \
 	"s3://$RGW_BUCKET/vm/kz.qcow2" 2>"$T_DIR/kz1.err" &
-pid=$!
-upload=""
-for _ in $(seq 1 300); do
-	upload=$(rgw_uploads | awk '$1 == "vm/kz.qcow2" {print $2}')
-	if [ -n "$upload" ] && [ "$(rgw_parts vm/kz.qcow2 "$upload" | wc -l)" -ge 1 ]; then
-		break
-	fi
-	sleep 0.2
-done
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null || :
+rgw_kill_at_parts $! vm/kz.qcow2 1
+upload=$RGW_UPLOAD
 stored=$(rgw_parts_settled vm/kz.qcow2 "$upload")
 first=$(rgw_parts vm/kz.qcow2 "$upload" | awk '$1 == 1' | wc -l)
 rc=0
@@ -173,17 +164,8 @@ check_eq "... in one pass (no sizing pass shown; the manifest's read_bytes = dat
 "$FERRY" capture --endpoint "$RGW_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" --quiet \
 	--format vmdk --part-size 5Mi --parallel 1 --rate 4M "$disk" "s3://$RGW_BUCKET/vm/k.vmdk" \
 	2>"$T_DIR/k1.err" &
-pid=$!
-upload=""
-for _ in $(seq 1 300); do
-	upload=$(rgw_uploads | awk '$1 == "vm/k.vmdk" {print $2}')
-	if [ -n "$upload" ] && [ "$(rgw_parts vm/k.vmdk "$upload" | wc -l)" -ge 2 ]; then
-		break
-	fi
-	sleep 0.2
-done
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null || :
+rgw_kill_at_parts $! vm/k.vmdk 2
+upload=$RGW_UPLOAD
 stored=$(rgw_parts_settled vm/k.vmdk "$upload")
 rc=0
 cap --format vmdk --part-size 5Mi "$disk" "s3://$RGW_BUCKET/vm/k.vmdk" >"$T_DIR/k2.out" 2>"$T_DIR/k2.err" || rc=$?

@@ -66,9 +66,9 @@ https_proxy=$proxy:$FP_PORT "$FERRY" capture --format qcow2 --compress zlib --en
 	>"$T_DIR/z.out" 2>"$T_DIR/z.err" || rc=$?
 check_eq "compressed qcow2, read back through two tunnels cut: exits 0, the proxy cut two" "0 2" \
 	"$(rc_err "$rc" "$T_DIR/z.err") $(fp_stat dropped)"
-check_eq "the object and the report's SHA-256 are the local capture's" \
-	"$(sha "$T_DIR/local.z.qcow2") $(sha "$T_DIR/local.z.qcow2")" \
-	"$(rgw_sha256 f/z.qcow2) $(sed -n 's/.*upload: sha256 \([0-9a-f]*\),.*/\1/p' "$T_DIR/z.out")"
+check_eq "the object and the report's SHA-256 are the local capture's; the source is unchanged" \
+	"$(sha "$T_DIR/local.z.qcow2") $(sha "$T_DIR/local.z.qcow2") $src_sha" \
+	"$(rgw_sha256 f/z.qcow2) $(sed -n 's/.*upload: sha256 \([0-9a-f]*\),.*/\1/p' "$T_DIR/z.out") $(sha "$disk")"
 
 # 3. Killed in the middle, then run again: only the missing parts travel.
 fp_start --map s3.test=127.0.0.1
@@ -77,17 +77,8 @@ fp_start --map s3.test=127.0.0.1
 "$FERRY" push --endpoint "$RGW_HOST_HTTPS" --region "$RGW_REGION" --ca "$RGW_CA" --part-size 5Mi \
 	--parallel 1 --rate 4M --proxy "$proxy:$FP_PORT" --quiet "$img" "s3://$RGW_BUCKET/f/k.img" \
 	2>"$T_DIR/k1.err" &
-pid=$!
-upload=""
-for _ in $(seq 1 200); do
-	upload=$(rgw_uploads | awk '$1 == "f/k.img" {print $2}')
-	if [ -n "$upload" ] && [ "$(rgw_parts f/k.img "$upload" | wc -l)" -ge 3 ]; then
-		break
-	fi
-	sleep 0.2
-done
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null || :
+rgw_kill_at_parts $! f/k.img 3
+upload=$RGW_UPLOAD
 # The proxy may still be handing radosgw a part the push had sent before it
 # died: count once the number has stopped changing.
 stored=$(rgw_parts_settled f/k.img "$upload")

@@ -332,6 +332,7 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1] if l
 }
 
 # rgw_uploads [BUCKET]: "KEY UPLOAD-ID" per multipart upload in progress.
+# shellcheck disable=SC2120 # BUCKET is optional: the calls here leave it out
 rgw_uploads() {
 	rgw_py '
 r = s3.list_multipart_uploads(Bucket=sys.argv[1] if len(sys.argv) > 1 else bucket)
@@ -351,6 +352,25 @@ rgw_parts_settled() {
 		n=$(rgw_parts "$1" "$2" | wc -l)
 	done
 	echo "$n"
+}
+
+# rgw_kill_at_parts PID KEY N: waits (up to about a minute) until the
+# unfinished upload of KEY holds N parts, then kills PID (SIGKILL) and
+# reaps it; the upload's id is left in RGW_UPLOAD ("" if none appeared).
+# Call it in the shell that started PID (not in $(...)): only that shell
+# can reap it.
+rgw_kill_at_parts() {
+	local pid=$1 key=$2 n=$3
+	RGW_UPLOAD=""
+	for _ in $(seq 1 300); do
+		RGW_UPLOAD=$(rgw_uploads | awk -v k="$key" '$1 == k {print $2}')
+		if [ -n "$RGW_UPLOAD" ] && [ "$(rgw_parts "$key" "$RGW_UPLOAD" | wc -l)" -ge "$n" ]; then
+			break
+		fi
+		sleep 0.2
+	done
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || :
 }
 
 # rgw_parts KEY UPLOAD-ID [BUCKET]: "NUMBER SIZE ETAG" per uploaded part.
