@@ -284,7 +284,8 @@ static int s3sink_patch(struct remote *r, uint64_t off, const void *buf, size_t 
 }
 
 /* The SHA-256 of an object sent out of order: read back from the server,
- * a head's length at a time into the head's buffer. */
+ * a part's length at a time (the answer is held whole before it is
+ * copied), into the head's buffer. */
 static int read_back(struct s3sink *s, char hex[65])
 {
 	struct progress prog;
@@ -295,7 +296,7 @@ static int read_back(struct s3sink *s, char hex[65])
 	sha256_init(&sha);
 	progress_init(&prog, "readback", s->length, s->view);
 	while (!err && off < s->length) {
-		size_t n = s->length - off < s->hlen ? (size_t)(s->length - off) : s->hlen;
+		size_t n = s->length - off < s->part ? (size_t)(s->length - off) : (size_t)s->part;
 
 		err = s3_get_range(&s->ctl, off, s->head, n);
 		if (!err) {
