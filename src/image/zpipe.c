@@ -5,23 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
-#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "image/deflate.h"
 #include "image/zpipe.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
-/* A qcow2 cluster is raw deflate that qemu inflates with a 4 KiB window,
- * which only zlib (of the deflate libraries here) can be held to. Level 6
- * is qemu-img's; memLevel 8 (qemu-img takes 9) sizes the hash table for
- * a small window: zlib rehashes that table each time the window slides,
- * every 4 KiB here, and with 9 that cost it a sixth of its time (measured
- * on the bench fixture: 69 MB/s against 57, the output 0.03 % smaller). */
-#define DEFLATE_LEVEL 6
-#define DEFLATE_WINDOW_BITS (-12)
-#define DEFLATE_MEM_LEVEL 8
+/* A qcow2 cluster is raw deflate that qemu inflates with a 4 KiB window:
+ * our own encoder (deflate.c) keeps to it, at twice the speed of zlib held
+ * to it at qemu-img's level 6, for output a little smaller than that. */
 /* A VMDK grain is the zlib format with the usual 32 KiB window: libdeflate
  * makes it at twice zlib's speed for output a little smaller than zlib's
  * at the same level (qemu-img's 6). */
@@ -32,10 +26,9 @@
 #define BATCH_BYTES (4u << 20)
 
 /* One compression context per worker thread, reused cluster after cluster
- * (both libraries give the same bytes as a fresh context would). */
+ * (each gives the same bytes as a fresh context would). */
 struct zctx {
-	z_stream zs;
-	bool zs_ready;
+	struct deflater *df;
 	ZSTD_CCtx *zc;
 	struct libdeflate_compressor *ld;
 };
@@ -45,7 +38,7 @@ const char *zpipe_codec_name(enum zpipe_codec c)
 	return c == ZPIPE_ZSTD ? "zstd" : "zlib";
 }
 
-static int zctx_init(struct zctx *x, enum zpipe_codec c)
+static int zctx_init(struct zctx *x, enum zpipe_codec c, size_t cluster)
 {
 	memset(x, 0, sizeof(*x));
 	if (c == ZPIPE_ZLIB) {
@@ -53,12 +46,8 @@ static int zctx_init(struct zctx *x, enum zpipe_codec c)
 		return x->ld ? 0 : ferr(-ENOMEM, "cannot set up zlib compression: out of memory");
 	}
 	if (c == ZPIPE_DEFLATE) {
-		if (deflateInit2(&x->zs, DEFLATE_LEVEL, Z_DEFLATED, DEFLATE_WINDOW_BITS,
-				 DEFLATE_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
-			return ferr(-ENOMEM, "cannot set up zlib compression: %s",
-				    x->zs.msg ? x->zs.msg : "out of memory");
-		x->zs_ready = true;
-		return 0;
+		x->df = deflater_new(cluster);
+		return x->df ? 0 : ferr(-ENOMEM, "cannot set up zlib compression: out of memory");
 	}
 	x->zc = ZSTD_createCCtx();
 	if (!x->zc)
@@ -70,8 +59,7 @@ static int zctx_init(struct zctx *x, enum zpipe_codec c)
 
 static void zctx_release(struct zctx *x)
 {
-	if (x->zs_ready)
-		deflateEnd(&x->zs);
+	deflater_free(x->df);
 	ZSTD_freeCCtx(x->zc);
 	if (x->ld)
 		libdeflate_free_compressor(x->ld);
@@ -86,19 +74,9 @@ static void compress_one(struct zctx *x, const uint8_t *in, size_t n, uint8_t *o
 	if (x->ld) {
 		/* 0: it does not fit */
 		*len = libdeflate_zlib_compress(x->ld, in, n, out, cap);
-	} else if (x->zs_ready) {
-		int r;
-
-		deflateReset(&x->zs);
-		x->zs.next_in = (Bytef *)in;
-		x->zs.avail_in = (uInt)n;
-		x->zs.next_out = out;
-		x->zs.avail_out = (uInt)cap;
-		r = deflate(&x->zs, Z_FINISH);
-		if (r == Z_STREAM_END)
-			*len = cap - x->zs.avail_out;
-		else if (r != Z_OK && r != Z_BUF_ERROR)
-			*why = x->zs.msg ? x->zs.msg : "deflate failed";
+	} else if (x->df) {
+		/* 0: it does not fit */
+		*len = deflater_compress(x->df, in, n, out, cap);
 	} else {
 		size_t r = ZSTD_compress2(x->zc, out, cap, in, n);
 
@@ -160,7 +138,7 @@ static int zpipe_init(struct zpipe *pp, const struct zpipe_cfg *cfg)
 	if (!pp->ctx)
 		return ferr(-ENOMEM, "out of memory");
 	for (; pp->nctx < threads; pp->nctx++) {
-		err = zctx_init(&pp->ctx[pp->nctx], cfg->codec);
+		err = zctx_init(&pp->ctx[pp->nctx], cfg->codec, cs);
 		if (err) {
 			zctx_release(&pp->ctx[pp->nctx]);
 			return err;
