@@ -42,7 +42,7 @@
 
 struct deflater {
 	size_t max_in;
-	uint32_t base;
+	uint32_t base, next; /* this call's base, the next one's */
 	uint32_t head[1u << HASH_BITS];
 	uint32_t head3[1u << HASH3_BITS];
 	uint32_t prev[DEFLATER_WINDOW];
@@ -554,7 +554,7 @@ struct deflater *deflater_new(size_t max_in)
 		return NULL;
 	}
 	pthread_once(&once, tables_once);
-	d->base = DEFLATER_WINDOW + 1;
+	d->next = DEFLATER_WINDOW + 1;
 	return d;
 }
 
@@ -575,11 +575,15 @@ size_t deflater_compress(struct deflater *d, const uint8_t *in, size_t n, uint8_
 
 	if (n > d->max_in)
 		return 0;
-	if ((uint64_t)d->base + n + DEFLATER_WINDOW + 1 > BASE_LIMIT) {
+	/* Moved on before anything can fail: a call that gives up early
+	 * leaves its positions in the tables too. */
+	if ((uint64_t)d->next + n + DEFLATER_WINDOW + 1 > BASE_LIMIT) {
 		memset(d->head, 0, sizeof(d->head));
 		memset(d->head3, 0, sizeof(d->head3));
-		d->base = DEFLATER_WINDOW + 1;
+		d->next = DEFLATER_WINDOW + 1;
 	}
+	d->base = d->next;
+	d->next += (uint32_t)n + DEFLATER_WINDOW + 1;
 	memset(d->freq, 0, sizeof(d->freq));
 	memset(d->dfreq, 0, sizeof(d->dfreq));
 	while (pos < n) {
@@ -628,6 +632,5 @@ next:
 	if (n == 0 && !put_block(d, &w, &used, limit, in, 0, 0, true))
 		return 0;
 	put_align(&w);
-	d->base += (uint32_t)n + DEFLATER_WINDOW + 1;
 	return (size_t)(w.p - out);
 }

@@ -65,6 +65,7 @@ struct zpipe {
 	uint64_t c, c1, next; /* next: the clusters read so far */
 	bool more;
 	size_t ei;
+	uint64_t redone; /* clusters our deflate got wrong, made by zlib instead */
 };
 
 /* One pass: reads, compresses and hands back every planned cluster (an
