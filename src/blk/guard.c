@@ -116,6 +116,13 @@ void guard_file_release(dev_t dev, ino_t ino)
 	pthread_mutex_unlock(&lock);
 }
 
+void guard_clear_refusals(void)
+{
+	pthread_mutex_lock(&lock);
+	refusals = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 bool guard_take_refusal(void)
 {
 	bool took;

@@ -35,5 +35,8 @@ void guard_file_release(dev_t dev, ino_t ino);
 /* True, once for each, after an open was refused: libparted's warning that
  * it opened a disk read-only follows each refusal. */
 bool guard_take_refusal(void);
+/* Forgets the refusals counted so far: called before libparted reads, so
+ * that only its own refusals are paired with its warnings. */
+void guard_clear_refusals(void);
 
 #endif

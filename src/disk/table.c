@@ -103,6 +103,7 @@ static int read_with_parted(const struct source *src, struct table *t, bool have
 
 	ped_exception_set_handler(readonly_handler);
 	ped_last[0] = '\0';
+	guard_clear_refusals();
 	dev = ped_device_get(src->path);
 	if (!dev)
 		return ferr(-EIO, "libparted cannot open %s: %s", src->path, ped_last);
