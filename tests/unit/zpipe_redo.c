@@ -88,11 +88,14 @@ static int disk_pread(void *ctx, void *buf, size_t len, uint64_t off)
 	uint8_t *b = buf, one[CLUSTER];
 
 	(void)ctx;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t at = off + i;
+	while (len) {
+		size_t at = off % CLUSTER, n = CLUSTER - at < len ? CLUSTER - at : len;
 
-		cluster_bytes(at / CLUSTER, one);
-		b[i] = one[at % CLUSTER];
+		cluster_bytes(off / CLUSTER, one);
+		memcpy(b, one + at, n);
+		b += n;
+		off += n;
+		len -= n;
 	}
 	return 0;
 }
