@@ -19,10 +19,10 @@
 /* Parsing effort, chosen on the bench fixture so that the output stays no
  * larger than zlib's level 6 (qemu-img's). */
 #define MAX_CHAIN 64
-#define GOOD_LEN 8   /* a match this long quarters the next search */
+#define GOOD_LEN 8    /* a match this long quarters the next search */
 #define LAZY_LEN 32   /* a match this long is taken without looking ahead */
 #define NICE_LEN 128  /* a match this long ends a search */
-#define FAR_LEN3 256 /* a 3-byte match farther than this rarely beats three literals */
+#define FAR_LEN3 256  /* a 3-byte match farther than this rarely beats three literals */
 /* Symbols per block: a block's Huffman codes fit the data it holds. One
  * step of the parse adds at most LAZY_LEN of them. */
 #define BLOCK_SYMS 32768u
@@ -36,7 +36,8 @@
 
 /* Positions are the input's offsets plus base, which moves past every
  * call's input and window: entries from an earlier call are then too far
- * to be matched, and the tables are never cleared between calls. */
+ * to be matched, and the tables are cleared only when base comes near
+ * BASE_LIMIT (after 64 MiB of input), not for each cluster. */
 #define BASE_LIMIT (1u << 26)
 #define MAX_IN (BASE_LIMIT / 4)
 
