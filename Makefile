@@ -252,7 +252,7 @@ $(FUZZ_OUT)/lib/%.o: $(TOPDIR)/tests/fuzz/lib/%.c $(wildcard $(TOPDIR)/tests/fuz
 	@$(CC) $(FERRY_CFLAGS) $(FUZZ_DEFS) -MMD -MP -c $< -o $@
 
 $(FUZZ_BINS): $(FUZZ_OUT)/%: $(TOPDIR)/tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(LIBFERRY) \
-		$(wildcard $(TOPDIR)/tests/fuzz/lib/*.h)
+		$(wildcard $(TOPDIR)/tests/fuzz/lib/*.h) $(TOPDIR)/tests/unit/inflate4k.h
 	@echo "  FUZZ    tests/fuzz/$*.c"
 	@$(CC) $(FERRY_CFLAGS) $(FUZZ_DEFS) -I$(TOPDIR)/tests/fuzz -fsanitize=fuzzer -o $@ $< \
 		$(FUZZ_LIB_OBJS) $(LIBFERRY) $(LIBS_DYN)

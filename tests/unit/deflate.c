@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "image/deflate.h"
+#include "inflate4k.h"
 #include "tap.h"
 
 #define KiB 1024u
@@ -65,39 +66,6 @@ static void fill(uint8_t *b, size_t n, enum kind k, size_t period)
 			break;
 		}
 	}
-}
-
-/* Inflates z with windowBits -12, one output byte per call, and checks it
- * gives back want[0..n) and ends there. */
-static bool inflates_to(const uint8_t *z, size_t zlen, const uint8_t *want, size_t n, char *why,
-			size_t whylen)
-{
-	z_stream s;
-	uint8_t *got = malloc(n + 1);
-	int r = Z_OK;
-
-	memset(&s, 0, sizeof(s));
-	if (!got || inflateInit2(&s, -12) != Z_OK) {
-		free(got);
-		snprintf(why, whylen, "inflateInit2 failed");
-		return false;
-	}
-	s.next_in = (uint8_t *)z;
-	s.avail_in = (uInt)zlen;
-	s.next_out = got;
-	while (r == Z_OK && s.total_out <= n) {
-		s.avail_out = 1;
-		r = inflate(&s, Z_NO_FLUSH);
-	}
-	bool good = r == Z_STREAM_END && s.total_out == n && s.avail_in == 0 &&
-		    memcmp(got, want, n) == 0;
-
-	if (!good)
-		snprintf(why, whylen, "inflate: %d (%s) after %lu of %zu bytes, %u input bytes left", r,
-			 s.msg ? s.msg : "no message", s.total_out, n, s.avail_in);
-	inflateEnd(&s);
-	free(got);
-	return good;
 }
 
 static struct deflater *d;
